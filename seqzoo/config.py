@@ -1,0 +1,115 @@
+"""zoo_configs/<name>.yaml -> a validated plain dict, with presets and overrides.
+
+A config file holds `defaults:` (the `base` size) and `presets:` (`tiny`, `small`,
+`base`), each a partial config merged over the defaults. Overrides name a key by
+its full dotted path (`model.rnn.units`) or by any unambiguous ending of it
+(`rnn.units`, `units`); a section takes a nested dict (`rnn={"units": 64}`).
+"""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from seqzoo.errors import UserError, did_you_mean
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    """The parsed zoo_configs/<name>.yaml, shipped inside the package."""
+    path = resources.files("seqzoo.zoo_configs") / f"{name}.yaml"
+    if not path.is_file():
+        raise RuntimeError(f"model {name!r} is registered but has no zoo_configs/{name}.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
+    """The merged config for `name`: defaults, then the preset, then the overrides."""
+    spec = load_yaml(name)
+    config = copy.deepcopy(spec["defaults"])
+    presets = spec.get("presets", {})
+    if preset is not None:
+        if preset not in presets:
+            raise UserError(f"unknown preset {preset!r} for {name!r}{did_you_mean(preset, presets)}")
+        _merge(config, presets[preset] or {}, prefix="")
+    for key, value in (overrides or {}).items():
+        _merge_at(config, _locate(config, key), value, prefix="")
+    return config
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """['rnn.units=64', 'cell=gru'] -> {'rnn.units': 64, 'cell': 'gru'} (values as YAML)."""
+    parsed = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            parsed[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            raise UserError(f"--set {key}: cannot parse value {raw!r}: {err}") from None
+    return parsed
+
+
+def _paths(config: dict, prefix: str = "") -> list[str]:
+    """Every dotted key path in config, sections and leaves alike."""
+    out = []
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        out.append(path)
+        if isinstance(value, dict):
+            out.extend(_paths(value, path + "."))
+    return out
+
+
+def _locate(config: dict, key: str, prefix: str = "") -> list[str]:
+    """The path a user's key refers to: a full dotted path, or a unique ending of one."""
+    paths = _paths(config)
+    if key in paths:
+        return key.split(".")
+    matches = [p for p in paths if p.endswith("." + key)]
+    if len(matches) == 1:
+        return matches[0].split(".")
+    if len(matches) > 1:
+        raise UserError(f"config key {key!r} is ambiguous; use one of {', '.join(prefix + m for m in matches)}")
+    where = prefix + key
+    full = _paths(config, prefix)
+    leaves = {p.rsplit(".", 1)[-1] for p in full}
+    raise UserError(f"unknown config key {where!r}{did_you_mean(where, [*full, *leaves])}")
+
+
+def _merge_at(config: dict, path: list[str], value: Any, prefix: str) -> None:
+    for part in path[:-1]:
+        config, prefix = config[part], f"{prefix}{part}."
+    _merge(config, {path[-1]: value}, prefix)
+
+
+def _merge(config: dict, update: dict, prefix: str) -> None:
+    """Merges update into config in place, checking every key and type against config."""
+    for key, value in update.items():
+        if key not in config:
+            _merge_at(config, _locate(config, key, prefix), value, prefix)
+            continue
+        where = prefix + key
+        current = config[key]
+        if isinstance(current, dict) and isinstance(value, dict):
+            _merge(current, value, where + ".")
+        else:
+            config[key] = _checked(where, current, value)
+
+
+def _checked(where: str, default: Any, value: Any) -> Any:
+    """value, if its type matches the default's (an int is a float too; None is open)."""
+    if default is None or value is None:
+        return value
+    expected = type(default)
+    if expected is float and type(value) is int:
+        return float(value)
+    if type(value) is not expected:
+        raise UserError(
+            f"config key {where!r} expects {expected.__name__}, "
+            f"got {type(value).__name__} ({value!r})"
+        )
+    return value

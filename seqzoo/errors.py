@@ -1,0 +1,31 @@
+"""The one exception type for a user's mistake, and the 'did you mean' helper."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(ValueError):
+    """A mistake in what the user asked for: a name, a key, a file, a value.
+
+    The CLI prints its message as one line and exits with status 2; anything else
+    that escapes is a bug and keeps its traceback.
+    """
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """Returns "; did you mean 'x'?" for the closest options, or the valid choices."""
+    options = sorted(set(options))
+    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "; valid: " + ", ".join(options)
+
+
+def check_choice(what: str, value: str, options: Iterable[str]) -> str:
+    """Returns value if it is one of options, else raises UserError naming the closest."""
+    options = list(options)
+    if value not in options:
+        raise UserError(f"unknown {what} {value!r}{did_you_mean(str(value), options)}")
+    return value

@@ -1,0 +1,1 @@
+"""The YAML defaults of every zoo entry (installed as seqzoo.zoo_configs)."""
