@@ -14,6 +14,13 @@ class UserError(ValueError):
     """
 
 
+class ExportError(UserError):
+    """An export that cannot be made faithfully (unconvertible ops, failed parity).
+
+    Nothing is published when it is raised.
+    """
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Returns "; did you mean 'x'?" for the closest options, or the valid choices."""
     options = sorted(set(options))

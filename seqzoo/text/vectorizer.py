@@ -69,6 +69,7 @@ class Vectorizer(keras.layers.Layer):
         self.wordpiece_vocabulary = wordpiece_vocabulary
         self.vocabulary = None
         self._table = None
+        self.built = True  # no weights: the vocabulary lives in a lookup table
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 

@@ -1,0 +1,16 @@
+"""Readers for users' files and the offline default corpora."""
+
+from seqzoo.data.corpora import sentiment_corpus
+from seqzoo.data.readers import (
+    LabelledTexts,
+    read_aclimdb,
+    read_fasttext,
+    read_labelled,
+    read_table,
+    read_text,
+)
+
+__all__ = [
+    "LabelledTexts", "read_aclimdb", "read_fasttext", "read_labelled", "read_table", "read_text",
+    "sentiment_corpus",
+]

@@ -1,0 +1,125 @@
+"""Readers for users' labelled-text files: fastText lines, CSV/TSV, aclImdb folders."""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqzoo.errors import UserError, did_you_mean
+
+FASTTEXT_PREFIX = "__label__"
+
+
+@dataclass
+class LabelledTexts:
+    """Texts with one label each, in file order."""
+
+    texts: list[str]
+    labels: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def label_names(self) -> list[str]:
+        """The distinct labels, sorted: label id i is label_names[i]."""
+        return sorted(set(self.labels))
+
+    def label_ids(self, label_names: list[str]) -> list[int]:
+        index = {name: i for i, name in enumerate(label_names)}
+        unknown = sorted(set(self.labels) - set(index))
+        if unknown:
+            raise UserError(f"labels {unknown} were not seen in training ({label_names})")
+        return [index[label] for label in self.labels]
+
+    def split(self, validation_fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
+        """A seeded shuffle, then (train, validation) with at least one example each."""
+        if len(self) < 2:
+            raise UserError(f"need at least 2 labelled examples to split, got {len(self)}")
+        if not 0 < validation_fraction < 1:
+            raise UserError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+        order = list(range(len(self)))
+        random.Random(seed).shuffle(order)
+        n_val = min(max(1, round(len(self) * validation_fraction)), len(self) - 1)
+        pick = lambda idx: LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx])  # noqa: E731
+        return pick(order[n_val:]), pick(order[:n_val])
+
+
+def read_text(path: str | Path) -> str:
+    """A file's text, decoded as UTF-8 with invalid bytes replaced (U+FFFD)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file '{path}' does not exist")
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def read_fasttext(path: str | Path) -> LabelledTexts:
+    """`__label__pos a gorgeous film` lines; the first label of a line is kept."""
+    texts, labels = [], []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, _, text = line.strip().partition(" ")
+        if not label.startswith(FASTTEXT_PREFIX) or label == FASTTEXT_PREFIX:
+            raise UserError(f"{path}:{number}: expected '__label__<label> <text>', got {line[:40]!r}")
+        while text.startswith(FASTTEXT_PREFIX):  # further labels of a multi-label line
+            text = text.partition(" ")[2]
+        labels.append(label[len(FASTTEXT_PREFIX) :])
+        texts.append(text.strip())
+    return _non_empty(LabelledTexts(texts, labels), path)
+
+
+def read_table(path: str | Path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
+    """A CSV (`.csv`) or TSV (`.tsv`, `.tab`) file with a header row naming the columns."""
+    path = Path(path)
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    rows = csv.DictReader(read_text(path).splitlines(), delimiter=delimiter)
+    columns = rows.fieldnames or []
+    for column in (text_column, label_column):
+        if column not in columns:
+            raise UserError(f"{path}: no column {column!r}{did_you_mean(column, columns)}")
+    texts, labels = [], []
+    for number, row in enumerate(rows, start=2):
+        if row[label_column] is None or row[text_column] is None:
+            raise UserError(f"{path}:{number}: row has fewer columns than the header")
+        texts.append(row[text_column])
+        labels.append(row[label_column].strip())
+    return _non_empty(LabelledTexts(texts, labels), path)
+
+
+def read_aclimdb(path: str | Path, split: str = "train") -> LabelledTexts:
+    """The aclImdb layout: `<path>/<split>/{pos,neg}/*.txt`, or `<path>/{pos,neg}/*.txt`."""
+    root = Path(path)
+    if (root / split).is_dir():
+        root = root / split
+    classes = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in ("pos", "neg")]
+    if not classes:
+        raise UserError(f"'{path}' has no pos/ or neg/ folders (aclImdb layout)")
+    texts, labels = [], []
+    for folder in classes:
+        for file in sorted(folder.glob("*.txt")):
+            texts.append(read_text(file).replace("<br />", " "))
+            labels.append(folder.name)
+    return _non_empty(LabelledTexts(texts, labels), path)
+
+
+def read_labelled(
+    path: str | Path, text_column: str = "text", label_column: str = "label"
+) -> LabelledTexts:
+    """Any supported labelled-text source, chosen by what the path is."""
+    path = Path(path)
+    if path.is_dir():
+        return read_aclimdb(path)
+    if not path.exists():
+        raise UserError(f"data file '{path}' does not exist")
+    if path.suffix.lower() in (".csv", ".tsv", ".tab"):
+        return read_table(path, text_column, label_column)
+    return read_fasttext(path)
+
+
+def _non_empty(examples: LabelledTexts, path) -> LabelledTexts:
+    if not examples.texts:
+        raise UserError(f"data file '{path}' has no labelled examples")
+    return examples

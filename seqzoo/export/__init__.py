@@ -1,0 +1,5 @@
+"""Exports to TF Serving (SavedModel, strings in) and LiteRT (.tflite, builtin ops)."""
+
+from seqzoo.export.exporter import export, export_run, latest_version
+
+__all__ = ["export", "export_run", "latest_version"]

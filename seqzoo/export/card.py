@@ -1,0 +1,60 @@
+"""The model card, seqzoo.json: what an export is, how to call it, how it scored."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+
+import keras
+import tensorflow as tf
+
+from seqzoo.text import Vectorizer
+
+
+def model_card(
+    *, name: str, entry: str, task: str, version: int, config: dict | None, labels: list[str],
+    vectorizer: Vectorizer, metrics: dict | None, parity: dict, tflite_file: str,
+) -> dict:
+    import seqzoo
+
+    return {
+        "name": name,
+        "version": version,
+        "model": entry,
+        "task": task,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "labels": labels,
+        "vocabulary_size": vectorizer.vocabulary_size(),
+        "metrics": metrics or {},
+        "parity": parity,
+        "requires_tensorflow_text": vectorizer.needs_tensorflow_text,
+        "saved_model": {
+            "serving_default": {
+                "inputs": {"text": "tf.string [batch]: raw text, tokenized inside the graph"},
+                "outputs": {
+                    "probabilities": "float32 [batch, classes], classes in `labels` order",
+                    "label": "tf.string [batch]: the most probable label",
+                },
+            },
+        },
+        "tflite": {
+            "file": tflite_file,
+            "ops": "TFLite builtins only",
+            "inputs": {"token_ids": "int32 [1, time]: one text, no padding, time >= 1"},
+            "outputs": {"probabilities": "float32 [1, classes]"},
+            "vocabulary_file": "vocabulary.json",
+            "tokenization": (
+                "apply `text` settings from `config`: replace invalid UTF-8 with U+FFFD, "
+                "lowercase and strip ASCII punctuation if set, split by `tokenizer`, keep "
+                "`max_length` tokens, id = index in vocabulary.json (0 padding, 1 unknown); "
+                "an empty text is [1]"
+            ),
+        },
+        "versions": {
+            "seqzoo": seqzoo.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+        },
+    }

@@ -1,0 +1,33 @@
+"""Keras model -> a `.tflite` flatbuffer with builtin ops only, run by LiteRT."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from seqzoo.errors import ExportError
+from seqzoo.export.saved_model import write_saved_model
+from seqzoo.export.signatures import Endpoint
+
+
+def to_tflite(model: keras.Model, endpoint: Endpoint) -> bytes:
+    """Converts through a SavedModel of `endpoint` (batch 1), with builtin ops only.
+
+    Builtins only, because Flex (SELECT_TF_OPS) models do not run in the Python
+    LiteRT interpreter (LiteRT#6458); converting from a concrete function instead
+    leaves READ_VARIABLE ops inside the RNN's WHILE loop that fail at run time.
+    """
+    with tempfile.TemporaryDirectory(prefix="seqzoo-tflite-") as tmp:
+        write_saved_model(Path(tmp), {"serving_default": endpoint}, model)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        try:
+            return converter.convert()
+        except Exception as err:  # the converter raises several types, all with the op list
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ExportError(
+                f"model {model.name!r} does not convert to TFLite with builtin ops only: {first_line}"
+            ) from err
