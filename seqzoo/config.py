@@ -47,10 +47,21 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UserError(f"--set expects KEY=VALUE, got {item!r}")
         try:
-            parsed[key.strip()] = yaml.safe_load(raw)
+            value = yaml.safe_load(raw)
         except yaml.YAMLError as err:
             raise UserError(f"--set {key}: cannot parse value {raw!r}: {err}") from None
+        parsed[key.strip()] = _float_or_self(value)
     return parsed
+
+
+def _float_or_self(value: Any) -> Any:
+    """YAML 1.1 reads '1e-3' as a string; a user writing it means a number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
 
 
 def _paths(config: dict, prefix: str = "") -> list[str]:

@@ -22,11 +22,11 @@ class ExportError(UserError):
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """Returns "; did you mean 'x'?" for the closest options, or the valid choices."""
+    """Returns "; did you mean 'x'?" for the closest option, or lists the valid choices."""
     options = sorted(set(options))
-    close = difflib.get_close_matches(word, options, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
-        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+        return f"; did you mean {close[0]!r}?"
     return "; valid: " + ", ".join(options)
 
 

@@ -10,6 +10,9 @@ import tensorflow as tf
 
 from seqzoo.text import Vectorizer
 
+# The vectorizer settings an app needs to tokenize for the TFLite file.
+TEXT_SETTINGS = ("tokenizer", "lowercase", "strip_punctuation", "max_tokens", "max_length")
+
 
 def model_card(
     *, name: str, entry: str, task: str, version: int, config: dict | None, labels: list[str],
@@ -25,6 +28,7 @@ def model_card(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
         "labels": labels,
+        "text": {key: vectorizer.get_config()[key] for key in TEXT_SETTINGS},
         "vocabulary_size": vectorizer.vocabulary_size(),
         "metrics": metrics or {},
         "parity": parity,
@@ -44,8 +48,11 @@ def model_card(
             "inputs": {"token_ids": "int32 [1, time]: one text, no padding, time >= 1"},
             "outputs": {"probabilities": "float32 [1, classes]"},
             "vocabulary_file": "vocabulary.json",
+            "wordpiece_vocabulary_file": (
+                "wordpiece_vocabulary.json" if vectorizer.tokenizer == "wordpiece" else None
+            ),
             "tokenization": (
-                "apply `text` settings from `config`: replace invalid UTF-8 with U+FFFD, "
+                "apply the `text` settings: replace invalid UTF-8 with U+FFFD, "
                 "lowercase and strip ASCII punctuation if set, split by `tokenizer`, keep "
                 "`max_length` tokens, id = index in vocabulary.json (0 padding, 1 unknown); "
                 "an empty text is [1]"

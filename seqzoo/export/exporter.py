@@ -69,6 +69,8 @@ def export(
         tflite_file = f"{name}.tflite"
         (tmp / tflite_file).write_bytes(tflite_model)
         write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
+        if vectorizer.wordpiece_vocabulary is not None:
+            write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
         parity = check_parity(
             model, vectorizer, tmp, tflite_model, heldout_texts or [], COMPARED_OUTPUTS[task]
         )

@@ -1,0 +1,175 @@
+"""The `seqzoo` command: list, config, train, export, predict, demo.
+
+A user's mistake (unknown name, missing file, bad value) prints one line and
+exits 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEMO_SENTENCES = [
+    "a gorgeous , moving film with a wonderful cast",
+    "dull , tedious and far too long",
+    "the best thing i have seen all year",
+    "an exploitative , juvenile mess",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _import_tensorflow_quietly()
+    from seqzoo.errors import UserError
+
+    try:
+        args.run(args)
+    except UserError as err:
+        print(f"seqzoo: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("seqzoo: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqzoo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    command = commands.add_parser("list", help="list the zoo's entries")
+    command.set_defaults(run=_list)
+
+    command = commands.add_parser("config", help="print an entry's merged config as YAML")
+    command.add_argument("name")
+    _add_config_options(command)
+    command.set_defaults(run=_config)
+
+    command = commands.add_parser("train", help="train an entry and write a run directory")
+    command.add_argument("name")
+    command.add_argument("--data", help="fastText-label lines, CSV/TSV, or an aclImdb folder "
+                         "(default: gensim's Pang & Lee movie-review sentences)")
+    _add_config_options(command)
+    command.add_argument("--epochs", type=int)
+    command.add_argument("--out", help="run directory (default: runs/NAME, next free)")
+    command.add_argument("--text-column", default="text")
+    command.add_argument("--label-column", default="label")
+    command.set_defaults(run=_train)
+
+    command = commands.add_parser("export", help="export a run to SavedModel + TFLite")
+    command.add_argument("run_dir")
+    command.add_argument("--name", help="served model name (default: the entry's)")
+    command.add_argument("--base", default="saved_models", help="export base (default: %(default)s)")
+    command.set_defaults(run=_export)
+
+    command = commands.add_parser("predict", help="label texts with an exported model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_predict)
+
+    command = commands.add_parser("demo", help="train, export and serve the sentiment RNN")
+    command.add_argument("--base", default="saved_models", help="export base (default: %(default)s)")
+    command.add_argument("--epochs", type=int)
+    command.set_defaults(run=_demo)
+    return parser
+
+
+def _add_config_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--preset", help="size preset: tiny, small, base")
+    command.add_argument("--set", dest="assignments", action="append", default=[],
+                         metavar="KEY=VALUE", help="override a config value, e.g. rnn.units=64")
+
+
+def _list(args) -> None:
+    import seqzoo
+
+    for name in seqzoo.list_models():
+        print(name)
+
+
+def _config(args) -> None:
+    import yaml
+
+    import seqzoo
+    from seqzoo.config import parse_assignments
+
+    config = seqzoo.get_config(args.name, args.preset, **parse_assignments(args.assignments))
+    print(yaml.safe_dump(config, sort_keys=False), end="")
+
+
+def _train(args) -> Path:
+    import seqzoo
+    from seqzoo.config import parse_assignments
+
+    run_dir = seqzoo.train(
+        args.name, args.data, preset=args.preset, overrides=parse_assignments(args.assignments),
+        epochs=args.epochs, out=args.out, text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    metrics = json.loads((run_dir / "run.json").read_text())["metrics"]
+    print(f"run: {run_dir}  " + "  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    return run_dir
+
+
+def _export(args) -> Path:
+    import seqzoo
+
+    path = seqzoo.export_run(args.run_dir, name=args.name, base=args.base)
+    card = json.loads((path / "seqzoo.json").read_text())
+    parity = card["parity"]
+    print(f"exported: {path}  (SavedModel, {card['tflite']['file']}, seqzoo.json)")
+    print(f"parity vs Keras on {parity['texts']} texts: SavedModel "
+          f"{parity['saved_model_max_abs_diff']:.2g}, TFLite {parity['tflite_max_abs_diff']:.2g}")
+    return path
+
+
+def _predict(args) -> None:
+    from seqzoo.export import ExportedModel
+
+    rows = ExportedModel(args.model).predict(args.texts, "tflite" if args.tflite else "saved_model")
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False) if args.json
+              else f"{row['label']}\t{row['probability']:.3f}\t{row['text']}")
+
+
+def _demo(args) -> None:
+    from seqzoo.export import ExportedModel
+
+    print("== training the sentiment RNN on gensim's Pang & Lee movie-review sentences")
+    train_args = argparse.Namespace(
+        name="sentiment", data=None, preset="small", assignments=[], epochs=args.epochs,
+        out=None, text_column="text", label_column="label",
+    )
+    run_dir = _train(train_args)
+    print("== exporting")
+    path = _export(argparse.Namespace(run_dir=run_dir, name=None, base=args.base))
+    exported = ExportedModel(path)
+    for runtime in ("saved_model", "tflite"):
+        print(f"== predictions from the {runtime.replace('_', ' ')}")
+        for row in exported.predict(DEMO_SENTENCES, runtime):
+            print(f"  {row['label']}  {row['probability']:.3f}  {row['text']}")
+    print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}"
+          "/models.config")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with fd 2 muted: its C++ start-up lines come before absl's log
+    initialisation and ignore TF_CPP_MIN_LOG_LEVEL (abseil-cpp#1718)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

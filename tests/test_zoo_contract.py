@@ -1,0 +1,72 @@
+"""Every registered entry meets the zoo contract (see tests/contract.py)."""
+
+import functools
+
+import keras
+import numpy as np
+import pytest
+from contract import saved_model_outputs_in_clean_process, tflite_outputs, train_tiny
+
+import seqzoo
+
+ENTRIES = seqzoo.list_models()
+
+
+@functools.cache
+def trained(name):
+    return train_tiny(name)
+
+
+@functools.cache
+def exported(name, base):
+    t = trained(name)
+    return seqzoo.export(t.model, t.vectorizer, name=name, labels=["neg", "pos"], base=base,
+                         heldout_texts=t.texts)
+
+
+@pytest.fixture(scope="module")
+def export_base(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("contract_exports"))
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_tiny_preset_forward_on_two_sequence_lengths(name):
+    model = seqzoo.build(name, preset="tiny")
+    for length in (3, 17):
+        ids = np.random.default_rng(length).integers(1, 50, size=(2, length)).astype("int32")
+        probabilities = keras.ops.convert_to_numpy(model(ids))
+        assert probabilities.shape == (2, 2)
+        np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_a_few_fit_steps_lower_the_loss(name):
+    losses = trained(name).losses
+    assert losses[-1] < losses[0] * 0.95, losses
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
+    t = trained(name)
+    t.model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    ids = t.vectorizer(t.texts)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(ids)),
+                                  keras.ops.convert_to_numpy(t.model(ids)))
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_saved_model_in_a_clean_process_matches_keras(name, export_base):
+    t = trained(name)
+    served = saved_model_outputs_in_clean_process(exported(name, export_base), t.texts)
+    expected = keras.ops.convert_to_numpy(t.model(t.vectorizer(t.texts)))
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_tflite_matches_keras_at_batch_one(name, export_base):
+    t = trained(name)
+    path = exported(name, export_base) / f"{name}.tflite"
+    got = tflite_outputs(path, t.vectorizer, t.texts, "probabilities")
+    expected = keras.ops.convert_to_numpy(t.model(t.vectorizer(t.texts)))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
