@@ -1,0 +1,102 @@
+"""The `seqzoo` command: what a user types, what they read, and exit code 2 for mistakes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from seqzoo.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_prints_the_entries(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0 and "sentiment" in out.split()
+
+
+def test_config_prints_the_merged_config_as_yaml(capsys):
+    code, out, _ = run_cli(capsys, "config", "sentiment", "--preset", "tiny", "--set", "rnn.units=3")
+    assert code == 0
+    assert yaml.safe_load(out)["model"]["rnn"]["units"] == 3
+
+
+def test_train_export_predict(capsys, sentiment_file, tmp_path):
+    code, out, _ = run_cli(capsys, "train", "sentiment", "--data", str(sentiment_file),
+                           "--preset", "tiny", "--set", "rnn.cell=gru", "--out", str(tmp_path / "run"))
+    assert code == 0 and out.splitlines()[-1].startswith(f"run: {tmp_path / 'run'}  val_accuracy=")
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["model"]["rnn"]["cell"] == "gru"
+
+    code, out, _ = run_cli(capsys, "export", str(tmp_path / "run"), "--base", str(tmp_path / "sm"))
+    assert code == 0 and f"exported: {tmp_path / 'sm' / 'sentiment' / '1'}" in out
+
+    code, out, _ = run_cli(capsys, "predict", str(tmp_path / "sm" / "sentiment"), "--json",
+                           "a gorgeous film", "dull and tedious")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["text"] for r in rows] == ["a gorgeous film", "dull and tedious"]
+    assert all(set(r["probabilities"]) == {"neg", "pos"} for r in rows)
+
+    code, tflite_out, _ = run_cli(capsys, "predict", str(tmp_path / "sm" / "sentiment"), "--tflite",
+                                  "a gorgeous film")
+    label, probability, text = tflite_out.strip().split("\t")
+    assert code == 0 and text == "a gorgeous film" and label == rows[0]["label"]
+    assert float(probability) == pytest.approx(rows[0]["probability"], abs=1e-3)
+
+
+def test_training_into_a_finished_run_is_refused(capsys, sentiment_run):
+    code, _, err = run_cli(capsys, "train", "sentiment", "--out", str(sentiment_run))
+    assert code == 2
+    assert err == f"seqzoo: error: '{sentiment_run}' already holds a finished run; choose another --out\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["config", "sentimnt"], "unknown model 'sentimnt'; did you mean 'sentiment'?"),
+    (["config", "sentiment", "--set", "unitz=3"], "unknown config key 'unitz'; did you mean 'units'?"),
+    (["train", "sentiment", "--data", "{tmp}/nope.txt"], "data file '{tmp}/nope.txt' does not exist"),
+    (["train", "sentiment", "--data", "{tmp}/empty.txt"], "data file '{tmp}/empty.txt' has no labelled examples"),
+    (["train", "sentiment", "--data", "{tmp}/a.csv", "--label-column", "stars"],
+     "{tmp}/a.csv: no column 'stars'; valid: label, text"),
+    (["export", "{tmp}"], "'{tmp}' is not a finished run directory (no run.json)"),
+    (["predict", "{tmp}", "film"], "'{tmp}' holds no exported versions (expected {tmp}/<n>/)"),
+])
+def test_user_mistakes_exit_2_with_one_line(capsys, tmp_path, argv, message):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "a.csv").write_text("text,label\nfilm,pos\n")
+    code, out, err = run_cli(capsys, *[a.format(tmp=tmp_path) for a in argv])
+    assert code == 2
+    assert err == f"seqzoo: error: {message.format(tmp=tmp_path)}\n"
+
+
+def test_export_to_an_unwritable_base_exits_2(capsys, sentiment_run, tmp_path):
+    (tmp_path / "file").write_text("")
+    code, _, err = run_cli(capsys, "export", str(sentiment_run), "--base", str(tmp_path / "file"))
+    assert code == 2
+    assert err == f"seqzoo: error: export base '{tmp_path / 'file'}' is not writable: Not a directory\n"
+
+
+def test_the_installed_command_exits_2_on_a_mistake():
+    result = subprocess.run(["seqzoo", "config", "sentimnt"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "seqzoo: error: unknown model 'sentimnt'; did you mean 'sentiment'?")
+
+
+def test_demo_trains_exports_and_predicts_from_both_runtimes(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, "-m", "seqzoo.cli", "demo", "--epochs", "1"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "== predictions from the saved model" in result.stdout
+    assert "== predictions from the tflite" in result.stdout
+    assert (tmp_path / "saved_models" / "sentiment" / "1" / "sentiment.tflite").is_file()
+    assert (tmp_path / "saved_models" / "models.config").is_file()
+    assert (tmp_path / "runs" / "sentiment" / "run.json").is_file()

@@ -1,0 +1,66 @@
+"""Readers for users' labelled files: real formats, written small by the tests."""
+
+import pytest
+
+from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
+
+
+def test_fasttext_lines(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("__label__pos a gorgeous film\n\n__label__neg __label__bad dull\n")
+    data = read_labelled(path)
+    assert data.texts == ["a gorgeous film", "dull"]
+    assert data.labels == ["pos", "neg"]
+    assert data.label_names == ["neg", "pos"]
+
+
+def test_csv_and_tsv_with_named_columns(tmp_path):
+    (tmp_path / "a.csv").write_text('review,sentiment\n"great, really",pos\nawful,neg\n')
+    (tmp_path / "a.tsv").write_text("review\tsentiment\ngreat\tpos\n")
+    csv_data = read_labelled(tmp_path / "a.csv", text_column="review", label_column="sentiment")
+    assert (csv_data.texts, csv_data.labels) == (["great, really", "awful"], ["pos", "neg"])
+    tsv_data = read_labelled(tmp_path / "a.tsv", text_column="review", label_column="sentiment")
+    assert (tsv_data.texts, tsv_data.labels) == (["great"], ["pos"])
+
+
+def test_aclimdb_folder_layout(tmp_path):
+    for label, text in [("pos", "loved it<br />truly"), ("neg", "hated it")]:
+        (tmp_path / "train" / label).mkdir(parents=True)
+        (tmp_path / "train" / label / "0_9.txt").write_text(text)
+    data = read_labelled(tmp_path)
+    assert sorted(zip(data.labels, data.texts)) == [("neg", "hated it"), ("pos", "loved it truly")]
+
+
+def test_the_bundled_corpus_is_gensims_pang_lee_sentences():
+    data = read_labelled(sentiment_corpus())
+    assert len(data) == 200
+    assert data.labels.count("pos") == data.labels.count("neg") == 100
+    assert data.texts[0] == "simplistic , silly and tedious ."
+
+
+def test_seeded_split_is_reproducible_and_disjoint():
+    data = LabelledTexts([str(i) for i in range(10)], ["a", "b"] * 5)
+    train, heldout = data.split(0.2, seed=7)
+    assert (len(train), len(heldout)) == (8, 2)
+    assert sorted(train.texts + heldout.texts) == sorted(data.texts)
+    assert data.split(0.2, seed=7)[1].texts == heldout.texts
+    assert data.split(0.2, seed=8)[1].texts != heldout.texts
+
+
+@pytest.mark.parametrize("content, name, message", [
+    (None, "missing.txt", "data file '{dir}/missing.txt' does not exist"),
+    ("\n\n", "empty.txt", "data file '{dir}/empty.txt' has no labelled examples"),
+    ("pos a film\n", "bad.txt", "{dir}/bad.txt:1: expected '__label__<label> <text>', got 'pos a film'"),
+    ("text,target\nfilm,pos\n", "a.csv", "{dir}/a.csv: no column 'label'; valid: target, text"),
+])
+def test_bad_files_give_one_clear_line(tmp_path, content, name, message):
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError) as err:
+        read_labelled(tmp_path / name)
+    assert str(err.value) == message.format(dir=tmp_path)
+
+
+def test_labels_unseen_in_training_are_named():
+    with pytest.raises(ValueError, match=r"labels \['maybe'\] were not seen in training"):
+        LabelledTexts(["x"], ["maybe"]).label_ids(["neg", "pos"])
