@@ -84,7 +84,8 @@ def _locate(config: dict, key: str, prefix: str = "") -> list[str]:
     if len(matches) == 1:
         return matches[0].split(".")
     if len(matches) > 1:
-        raise UserError(f"config key {key!r} is ambiguous; use one of {', '.join(prefix + m for m in matches)}")
+        choices = ", ".join(prefix + m for m in matches)
+        raise UserError(f"config key {key!r} is ambiguous; use one of {choices}")
     where = prefix + key
     full = _paths(config, prefix)
     leaves = {p.rsplit(".", 1)[-1] for p in full}

@@ -43,7 +43,8 @@ def test_int_is_accepted_for_a_float_key():
 @pytest.mark.parametrize("overrides, message", [
     ({"unitz": 3}, "unknown config key 'unitz'; did you mean 'units'?"),
     ({"rnn": {"celll": "gru"}}, "unknown config key 'model.rnn.celll'; did you mean 'model.rnn.cell'?"),
-    ({"dropout": 0.1}, "config key 'dropout' is ambiguous; use one of model.embedding.dropout, model.rnn.dropout"),
+    ({"dropout": 0.1},
+     "config key 'dropout' is ambiguous; use one of model.embedding.dropout, model.rnn.dropout"),
     ({"units": "many"}, "config key 'model.rnn.units' expects int, got str ('many')"),
     ({"bidirectional": 1}, "config key 'model.rnn.bidirectional' expects bool, got int (1)"),
 ])

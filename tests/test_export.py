@@ -54,7 +54,7 @@ def test_served_model_takes_empty_huge_and_invalid_utf8_strings(exported_sentime
 def test_tflite_and_saved_model_predictions_agree(exported_sentiment):
     exported = ExportedModel(exported_sentiment.parent)
     texts = ["a gorgeous film", "dull and tedious", ""]
-    for a, b in zip(exported.predict(texts), exported.predict(texts, "tflite")):
+    for a, b in zip(exported.predict(texts), exported.predict(texts, "tflite"), strict=True):
         assert a["label"] == b["label"]
         assert a["probability"] == pytest.approx(b["probability"], abs=1e-5)
 

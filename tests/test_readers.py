@@ -28,7 +28,8 @@ def test_aclimdb_folder_layout(tmp_path):
         (tmp_path / "train" / label).mkdir(parents=True)
         (tmp_path / "train" / label / "0_9.txt").write_text(text)
     data = read_labelled(tmp_path)
-    assert sorted(zip(data.labels, data.texts)) == [("neg", "hated it"), ("pos", "loved it truly")]
+    pairs = sorted(zip(data.labels, data.texts, strict=True))
+    assert pairs == [("neg", "hated it"), ("pos", "loved it truly")]
 
 
 def test_the_bundled_corpus_is_gensims_pang_lee_sentences():

@@ -40,7 +40,7 @@ class ExportedModel:
             probabilities = self._tflite_probabilities(texts)
         else:
             raise ValueError(f"unknown runtime {runtime!r}")
-        return [self._row(text, p) for text, p in zip(texts, probabilities)]
+        return [self._row(text, p) for text, p in zip(texts, probabilities, strict=True)]
 
     def _tflite_probabilities(self, texts: list[str]) -> np.ndarray:
         from ai_edge_litert.interpreter import Interpreter
@@ -67,5 +67,5 @@ class ExportedModel:
             "text": text,
             "label": self.labels[best],
             "probability": float(probabilities[best]),
-            "probabilities": {label: float(p) for label, p in zip(self.labels, probabilities)},
+            "probabilities": {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)},
         }

@@ -17,13 +17,13 @@ from pathlib import Path
 import keras
 
 from seqzoo.errors import UserError
-from seqzoo.files import write_json
 from seqzoo.export.card import model_card
 from seqzoo.export.parity import check_parity
 from seqzoo.export.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.export.serving_config import write_models_config
 from seqzoo.export.signatures import COMPARED_OUTPUTS, ENDPOINTS, TFLITE_ENDPOINTS
 from seqzoo.export.tflite import to_tflite
+from seqzoo.files import write_json
 from seqzoo.registry import get_entry
 from seqzoo.text import Vectorizer
 

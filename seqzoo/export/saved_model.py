@@ -26,7 +26,7 @@ def portable_rnn_kernels(model: keras.Model) -> Iterator[None]:
     try:
         yield
     finally:
-        for layer, value in zip(layers, saved):
+        for layer, value in zip(layers, saved, strict=True):
             layer.use_cudnn = value
 
 
