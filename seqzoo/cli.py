@@ -153,18 +153,23 @@ def _demo(args) -> None:
         print(f"== predictions from the {runtime.replace('_', ' ')}")
         for row in exported.predict(DEMO_SENTENCES, runtime):
             print(f"  {row['label']}  {row['probability']:.3f}  {row['text']}")
+    print("(200 sentences are a toy corpus, so expect near-chance accuracy; for a useful model:\n"
+          " seqzoo train sentiment --data an_aclImdb_folder_or_labelled_file)")
     print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}"
           "/models.config")
 
 
 def _import_tensorflow_quietly() -> None:
     """Imports TensorFlow with fd 2 muted: its C++ start-up lines come before absl's log
-    initialisation and ignore TF_CPP_MIN_LOG_LEVEL (abseil-cpp#1718)."""
+    initialisation and ignore TF_CPP_MIN_LOG_LEVEL (abseil-cpp#1718). An import error
+    is still raised, with its traceback, once fd 2 is back."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device start-up logs too (cuInit on GPU-less hosts)
     finally:
         os.dup2(saved, 2)
         os.close(saved)

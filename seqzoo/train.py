@@ -51,13 +51,15 @@ def train(
     out: str | Path | None = None,
     text_column: str = "text",
     label_column: str = "label",
+    callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int | str = "auto",
 ) -> Path:
     """Trains a zoo entry on a labelled-text file and returns its run directory.
 
     An unfinished run in `out` (killed mid-way) resumes from its last epoch.
     Without `out`, the run goes to `runs/<name>`, or `runs/<name>-2`, ... when
-    that already holds a finished run.
+    that already holds a finished run. `callbacks` run after seqzoo's own
+    (backup, checkpoint, early stopping, CSV and TensorBoard logs).
     """
     entry = get_entry(name)
     if entry.task != "classification":
@@ -84,7 +86,7 @@ def train(
         _dataset(train_set, labels, vectorizer, batch, shuffle_seed=settings["seed"]),
         validation_data=_dataset(heldout, labels, vectorizer, batch),
         epochs=settings["epochs"],
-        callbacks=_callbacks(run_dir, settings["patience"]),
+        callbacks=_callbacks(run_dir, settings["patience"]) + list(callbacks or []),
         shuffle=False,  # the dataset reshuffles itself, seeded
         verbose=verbose,
     )
