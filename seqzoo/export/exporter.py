@@ -24,7 +24,7 @@ from seqzoo.export.serving_config import write_models_config
 from seqzoo.export.signatures import COMPARED_OUTPUTS, ENDPOINTS, TFLITE_ENDPOINTS
 from seqzoo.export.tflite import to_tflite
 from seqzoo.files import write_json
-from seqzoo.registry import get_entry
+from seqzoo.registry import get_entry, list_models
 from seqzoo.text import Vectorizer
 
 
@@ -58,6 +58,9 @@ def export(
     path = seqzoo.export(model, vectorizer, name="sentiment", labels=["neg", "pos"])
     ```
     """
+    if entry is None and name not in list_models():
+        raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
+                        f"built from ({', '.join(list_models())})")
     task = get_entry(entry or name).task
     model_dir = _writable_model_dir(Path(base), name)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
