@@ -7,7 +7,15 @@ from typing import Any
 import keras
 
 from seqzoo import config as config_lib
+from seqzoo.errors import check_choice
 from seqzoo.registry import get_entry
+
+# Names keras.optimizers.get understands: its optimizer classes, lowercased.
+OPTIMIZERS = sorted(
+    name.lower() for name, value in vars(keras.optimizers).items()
+    if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)
+    and value is not keras.optimizers.Optimizer
+)
 
 
 def get_config(name: str, preset: str | None = None, **overrides: Any) -> dict:
@@ -51,6 +59,6 @@ def compile_model(
     model: keras.Model, *, optimizer: str, learning_rate: float, loss: str, metrics: list[str]
 ) -> None:
     """Compiles with a named Keras optimizer at the given learning rate."""
-    optimizer = keras.optimizers.get({"class_name": optimizer, "config": {}})
-    optimizer.learning_rate = learning_rate
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)

@@ -36,3 +36,8 @@ def test_build_returns_a_model_compiled_with_the_config_defaults():
 def test_unknown_choice_in_a_factory_names_the_closest():
     with pytest.raises(ValueError, match=r"unknown cell 'lstn'; did you mean 'lstm'\?"):
         seqzoo.build("sentiment", cell="lstn")
+
+
+def test_unknown_optimizer_names_the_closest():
+    with pytest.raises(ValueError, match=r"unknown optimizer 'adamw2'; did you mean 'adamw'\?"):
+        seqzoo.build("sentiment", optimizer="adamw2")

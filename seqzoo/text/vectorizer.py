@@ -97,21 +97,20 @@ class Vectorizer(keras.layers.Layer):
         dataset = dataset.unbatch() if dataset.element_spec.shape.rank else dataset
         dataset = dataset.batch(batch_size)
         if self.tokenizer == "wordpiece":
-            # Every learned piece gets an id, as in BERT, seen as a whole token or not.
             words = self._count(dataset, lambda batch: tokenizers.split(
                 tokenizers.standardize(batch, self.lowercase, self.strip_punctuation), "whitespace"
             ))
             self.wordpiece_vocabulary = tokenizers.learn_wordpiece_vocabulary(words, self.max_tokens)
-            counts = collections.Counter(
-                {p.encode(): 1 for p in self.wordpiece_vocabulary if p != OOV}
-            )
+            # Every learned piece gets an id, as in BERT, whether or not it occurs whole.
+            vocabulary = [piece for piece in self.wordpiece_vocabulary if piece != OOV]
         else:
             counts = self._count(dataset, self.tokenize)
             counts.pop(OOV.encode(), None)
-        if not counts:
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            vocabulary = [token.decode("utf-8") for token, _ in ranked]
+        if not vocabulary:
             raise UserError("cannot adapt the vectorizer: the data has no tokens")
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        self.set_vocabulary([t.decode("utf-8") for t, _ in ranked[: self.max_tokens - 2]])
+        self.set_vocabulary(vocabulary[: self.max_tokens - 2])
         return self
 
     @staticmethod
