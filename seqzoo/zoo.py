@@ -10,11 +10,13 @@ from seqzoo import config as config_lib
 from seqzoo.errors import check_choice
 from seqzoo.registry import get_entry
 
-# Names keras.optimizers.get understands: its optimizer classes, lowercased.
+# Names keras.optimizers.get understands: its optimizer classes, lowercased, less the
+# base class and the wrappers that need another optimizer inside.
+_NOT_STANDALONE = {"optimizer", "lossscaleoptimizer", "multioptimizer"}
 OPTIMIZERS = sorted(
     name.lower() for name, value in vars(keras.optimizers).items()
     if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)
-    and value is not keras.optimizers.Optimizer
+    and name.lower() not in _NOT_STANDALONE
 )
 
 
