@@ -1,0 +1,57 @@
+"""The parsed-vectors cache: `.npy` + JSON, keyed by the file and the load options.
+
+No pickle: vectors reload with `np.load(..., mmap_mode="r", allow_pickle=False)`.
+Folder: `$SEQZOO_CACHE`, default `~/.cache/seqzoo`, then `embeddings/<key>/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SEQZOO_CACHE", Path.home() / ".cache" / "seqzoo")) / "embeddings"
+
+
+def cache_key(path: Path, options: dict) -> str:
+    """Changes when the file (path, size, mtime) or the options change."""
+    stat = path.stat()
+    identity = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                **options}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def read_cached(key: str) -> tuple[list[str], np.ndarray, dict] | None:
+    """(words, memory-mapped vectors, metadata), or None when not cached."""
+    folder = cache_root() / key
+    if not (folder / "meta.json").is_file():
+        return None
+    words = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+    return words, vectors, json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+
+
+def write_cached(key: str, words: list[str], vectors: np.ndarray, meta: dict) -> Path | None:
+    """Writes the cache entry whole (a temporary folder renamed); None if it cannot."""
+    root = cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    except OSError:
+        return None  # an unwritable cache only costs the next load its speed
+    try:
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        (tmp / "words.json").write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")  # written last: marks whole
+        os.rename(tmp, root / key)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # e.g. another process cached it first
+        return None
+    return root / key

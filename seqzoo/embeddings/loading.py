@@ -1,0 +1,129 @@
+"""load(): any supported vector file -> gensim KeyedVectors, parsed fast and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from gensim.models import KeyedVectors
+
+from seqzoo.embeddings import cache
+from seqzoo.embeddings.alignment import lookup_candidates
+from seqzoo.embeddings.formats import detect_format
+from seqzoo.embeddings.text_format import ParseStats, parse_text_vectors
+from seqzoo.errors import UserError
+
+PARSED_FORMATS = ("glove", "word2vec_text", "word2vec_bin")  # parsed to arrays, so cached
+
+
+@dataclass
+class Loaded:
+    kv: KeyedVectors
+    format: str
+    stats: dict  # ParseStats as a dict, for the parsed formats
+    cache: str  # "hit", "written", "off" or "n/a" (formats gensim loads itself)
+
+
+def load(
+    path: str | Path,
+    format: str = "auto",
+    vocabulary: list[str] | None = None,
+    *,
+    cache_enabled: bool = True,
+    on_error: str = "raise",
+    trusted: bool = False,
+) -> KeyedVectors:
+    """Loads word vectors as gensim KeyedVectors, whatever the file's format.
+
+    Args:
+        path: str. GloVe text, word2vec text or binary, fastText `.vec` or `.bin`,
+            a gensim KeyedVectors file, or a folder of `vectors.npy` + `words.json`.
+        format: str. `auto` detects it; or one of `seqzoo.embeddings.FORMATS`.
+        vocabulary: list of str. Keep only these words and their case and digit
+            variants (memory then grows with the vocabulary, not the file).
+        cache_enabled: bool. Reuse / write the parsed result in the cache.
+        on_error: str. A text row with the wrong dimension: `raise` or `skip`.
+        trusted: bool. gensim's own format is a pickle, which can run code when
+            loaded: it loads only with trusted=True, for files you made yourself.
+
+    Example:
+    ```python
+    kv = seqzoo.embeddings.load("glove.6B.300d.txt", vocabulary=vectorizer.get_vocabulary())
+    ```
+    """
+    return load_with_details(path, format, vocabulary, cache_enabled=cache_enabled,
+                             on_error=on_error, trusted=trusted).kv
+
+
+def load_with_details(
+    path: str | Path, format: str = "auto", vocabulary: list[str] | None = None, *,
+    cache_enabled: bool = True, on_error: str = "raise", trusted: bool = False,
+) -> Loaded:
+    """load(), also telling the format, the parser's counts and the cache state."""
+    path = Path(path)
+    format = detect_format(path, format)
+    if format == "fasttext_bin":
+        from gensim.models.fasttext import load_facebook_vectors
+
+        return Loaded(load_facebook_vectors(str(path)), format, {}, "n/a")
+    if format == "gensim":
+        if not trusted:
+            raise UserError(
+                f"'{path}' is a gensim KeyedVectors file, a pickle that can run code when "
+                "loaded; load it with trusted=True (--trusted) only if you made it"
+            )
+        return Loaded(KeyedVectors.load(str(path)), format, {}, "n/a")
+    if format == "npy":
+        words = json.loads((path / "words.json").read_text(encoding="utf-8"))
+        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        return Loaded(keyed_vectors(words, vectors), format, {}, "n/a")
+
+    wanted = None if vocabulary is None else wanted_spellings(vocabulary)
+    options = {"format": format, "on_error": on_error, "wanted": _digest(wanted)}
+    key = cache.cache_key(path, options) if cache_enabled else None
+    cached = cache.read_cached(key) if key else None
+    if cached is not None:
+        words, vectors, meta = cached
+        return Loaded(keyed_vectors(words, vectors), format, meta["stats"], "hit")
+    if format == "word2vec_bin":
+        words, vectors, stats = _parse_word2vec_binary(path, wanted)
+    else:
+        parsed = parse_text_vectors(path, wanted, on_error)
+        words, vectors, stats = parsed.words, parsed.vectors, parsed.stats
+        stats.format = format
+    written = key and cache.write_cached(key, words, vectors, {"stats": stats.as_dict()})
+    state = "written" if written else "off"
+    return Loaded(keyed_vectors(words, vectors), format, stats.as_dict(), state)
+
+
+def keyed_vectors(words: list[str], vectors: np.ndarray) -> KeyedVectors:
+    """KeyedVectors over an existing array (a memory map stays a memory map)."""
+    kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=np.float32)
+    kv.vectors = vectors
+    kv.index_to_key = list(words)
+    kv.key_to_index = {word: i for i, word in enumerate(kv.index_to_key)}
+    kv.allocate_vecattrs()
+    return kv
+
+
+def wanted_spellings(vocabulary) -> set[str]:
+    """Every spelling the alignment chain may look up for these words."""
+    if hasattr(vocabulary, "get_vocabulary"):
+        vocabulary = vocabulary.get_vocabulary()
+    return {spelling for word in vocabulary for _, spelling in lookup_candidates(word)}
+
+
+def _parse_word2vec_binary(path: Path, wanted: set[str] | None):
+    kv = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="replace")
+    words = [w for w in kv.index_to_key if wanted is None or w in wanted]
+    vectors = kv.vectors[[kv.key_to_index[w] for w in words]]
+    return words, vectors, ParseStats(format="word2vec_bin", rows_read=len(kv.index_to_key))
+
+
+def _digest(wanted: set[str] | None) -> str | None:
+    if wanted is None:
+        return None
+    return hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()
