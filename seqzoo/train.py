@@ -9,6 +9,7 @@ A run directory holds everything `seqzoo export` needs:
 
 from __future__ import annotations
 
+import collections
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
+from seqzoo.embeddings.pretrained import pretrained_from_config
 from seqzoo.errors import UserError
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry
@@ -80,7 +82,17 @@ def train(
     config["model"]["num_classes"] = len(labels)
 
     keras.utils.set_random_seed(settings["seed"])
-    model = build_from_config(name, config)
+    pretrained = None
+    if config["embeddings"]["path"] is not None:
+        counts = collections.Counter(
+            token.decode("utf-8") for row in vectorizer.tokenize(train_set.texts).to_list() for token in row
+        )
+        pretrained, report = pretrained_from_config(
+            config["embeddings"], vectorizer, token_counts=counts, seed=settings["seed"]
+        )
+        if verbose:
+            print("\n".join(report.lines()))
+    model = build_from_config(name, config, pretrained)
     batch = settings["batch_size"]
     model.fit(
         _dataset(train_set, labels, vectorizer, batch, shuffle_seed=settings["seed"]),

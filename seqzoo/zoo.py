@@ -7,8 +7,11 @@ from typing import Any
 import keras
 
 from seqzoo import config as config_lib
-from seqzoo.errors import check_choice
+from seqzoo.embeddings.pretrained import pretrained_from_config
+from seqzoo.errors import UserError, check_choice
+from seqzoo.layers import Pretrained
 from seqzoo.registry import get_entry
+from seqzoo.text import Vectorizer
 
 # Names keras.optimizers.get understands: its optimizer classes, lowercased, less the
 # base class and the wrappers that need another optimizer inside.
@@ -32,27 +35,44 @@ def get_config(name: str, preset: str | None = None, **overrides: Any) -> dict:
     return config_lib.resolve(name, preset, overrides)
 
 
-def build(name: str, preset: str | None = None, **overrides: Any) -> keras.Model:
+def build(
+    name: str, preset: str | None = None, *, vectorizer: Vectorizer | None = None, **overrides: Any
+) -> keras.Model:
     """Builds a zoo entry as a Keras model compiled with its config's defaults.
 
     Args:
         name: str. A name from `seqzoo.list_models()`.
         preset: str. A size preset (`tiny`, `small`, `base`); the defaults are `base`.
+        vectorizer: Vectorizer. The adapted vectorizer the model will read ids
+            from: sizes the embedding to its vocabulary, and is what pretrained
+            `embeddings` are aligned to.
         **overrides: config values, by dotted path or unambiguous ending
             (`units=64`, `rnn={"cell": "gru"}`, `**{"model.rnn.layers": 2}`).
 
     Example:
     ```python
     model = seqzoo.build("sentiment", cell="gru", units=64, num_classes=2)
-    model.fit(token_ids, labels, epochs=3)
+    model = seqzoo.build("sentiment", vectorizer=vectorizer,
+                         embeddings={"path": "glove.6B.100d.txt", "trainable": "oov_only"})
     ```
     """
-    return build_from_config(name, get_config(name, preset, **overrides))
+    config = get_config(name, preset, **overrides)
+    if vectorizer is not None:
+        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+    pretrained = None
+    if config["embeddings"]["path"] is not None:
+        if vectorizer is None:
+            raise UserError("pretrained embeddings are aligned to a vocabulary: "
+                            "pass vectorizer= (an adapted seqzoo.text.Vectorizer)")
+        pretrained, _ = pretrained_from_config(config["embeddings"], vectorizer)
+    return build_from_config(name, config, pretrained)
 
 
-def build_from_config(name: str, config: dict) -> keras.Model:
-    """Builds and compiles a zoo entry from an already merged config (as `get_config` gives)."""
-    model = get_entry(name).factory(vocab_size=config["text"]["max_tokens"], **config["model"])
+def build_from_config(name: str, config: dict, pretrained: Pretrained | None = None) -> keras.Model:
+    """Builds and compiles a zoo entry from a merged config (as `get_config` gives)."""
+    model = get_entry(name).factory(
+        vocab_size=config["text"]["max_tokens"], pretrained=pretrained, **config["model"]
+    )
     compile_model(model, **config["compile"])
     return model
 

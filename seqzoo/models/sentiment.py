@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 
 from seqzoo.errors import UserError, check_choice
-from seqzoo.layers import POOLINGS, rnn_stack, sequence_pooling, token_embedding
+from seqzoo.layers import POOLINGS, Pretrained, rnn_stack, sequence_pooling, token_embedding
 from seqzoo.registry import register
 
 
 @register("sentiment", task="classification")
 def sentiment(
-    *, vocab_size: int, embedding: dict, rnn: dict, pooling: str, num_classes: int
+    *, vocab_size: int, embedding: dict, rnn: dict, pooling: str, num_classes: int,
+    pretrained: Pretrained | None = None,
 ) -> keras.Model:
     """A many-to-one recurrent classifier over token ids.
 
@@ -25,6 +26,7 @@ def sentiment(
         rnn: dict. `cell`, `units`, `layers`, `dropout`, `bidirectional`.
         pooling: str. `last`, `mean` or `max`.
         num_classes: int. Output classes; 2 for binary sentiment.
+        pretrained: Pretrained. Aligned pretrained vectors for the embedding.
 
     Example:
     ```python
@@ -36,7 +38,7 @@ def sentiment(
     if num_classes < 2:
         raise UserError(f"num_classes must be at least 2, got {num_classes}")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = token_embedding(token_ids, vocab_size=vocab_size, **embedding)
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
     x = rnn_stack(x, **rnn, return_sequences=pooling != "last")
     if pooling != "last":
         x = sequence_pooling(pooling)(x)
