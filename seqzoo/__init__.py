@@ -5,21 +5,40 @@ import seqzoo
 seqzoo.list_models()                              # ['sentiment', ...]
 model = seqzoo.build("sentiment", preset="tiny")  # a compiled keras.Model
 ```
+
+Names load on first use, so `import seqzoo` (and the `seqzoo` command's start)
+does not import TensorFlow until something needs it.
 """
 
-import os
+import importlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from seqzoo import data, text  # noqa: E402
-from seqzoo.errors import UserError  # noqa: E402
-from seqzoo.export import export, export_run  # noqa: E402  (seqzoo.export is the function)
-from seqzoo.registry import list_models  # noqa: E402
-from seqzoo.train import load_run, train  # noqa: E402
-from seqzoo.zoo import build, get_config  # noqa: E402
-
-__all__ = [
-    "UserError", "build", "data", "export", "export_run", "get_config", "list_models",
-    "load_run", "text", "train",
-]
 __version__ = "0.1.0"
+
+_FUNCTIONS = {
+    "build": "seqzoo.zoo",
+    "get_config": "seqzoo.zoo",
+    "list_models": "seqzoo.registry",
+    "train": "seqzoo.train",
+    "load_run": "seqzoo.train",
+    "export": "seqzoo.exporters",
+    "export_run": "seqzoo.exporters",
+    "UserError": "seqzoo.errors",
+}
+_SUBPACKAGES = ("data", "embeddings", "exporters", "layers", "models", "text")
+
+__all__ = [*_FUNCTIONS, *_SUBPACKAGES]
+
+
+def __getattr__(name: str):
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"seqzoo.{name}")
+    else:
+        raise AttributeError(f"module 'seqzoo' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 import seqzoo
-from seqzoo.export import ExportedModel, latest_version
-from seqzoo.export import exporter as exporter_module
+from seqzoo.exporters import ExportedModel, latest_version
+from seqzoo.exporters import exporter as exporter_module
 
 
 def test_version_folder_holds_saved_model_tflite_vocabulary_and_card(exported_sentiment):

@@ -61,6 +61,6 @@ def test_a_tensorflow_text_tokenizer_exports_and_the_card_says_so(sentiment_file
 
     out = tf.saved_model.load(str(path)).signatures["serving_default"](text=tf.constant(["filmic"]))
     assert out["probabilities"].shape == (1, 2)
-    from seqzoo.export import ExportedModel
+    from seqzoo.exporters import ExportedModel
 
     assert ExportedModel(path).predict(["filmic"], "tflite")[0]["label"] in ("neg", "pos")

@@ -1,6 +1,6 @@
 """Readers for users' files and the offline default corpora."""
 
-from seqzoo.data.corpora import sentiment_corpus
+from seqzoo.data.corpora import news_corpus, sentiment_corpus
 from seqzoo.data.readers import (
     LabelledTexts,
     read_aclimdb,
@@ -12,5 +12,5 @@ from seqzoo.data.readers import (
 
 __all__ = [
     "LabelledTexts", "read_aclimdb", "read_fasttext", "read_labelled", "read_table", "read_text",
-    "sentiment_corpus",
+    "news_corpus", "sentiment_corpus",
 ]

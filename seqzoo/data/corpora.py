@@ -10,3 +10,10 @@ def sentiment_corpus() -> Path:
     from gensim.test.utils import datapath
 
     return Path(datapath("pang_lee_polarity.cor"))
+
+
+def news_corpus() -> Path:
+    """gensim's 300 Lee news articles, one a line (not valid UTF-8: read with replacement)."""
+    from gensim.test.utils import datapath
+
+    return Path(datapath("lee_background.cor"))

@@ -127,3 +127,24 @@ def _digest(wanted: set[str] | None) -> str | None:
     if wanted is None:
         return None
     return hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()
+
+
+def describe(path: str | Path, format: str = "auto", trusted: bool = False) -> dict:
+    """What `seqzoo embeddings info` prints: format, size, the parser's counts, the cache."""
+    path = Path(path)
+    format = detect_format(path, format)
+    cached = None
+    if format in PARSED_FORMATS:
+        options = {"format": format, "on_error": "raise", "wanted": None}
+        cached = cache.read_cached(cache.cache_key(path, options)) is not None
+    loaded = load_with_details(path, format, trusted=trusted)
+    return {
+        "path": str(path),
+        "format": format,
+        "words": len(loaded.kv.index_to_key),
+        "dimension": loaded.kv.vector_size,
+        "subword_vectors": getattr(loaded.kv, "bucket", 0) > 0,
+        **{k: v for k, v in loaded.stats.items() if k != "format"},
+        "cache": "not cached (formats gensim loads itself)" if cached is None
+        else ("cached" if cached else f"not cached before; now {loaded.cache}"),
+    }

@@ -14,14 +14,15 @@ def pretrained_from_config(
 
     Args:
         embeddings: dict. The config block: `path`, `format`, `trainable`,
-            `project`, `oov`.
+            `project`, `oov`, `trusted`.
         vocabulary: list of str or an adapted Vectorizer.
         token_counts: dict. Word counts in the training data, for the report.
         seed: int. Seed of the random OOV rows.
     """
     if hasattr(vocabulary, "get_vocabulary"):
         vocabulary = vocabulary.get_vocabulary()
-    kv = load(embeddings["path"], embeddings["format"], vocabulary=vocabulary)
+    kv = load(embeddings["path"], embeddings["format"], vocabulary=vocabulary,
+              trusted=embeddings["trusted"])
     matrix, report = build_matrix(kv, vocabulary, embeddings["oov"], seed, token_counts)
     pretrained = Pretrained(matrix, report.oov_ids, embeddings["trainable"], embeddings["project"])
     return pretrained, report

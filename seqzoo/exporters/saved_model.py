@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 from keras.export import ExportArchive
 
-from seqzoo.export.signatures import Endpoint
+from seqzoo.exporters.signatures import Endpoint
 
 
 @contextlib.contextmanager

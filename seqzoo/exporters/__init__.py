@@ -1,6 +1,6 @@
 """Exports to TF Serving (SavedModel, strings in) and LiteRT (.tflite, builtin ops)."""
 
-from seqzoo.export.exported import ExportedModel
-from seqzoo.export.exporter import export, export_run, latest_version
+from seqzoo.exporters.exported import ExportedModel
+from seqzoo.exporters.exporter import export, export_run, latest_version
 
 __all__ = ["ExportedModel", "export", "export_run", "latest_version"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.export.exporter import latest_version
+from seqzoo.exporters.exporter import latest_version
 from seqzoo.text import Vectorizer
 
 

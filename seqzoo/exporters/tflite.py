@@ -9,8 +9,8 @@ import keras
 import tensorflow as tf
 
 from seqzoo.errors import ExportError
-from seqzoo.export.saved_model import write_saved_model
-from seqzoo.export.signatures import Endpoint
+from seqzoo.exporters.saved_model import write_saved_model
+from seqzoo.exporters.signatures import Endpoint
 
 
 def to_tflite(model: keras.Model, endpoint: Endpoint) -> bytes:

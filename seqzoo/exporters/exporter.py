@@ -17,12 +17,12 @@ from pathlib import Path
 import keras
 
 from seqzoo.errors import UserError
-from seqzoo.export.card import model_card
-from seqzoo.export.parity import check_parity
-from seqzoo.export.saved_model import portable_rnn_kernels, write_saved_model
-from seqzoo.export.serving_config import write_models_config
-from seqzoo.export.signatures import COMPARED_OUTPUTS, ENDPOINTS, TFLITE_ENDPOINTS
-from seqzoo.export.tflite import to_tflite
+from seqzoo.exporters.card import model_card
+from seqzoo.exporters.parity import check_parity
+from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
+from seqzoo.exporters.serving_config import write_models_config
+from seqzoo.exporters.signatures import COMPARED_OUTPUTS, ENDPOINTS, TFLITE_ENDPOINTS
+from seqzoo.exporters.tflite import to_tflite
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
 from seqzoo.text import Vectorizer

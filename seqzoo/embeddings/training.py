@@ -1,0 +1,63 @@
+"""Train your own vectors: gensim Word2Vec or FastText on a plain-text corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from gensim.models import FastText, Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
+from gensim.utils import simple_preprocess
+
+from seqzoo.data import read_text
+from seqzoo.errors import UserError, check_choice
+
+ALGORITHMS = {"word2vec": Word2Vec, "fasttext": FastText}
+
+
+class _EpochProgress(CallbackAny2Vec):
+    """gensim's epochs on a Keras progress bar."""
+
+    def __init__(self, epochs: int):
+        self.bar = keras.utils.Progbar(epochs, unit_name="epoch")
+        self.done = 0
+
+    def on_epoch_end(self, model):
+        self.done += 1
+        self.bar.update(self.done, values=[("loss", model.get_latest_training_loss())])
+
+
+def corpus_sentences(path: str | Path) -> list[list[str]]:
+    """One token list per non-empty line: lowercased words (gensim's simple_preprocess)."""
+    sentences = [simple_preprocess(line) for line in read_text(path).splitlines()]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        raise UserError(f"corpus '{path}' has no words")
+    return sentences
+
+
+def train_vectors(
+    corpus: str | Path,
+    algorithm: str = "word2vec",
+    dim: int = 100,
+    epochs: int = 10,
+    window: int = 5,
+    min_count: int = 2,
+    seed: int = 0,
+    verbose: bool = True,
+):
+    """Trains word vectors on a text file; returns the gensim model (its `.wv` are the vectors)."""
+    check_choice("algorithm", algorithm, ALGORITHMS)
+    sentences = corpus_sentences(corpus)
+    model = ALGORITHMS[algorithm](
+        vector_size=dim, window=window, min_count=min_count, seed=seed, workers=2,
+        compute_loss=algorithm == "word2vec",
+    )
+    model.build_vocab(sentences)
+    if not model.wv.index_to_key:
+        raise UserError(f"no word in '{corpus}' occurs min_count={min_count} times")
+    model.train(
+        sentences, total_examples=len(sentences), epochs=epochs,
+        callbacks=[_EpochProgress(epochs)] if verbose else [],
+    )
+    return model
