@@ -1,8 +1,10 @@
 """Shared fixtures: one tiny trained run and one export, made once per session."""
 
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["SEQZOO_CACHE"] = tempfile.mkdtemp(prefix="seqzoo-test-cache-")  # never ~/.cache
 
 import pytest  # noqa: E402
 

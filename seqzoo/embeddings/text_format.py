@@ -10,6 +10,7 @@ memory grows with the vocabulary, not the file.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def parse_text_vectors(
             f"vector file '{path}' is truncated: its header declares {stats.declared_words} "
             f"words, it holds {stats.rows_read + stats.skipped_rows}"
         )
-    vectors = _parse_floats(rests, dim, path)
+    vectors = _parse_floats(rests, dim, path, words)
     return ParsedVectors(words, vectors, stats)
 
 
@@ -141,13 +142,23 @@ def _looks_numeric(field: bytes) -> bool:
     return bool(_NUMBER.match(field))
 
 
-def _parse_floats(rests: list[bytes], dim: int, path) -> np.ndarray:
+def _parse_floats(rests: list[bytes], dim: int, path, words: list[str]) -> np.ndarray:
     if not rests:
         return np.zeros((0, dim), np.float32)
-    values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
-    if values.size != len(rests) * dim:
-        raise UserError(f"vector file '{path}' has values that are not numbers")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy warns, and stops, at the first non-number
+        try:
+            values = np.fromstring(b" ".join(rests), dtype=np.float32, sep=" ")
+        except (DeprecationWarning, ValueError):
+            values = None
+    if values is None or values.size != len(rests) * dim:
+        bad = next((w for w, r in zip(words, rests, strict=True) if not _all_numeric(r)), "?")
+        raise UserError(f"vector file '{path}' has values that are not numbers (row of {bad!r})")
     return values.reshape(len(rests), dim)
+
+
+def _all_numeric(rest: bytes) -> bool:
+    return all(_looks_numeric(field) for field in rest.split())
 
 
 def _chain(first: list[bytes], rest):

@@ -1,0 +1,142 @@
+"""Loading vectors: formats, the fast parser vs gensim's own readers, robust parsing, cache."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+from gensim.models.fasttext import load_facebook_vectors
+from gensim.test.utils import datapath
+
+from seqzoo import embeddings
+from seqzoo.embeddings import cache
+from seqzoo.embeddings.text_format import parse_text_vectors
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("test_glove.txt", "glove"),
+    ("lee_fasttext.vec", "word2vec_text"),
+    ("pang_lee_polarity_fasttext.vec", "word2vec_text"),
+    ("euclidean_vectors.bin", "word2vec_bin"),
+    ("lee_fasttext.bin", "fasttext_bin"),
+])
+def test_format_is_detected_from_the_file(name, expected):
+    assert embeddings.detect_format(datapath(name)) == expected
+
+
+@pytest.mark.parametrize("name, gensim_kwargs", [
+    ("test_glove.txt", {"no_header": True}),
+    ("lee_fasttext.vec", {}),
+    # gensim's reader stops on this file's invalid UTF-8 unless told to replace it; ours replaces.
+    ("pang_lee_polarity_fasttext.vec", {"unicode_errors": "replace"}),
+    ("euclidean_vectors.bin", {"binary": True}),
+])
+def test_every_row_equals_gensims_own_reader(name, gensim_kwargs):
+    ours = embeddings.load(datapath(name), cache_enabled=False)
+    theirs = KeyedVectors.load_word2vec_format(datapath(name), **gensim_kwargs)
+    assert ours.index_to_key == theirs.index_to_key
+    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+
+
+def test_fasttext_bin_keeps_subword_vectors_for_unseen_words():
+    kv = embeddings.load(datapath("lee_fasttext.bin"))
+    reference = load_facebook_vectors(datapath("lee_fasttext.bin"))
+    assert "qqzzxxyy" not in kv.key_to_index
+    np.testing.assert_allclose(kv["qqzzxxyy"], reference["qqzzxxyy"])
+
+
+def test_a_vocabulary_keeps_only_its_words_and_their_variants():
+    kv = embeddings.load(datapath("test_glove.txt"), vocabulary=["", "[UNK]", "The", "of", "nope"],
+                         cache_enabled=False)
+    assert sorted(kv.index_to_key) == ["of", "the"]
+
+
+def write(tmp_path, name, content: bytes):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def test_words_with_spaces_duplicates_bad_bytes_and_blank_lines_are_counted(tmp_path):
+    path = write(tmp_path, "odd.txt", b"the 1 2\n. . . 3 4\n\nthe 5 6\ncaf\xe9 7 8\n")
+    parsed = parse_text_vectors(path)
+    assert parsed.words == ["the", ". . .", "caf\ufffd"]
+    np.testing.assert_array_equal(parsed.vectors, [[1, 2], [3, 4], [7, 8]])
+    stats = parsed.stats
+    assert (stats.duplicates, stats.words_with_spaces, stats.undecodable_words, stats.blank_lines) == (
+        1, 1, 1, 1)
+
+
+def test_duplicates_keep_the_first_row_where_gensim_leaves_a_none_key(tmp_path):
+    path = write(tmp_path, "dup.vec", b"3 2\nthe 1 2\nof 3 4\nthe 5 6\n")
+    kv = embeddings.load(path, cache_enabled=False)
+    assert kv.index_to_key == ["the", "of"]
+    np.testing.assert_array_equal(kv["the"], [1, 2])
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"the 1 2\nof 3\n", r"dim.txt:2: expected 2 values after the word, found 1"),
+    (b"the 1 2\nof 3 4 5\n", r"dim.txt:2: expected 2 values after the word, found 3"),
+    (b"", r"vector file '.*dim.txt' is empty"),
+    (b"5 2\nthe 1 2\n", r"is truncated: its header declares 5 words, it holds 1"),
+    (b"the 1 2\nof 1 x\n", r"has values that are not numbers \(row of 'of'\)"),
+])
+def test_malformed_files_name_the_problem(tmp_path, content, message):
+    path = write(tmp_path, "dim.txt", content)
+    with pytest.raises(ValueError, match=message):
+        embeddings.load(path, format="glove" if content else "auto", cache_enabled=False)
+
+
+def test_rows_of_the_wrong_dimension_can_be_skipped_and_counted(tmp_path):
+    path = write(tmp_path, "dim.txt", b"the 1 2\nof 3\nand 4 5\n")
+    loaded = embeddings.load_with_details(path, on_error="skip", cache_enabled=False)
+    assert loaded.kv.index_to_key == ["the", "and"]
+    assert loaded.stats["skipped_rows"] == 1
+
+
+def test_gensims_pickle_format_loads_only_when_trusted(tmp_path):
+    path = tmp_path / "vectors.kv"
+    KeyedVectors.load_word2vec_format(datapath("lee_fasttext.vec")).save(str(path))
+    with pytest.raises(ValueError, match="a pickle that can run code when loaded"):
+        embeddings.load(path)
+    assert len(embeddings.load(path, trusted=True)) == 1762
+
+
+def test_second_load_is_a_memory_mapped_cache_hit(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\nof 3 4\n")
+    first = embeddings.load_with_details(path)
+    second = embeddings.load_with_details(path)
+    assert (first.cache, second.cache) == ("written", "hit")
+    assert isinstance(second.kv.vectors, np.memmap)
+    np.testing.assert_array_equal(second.kv["of"], [3, 4])
+    key = cache.cache_key(path, {"format": "glove", "on_error": "raise", "wanted": None})
+    assert sorted(p.name for p in (cache.cache_root() / key).iterdir()) == [
+        "meta.json", "vectors.npy", "words.json"]
+
+
+def test_a_changed_file_is_parsed_again(tmp_path):
+    path = write(tmp_path, "v.txt", b"the 1 2\n")
+    embeddings.load(path)
+    path.write_bytes(b"the 9 9\nof 3 4\n")
+    os.utime(path, ns=(1, 1))
+    reloaded = embeddings.load_with_details(path)
+    assert reloaded.cache == "written" and reloaded.kv.index_to_key == ["the", "of"]
+
+
+def test_npy_folder_round_trip(tmp_path):
+    kv = embeddings.load(datapath("lee_fasttext.vec"))
+    embeddings.write_vectors(kv, tmp_path / "lee.npy", "npy")
+    assert embeddings.detect_format(tmp_path / "lee.npy") == "npy"
+    back = embeddings.load(tmp_path / "lee.npy")
+    assert back.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+    assert json.loads((tmp_path / "lee.npy" / "words.json").read_text())[0] == "the"
+
+
+def test_writing_never_replaces_an_existing_file(tmp_path):
+    (tmp_path / "out.bin").write_text("keep me")
+    with pytest.raises(ValueError, match="already exists"):
+        embeddings.write_vectors(embeddings.load(datapath("test_glove.txt")), tmp_path / "out.bin",
+                                 "word2vec_bin")
+    assert (tmp_path / "out.bin").read_text() == "keep me"
