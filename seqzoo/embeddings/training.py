@@ -19,12 +19,16 @@ class _EpochProgress(CallbackAny2Vec):
     """gensim's epochs on a Keras progress bar."""
 
     def __init__(self, epochs: int):
-        self.bar = keras.utils.Progbar(epochs, unit_name="epoch")
-        self.done = 0
+        self.bar = keras.utils.Progbar(epochs, unit_name="epoch", stateful_metrics=["loss"])
+        self.done, self.loss_so_far = 0, 0.0
 
     def on_epoch_end(self, model):
         self.done += 1
-        self.bar.update(self.done, values=[("loss", model.get_latest_training_loss())])
+        values = None
+        if model.compute_loss:  # gensim's loss adds up over the epochs of one train() call
+            values = [("loss", model.running_training_loss - self.loss_so_far)]
+            self.loss_so_far = model.running_training_loss
+        self.bar.update(self.done, values=values)
 
 
 def corpus_sentences(path: str | Path) -> list[list[str]]:
@@ -50,14 +54,14 @@ def train_vectors(
     check_choice("algorithm", algorithm, ALGORITHMS)
     sentences = corpus_sentences(corpus)
     model = ALGORITHMS[algorithm](
-        vector_size=dim, window=window, min_count=min_count, seed=seed, workers=2,
-        compute_loss=algorithm == "word2vec",
+        vector_size=dim, window=window, min_count=min_count, seed=seed, workers=2
     )
     model.build_vocab(sentences)
     if not model.wv.index_to_key:
         raise UserError(f"no word in '{corpus}' occurs min_count={min_count} times")
     model.train(
         sentences, total_examples=len(sentences), epochs=epochs,
+        compute_loss=algorithm == "word2vec",  # gensim's FastText does not report a loss
         callbacks=[_EpochProgress(epochs)] if verbose else [],
     )
     return model
