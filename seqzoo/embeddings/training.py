@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 from gensim.models import FastText, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 from gensim.utils import simple_preprocess
@@ -19,6 +18,8 @@ class _EpochProgress(CallbackAny2Vec):
     """gensim's epochs on a Keras progress bar."""
 
     def __init__(self, epochs: int):
+        import keras  # only here: loading vectors must not pay for importing TensorFlow
+
         self.bar = keras.utils.Progbar(epochs, unit_name="epoch", stateful_metrics=["loss"])
         self.done, self.loss_so_far = 0, 0.0
 
