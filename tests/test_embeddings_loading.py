@@ -140,3 +140,18 @@ def test_writing_never_replaces_an_existing_file(tmp_path):
         embeddings.write_vectors(embeddings.load(datapath("test_glove.txt")), tmp_path / "out.bin",
                                  "word2vec_bin")
     assert (tmp_path / "out.bin").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("header", [b"", b"2 2\n"])  # no capacity known / fewer rows declared
+def test_rows_are_exact_across_parse_chunks(tmp_path, monkeypatch, header):
+    from seqzoo.embeddings.text_format import _RowBuffer
+
+    monkeypatch.setattr(_RowBuffer, "CHUNK_ROWS", 3)
+    rows = [(f"w{i}", [i, -i / 4]) for i in range(8)]
+    path = write(tmp_path, "v.txt", header + b"".join(
+        f"{w} {a} {b}\n".encode() for w, (a, b) in rows))
+    parsed = parse_text_vectors(path) if not header else parse_text_vectors(path, wanted=None)
+    assert parsed.words == [w for w, _ in rows]
+    np.testing.assert_array_equal(parsed.vectors, [v for _, v in rows])
+    kept = parse_text_vectors(path, wanted={"w1", "w4", "w7"})
+    np.testing.assert_array_equal(kept.vectors, [[1, -0.25], [4, -1], [7, -1.75]])

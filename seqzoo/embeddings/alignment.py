@@ -154,16 +154,18 @@ def build_matrix(
                 vector = kv.get_vector(word)
                 if np.any(vector):
                     matrix[index], rules[index] = vector, "subwords"
-    found = matrix[[i for i, r in enumerate(rules) if r not in ("oov", "padding")]]
-    if not len(found):
+    found = np.array([r not in ("oov", "padding") for r in rules])[:, None]
+    if not found.any():
         raise UserError(
             f"none of the {len(vocabulary) - 2} vocabulary words is in the vectors "
             f"(first words: {', '.join(vocabulary[2:7])}); is it the right file?"
         )
     oov_rows = [i for i, r in enumerate(rules) if r == "oov"]
-    if oov == "random":
-        rng = np.random.default_rng(seed)
-        matrix[oov_rows] = rng.normal(found.mean(0), found.std(0), (len(oov_rows), dim))
-    elif oov == "mean":
-        matrix[oov_rows] = found.mean(0)
+    if oov in ("random", "mean"):
+        mean = matrix.mean(axis=0, where=found)  # `where`, not a copy of the found rows
+        if oov == "random":
+            std = matrix.std(axis=0, where=found)
+            matrix[oov_rows] = np.random.default_rng(seed).normal(mean, std, (len(oov_rows), dim))
+        else:
+            matrix[oov_rows] = mean
     return matrix, AlignmentReport(rules, dim, token_counts, vocabulary)

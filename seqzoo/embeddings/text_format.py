@@ -60,7 +60,6 @@ def parse_text_vectors(
     wanted = None if wanted is None else set(wanted)
     stats = ParseStats()
     words: list[str] = []
-    rests: list[bytes] = []
     seen: set[str] = set()
     with open(path, "rb") as file:
         first = file.readline()
@@ -76,6 +75,8 @@ def parse_text_vectors(
             lines, first_number = _chain([first], file), 1
         if dim < 1:
             raise UserError(f"{path}:1: no vector values after the word")
+        rows = _RowBuffer(dim, path, capacity=len(wanted) if wanted is not None
+                          else stats.declared_words)
         for number, raw in enumerate(lines, start=first_number):
             line = raw.rstrip()
             if not line:
@@ -108,7 +109,7 @@ def parse_text_vectors(
                 continue
             seen.add(text)
             words.append(text)
-            rests.append(rest)
+            rows.add(text, rest)
     if stats.rows_read == 0:
         raise UserError(f"vector file '{path}' has no vector rows")
     if stats.declared_words is not None and stats.rows_read + stats.skipped_rows < stats.declared_words:
@@ -116,8 +117,7 @@ def parse_text_vectors(
             f"vector file '{path}' is truncated: its header declares {stats.declared_words} "
             f"words, it holds {stats.rows_read + stats.skipped_rows}"
         )
-    vectors = _parse_floats(rests, dim, path, words)
-    return ParsedVectors(words, vectors, stats)
+    return ParsedVectors(words, rows.finish(), stats)
 
 
 def _split_row(line: bytes, dim: int) -> tuple[bytes, bytes | None]:
@@ -142,9 +142,50 @@ def _looks_numeric(field: bytes) -> bool:
     return bool(_NUMBER.match(field))
 
 
+class _RowBuffer:
+    """Parses kept rows in chunks into one float32 array.
+
+    With a known capacity the array is allocated once, and pages never written
+    never become resident, so memory follows the rows kept, not the capacity.
+    """
+
+    CHUNK_ROWS = 4096
+
+    def __init__(self, dim: int, path, capacity: int | None):
+        self.dim, self.path = dim, path
+        self.array = np.empty((capacity, dim), np.float32) if capacity else None
+        self.blocks: list[np.ndarray] = []
+        self.filled = 0
+        self.pending_words: list[str] = []
+        self.pending: list[bytes] = []
+
+    def add(self, word: str, rest: bytes) -> None:
+        self.pending_words.append(word)
+        self.pending.append(rest)
+        if len(self.pending) == self.CHUNK_ROWS:
+            self._flush()
+
+    def finish(self) -> np.ndarray:
+        self._flush()
+        if self.array is not None:
+            return self.array[: self.filled]
+        return np.concatenate(self.blocks) if self.blocks else np.zeros((0, self.dim), np.float32)
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        block = _parse_floats(self.pending, self.dim, self.path, self.pending_words)
+        if self.array is not None and self.filled + len(block) <= len(self.array):
+            self.array[self.filled : self.filled + len(block)] = block
+        else:  # more rows than the header declared
+            if self.array is not None:
+                self.blocks, self.array = [self.array[: self.filled].copy()], None
+            self.blocks.append(block)
+        self.filled += len(block)
+        self.pending, self.pending_words = [], []
+
+
 def _parse_floats(rests: list[bytes], dim: int, path, words: list[str]) -> np.ndarray:
-    if not rests:
-        return np.zeros((0, dim), np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy warns, and stops, at the first non-number
         try:
