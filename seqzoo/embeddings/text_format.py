@@ -149,7 +149,7 @@ class _RowBuffer:
     never become resident, so memory follows the rows kept, not the capacity.
     """
 
-    CHUNK_ROWS = 4096
+    CHUNK_ROWS = 1024  # rows of text held at once: small, so the bytes never outweigh the floats
 
     def __init__(self, dim: int, path, capacity: int | None):
         self.dim, self.path = dim, path
