@@ -1,7 +1,8 @@
 """Fit wiring: data -> vectorizer -> model -> Keras fit with resumable callbacks -> run dir.
 
 A run directory holds everything `seqzoo export` needs:
-    run.json         entry name, merged config, label names, metrics, held-out texts
+    run.json         entry name, merged config, the task's meta (label names, ...), metrics,
+                     held-out texts
     vectorizer.json  the adapted vectorizer (its config, vocabulary included)
     model.keras      the best model so far (lowest validation loss)
     history.csv, logs/ (TensorBoard), backup/ (only while a run is unfinished)
@@ -16,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import tensorflow as tf
 
-from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
 from seqzoo.embeddings.pretrained import pretrained_from_config
 from seqzoo.errors import UserError
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry
+from seqzoo.tasks import get_task
 from seqzoo.text import Vectorizer
 from seqzoo.zoo import build_from_config, get_config
 
@@ -36,7 +36,7 @@ class Run:
     path: Path
     name: str
     config: dict
-    labels: list[str]
+    meta: dict  # the task's serving metadata: label names, ...
     metrics: dict[str, float]
     heldout_texts: list[str]
     model: keras.Model
@@ -51,41 +51,35 @@ def train(
     overrides: dict[str, Any] | None = None,
     epochs: int | None = None,
     out: str | Path | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int | str = "auto",
+    **read_options,
 ) -> Path:
-    """Trains a zoo entry on a labelled-text file and returns its run directory.
+    """Trains a zoo entry on a data file and returns its run directory.
 
-    An unfinished run in `out` (killed mid-way) resumes from its last epoch.
-    Without `out`, the run goes to `runs/<name>`, or `runs/<name>-2`, ... when
-    that already holds a finished run. `callbacks` run after seqzoo's own
-    (backup, checkpoint, early stopping, CSV and TensorBoard logs).
+    `data` defaults to the entry's task's offline corpus; `read_options` go to
+    its reader (`text_column`, `label_column` for tables). An unfinished run in
+    `out` (killed mid-way) resumes from its last epoch. Without `out`, the run
+    goes to `runs/<name>`, or `runs/<name>-2`, ... when that holds a finished
+    run. `callbacks` run after seqzoo's own (backup, checkpoint, early stopping,
+    CSV and TensorBoard logs).
     """
-    entry = get_entry(name)
-    if entry.task != "classification":
-        raise UserError(f"'seqzoo train' does not know how to train {entry.task} entries yet")
+    task = get_task(get_entry(name).task)
     config = get_config(name, preset, **(overrides or {}))
     settings = config["train"]
     if epochs is not None:
         settings["epochs"] = epochs
     run_dir = _run_dir(name, out)
-
-    examples = read_labelled(data or sentiment_corpus(), text_column, label_column)
-    train_set, heldout = examples.split(settings["validation_fraction"], settings["seed"])
-    labels = train_set.label_names
-    if len(labels) < 2:
-        raise UserError(f"training data needs at least 2 distinct labels, got {labels}")
-    vectorizer = Vectorizer(**config["text"]).adapt(train_set.texts)
-    config["text"]["max_tokens"] = vectorizer.vocabulary_size()  # the embedding fits the vocabulary
-    config["model"]["num_classes"] = len(labels)
+    data = Path(data) if data is not None else task.default_data()
+    prepared = task.prepare(config, data, **read_options)
 
     keras.utils.set_random_seed(settings["seed"])
     pretrained = None
-    if config["embeddings"]["path"] is not None:
+    if config.get("embeddings", {}).get("path") is not None:
+        vectorizer = prepared.vectorizer
         counts = collections.Counter(
-            token.decode("utf-8") for row in vectorizer.tokenize(train_set.texts).to_list() for token in row
+            token.decode("utf-8")
+            for row in vectorizer.tokenize(prepared.train_texts).to_list() for token in row
         )
         pretrained, report = pretrained_from_config(
             config["embeddings"], vectorizer, token_counts=counts, seed=settings["seed"]
@@ -93,25 +87,24 @@ def train(
         if verbose:
             print("\n".join(report.lines()))
     model = build_from_config(name, config, pretrained)
-    batch = settings["batch_size"]
     model.fit(
-        _dataset(train_set, labels, vectorizer, batch, shuffle_seed=settings["seed"]),
-        validation_data=_dataset(heldout, labels, vectorizer, batch),
+        prepared.train,
+        validation_data=prepared.validation,
         epochs=settings["epochs"],
         callbacks=_callbacks(run_dir, settings["patience"]) + list(callbacks or []),
         shuffle=False,  # the dataset reshuffles itself, seeded
         verbose=verbose,
     )
     best = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    metrics = best.evaluate(_dataset(heldout, labels, vectorizer, batch), return_dict=True, verbose=0)
-    write_json(run_dir / "vectorizer.json", vectorizer.get_config())
+    evaluated = best.evaluate(prepared.validation, return_dict=True, verbose=0)
+    write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
     write_json(run_dir / "run.json", {
         "model": name,
         "config": config,
-        "labels": labels,
-        "metrics": {f"val_{k}": float(v) for k, v in metrics.items()},
-        "heldout_texts": heldout.texts[:HELDOUT_TEXTS_KEPT],
-        "data": str(data or sentiment_corpus()),
+        "meta": prepared.meta,
+        "metrics": task.metrics(evaluated),
+        "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
+        "data": str(data),
     })
     return run_dir
 
@@ -125,24 +118,10 @@ def load_run(path: str | Path) -> Run:
     vectorizer = Vectorizer.from_config(json.loads((path / "vectorizer.json").read_text()))
     model = keras.saving.load_model(path / "model.keras", safe_mode=True)
     return Run(
-        path=path, name=meta["model"], config=meta["config"], labels=meta["labels"],
+        path=path, name=meta["model"], config=meta["config"], meta=meta["meta"],
         metrics=meta["metrics"], heldout_texts=meta["heldout_texts"], model=model,
         vectorizer=vectorizer,
     )
-
-
-def _dataset(
-    examples: LabelledTexts, labels: list[str], vectorizer: Vectorizer, batch_size: int,
-    shuffle_seed: int | None = None,
-) -> tf.data.Dataset:
-    """(token ids padded per batch, label ids), tokenized by the vectorizer in tf.data."""
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(examples.texts, tf.string), tf.constant(examples.label_ids(labels), tf.int32))
-    )
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(examples), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda text, label: (vectorizer(text), label))
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def _callbacks(run_dir: Path, patience: int) -> list[keras.callbacks.Callback]:

@@ -60,7 +60,7 @@ def build(
     if vectorizer is not None:
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
     pretrained = None
-    if config["embeddings"]["path"] is not None:
+    if config.get("embeddings", {}).get("path") is not None:
         if vectorizer is None:
             raise UserError("pretrained embeddings are aligned to a vocabulary: "
                             "pass vectorizer= (an adapted seqzoo.text.Vectorizer)")

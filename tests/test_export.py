@@ -96,8 +96,8 @@ def test_a_folder_without_versions_is_named(tmp_path):
 def test_a_custom_export_name_needs_the_entry_it_was_built_from(sentiment_run, tmp_path):
     run = seqzoo.load_run(sentiment_run)
     with pytest.raises(ValueError, match="export name 'reviews' is not a zoo entry; pass entry="):
-        seqzoo.export(run.model, run.vectorizer, name="reviews", labels=run.labels, base=tmp_path)
+        seqzoo.export(run.model, run.vectorizer, name="reviews", labels=run.meta["labels"], base=tmp_path)
     path = seqzoo.export(run.model, run.vectorizer, name="reviews", entry="sentiment",
-                         labels=run.labels, base=tmp_path)
+                         labels=run.meta["labels"], base=tmp_path)
     assert path == tmp_path / "reviews" / "1"
     assert (path / "reviews.tflite").is_file()

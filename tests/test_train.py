@@ -29,7 +29,7 @@ def epochs_logged(run_dir):
 
 def test_run_directory_holds_model_vectorizer_and_metadata(sentiment_run):
     meta = json.loads((sentiment_run / "run.json").read_text())
-    assert meta["model"] == "sentiment" and meta["labels"] == ["neg", "pos"]
+    assert meta["model"] == "sentiment" and meta["meta"] == {"labels": ["neg", "pos"]}
     assert meta["config"]["text"]["max_tokens"] == len(
         json.loads((sentiment_run / "vectorizer.json").read_text())["vocabulary"]) + 2
     assert 0.0 <= meta["metrics"]["val_accuracy"] <= 1.0

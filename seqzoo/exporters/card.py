@@ -8,6 +8,7 @@ import platform
 import keras
 import tensorflow as tf
 
+from seqzoo.tasks import Task
 from seqzoo.text import Vectorizer
 
 # The vectorizer settings an app needs to tokenize for the TFLite file.
@@ -15,38 +16,30 @@ TEXT_SETTINGS = ("tokenizer", "lowercase", "strip_punctuation", "max_tokens", "m
 
 
 def model_card(
-    *, name: str, entry: str, task: str, version: int, config: dict | None, labels: list[str],
+    *, name: str, entry: str, task: Task, version: int, config: dict | None, meta: dict,
     vectorizer: Vectorizer, metrics: dict | None, parity: dict, tflite_file: str,
 ) -> dict:
     import seqzoo
 
+    calling = task.card(meta)
     return {
         "name": name,
         "version": version,
         "model": entry,
-        "task": task,
+        "task": task.name,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
-        "labels": labels,
+        **meta,
         "text": {key: vectorizer.get_config()[key] for key in TEXT_SETTINGS},
         "vocabulary_size": vectorizer.vocabulary_size(),
         "metrics": metrics or {},
         "parity": parity,
         "requires_tensorflow_text": vectorizer.needs_tensorflow_text,
-        "saved_model": {
-            "serving_default": {
-                "inputs": {"text": "tf.string [batch]: raw text, tokenized inside the graph"},
-                "outputs": {
-                    "probabilities": "float32 [batch, classes], classes in `labels` order",
-                    "label": "tf.string [batch]: the most probable label",
-                },
-            },
-        },
+        "saved_model": calling["saved_model"],
         "tflite": {
             "file": tflite_file,
             "ops": "TFLite builtins only",
-            "inputs": {"token_ids": "int32 [1, time]: one text, no padding, time >= 1"},
-            "outputs": {"probabilities": "float32 [1, classes]"},
+            **calling["tflite"],
             "vocabulary_file": "vocabulary.json",
             "wordpiece_vocabulary_file": (
                 "wordpiece_vocabulary.json" if vectorizer.tokenizer == "wordpiece" else None

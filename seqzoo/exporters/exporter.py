@@ -21,10 +21,10 @@ from seqzoo.exporters.card import model_card
 from seqzoo.exporters.parity import check_parity
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
-from seqzoo.exporters.signatures import COMPARED_OUTPUTS, ENDPOINTS, TFLITE_ENDPOINTS
 from seqzoo.exporters.tflite import to_tflite
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
+from seqzoo.tasks import get_task
 from seqzoo.text import Vectorizer
 
 
@@ -33,7 +33,8 @@ def export(
     vectorizer: Vectorizer,
     *,
     name: str,
-    labels: list[str],
+    labels: list[str] | None = None,
+    meta: dict | None = None,
     entry: str | None = None,
     base: str | Path = "saved_models",
     config: dict | None = None,
@@ -46,7 +47,10 @@ def export(
         model: keras.Model. A trained zoo model (token ids in).
         vectorizer: Vectorizer. The adapted vectorizer the model was trained with.
         name: str. The served model's name: the folder under `base`.
-        labels: list of str. Label names, in the order of the model's classes.
+        labels: list of str. Label names, in the order of the model's classes
+            (classifiers; the same as `meta={"labels": labels}`).
+        meta: dict. What the entry's task serves with besides the vectorizer, as
+            `seqzoo train` records it in run.json.
         entry: str. The zoo entry the model was built from (default: `name`).
         base: str. The export base folder TF Serving's model_config_list points into.
         config: dict. The merged config, recorded in the model card.
@@ -61,26 +65,24 @@ def export(
     if entry is None and name not in list_models():
         raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
                         f"built from ({', '.join(list_models())})")
-    task = get_entry(entry or name).task
+    task = get_task(get_entry(entry or name).task)
+    meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
     model_dir = _writable_model_dir(Path(base), name)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
     try:
         with portable_rnn_kernels(model):
-            endpoints = ENDPOINTS[task](model, vectorizer, labels)
-            write_saved_model(tmp, endpoints, model, vectorizer)
-            tflite_model = to_tflite(model, TFLITE_ENDPOINTS[task](model))
+            write_saved_model(tmp, task.endpoints(model, vectorizer, meta), model, vectorizer)
+            tflite_model = to_tflite(model, task.tflite_endpoints(model, meta))
         tflite_file = f"{name}.tflite"
         (tmp / tflite_file).write_bytes(tflite_model)
         write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
         if vectorizer.wordpiece_vocabulary is not None:
             write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
-        parity = check_parity(
-            model, vectorizer, tmp, tflite_model, heldout_texts or [], COMPARED_OUTPUTS[task]
-        )
+        parity = check_parity(task, model, vectorizer, tmp, tflite_model, heldout_texts or [], meta)
         version = _next_version(model_dir)
         write_json(tmp / "seqzoo.json", model_card(
             name=name, entry=entry or name, task=task, version=version, config=config,
-            labels=labels, vectorizer=vectorizer, metrics=metrics, parity=parity,
+            meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
             tflite_file=tflite_file,
         ))
         published = _publish(tmp, model_dir, version)
@@ -97,7 +99,7 @@ def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path
 
     run = load_run(run_dir)
     return export(
-        run.model, run.vectorizer, name=name or run.name, entry=run.name, labels=run.labels,
+        run.model, run.vectorizer, name=name or run.name, entry=run.name, meta=run.meta,
         base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts,
     )
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
 from seqzoo.errors import ExportError
+from seqzoo.tasks import Task
 from seqzoo.text import Vectorizer
 
 TOLERANCE = 1e-5
@@ -18,40 +19,33 @@ EDGE_CASES = ["", "zzqx unseen wordforms", b"\xff\xfe not utf-8 \xc3".decode("la
 
 
 def check_parity(
+    task: Task,
     model: keras.Model,
     vectorizer: Vectorizer,
     saved_model_dir: Path,
     tflite_model: bytes,
     texts: list[str],
-    output: str,
+    meta: dict,
     tolerance: float = TOLERANCE,
 ) -> dict:
-    """Max abs difference of `output` from the SavedModel and TFLite vs Keras.
+    """Max abs difference of the task's outputs from the SavedModel and TFLite vs Keras.
 
-    Keras and the SavedModel see the texts as one padded batch; TFLite sees each
-    text alone at batch 1, as an app would call it. Raises ExportError with the
-    numbers when either difference exceeds `tolerance`.
+    The SavedModel gets the texts as one batch through `serving_default`; the
+    TFLite file is driven one text at a time, as an app would. Raises ExportError
+    with the numbers when either difference exceeds `tolerance`.
     """
     texts = list(texts) + EDGE_CASES
-    expected = keras.ops.convert_to_numpy(model(vectorizer(texts), training=False))
+    expected = task.reference_outputs(model, vectorizer, texts, meta)
     served = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
-    from_saved_model = served(text=tf.constant(texts))[output].numpy()
-    runner = Interpreter(model_content=tflite_model).get_signature_runner("serving_default")
-    from_tflite = np.concatenate(
-        [runner(token_ids=vectorizer([text]).numpy())[output] for text in texts]
-    )
-    report = {
-        "texts": len(texts),
-        "output": output,
-        "saved_model_max_abs_diff": float(np.max(np.abs(from_saved_model - expected))),
-        "tflite_max_abs_diff": float(np.max(np.abs(from_tflite - expected))),
-        "tolerance": tolerance,
-    }
-    for target in ("saved_model", "tflite"):
-        diff = report[f"{target}_max_abs_diff"]
+    from_saved_model = {k: v.numpy() for k, v in served(text=tf.constant(texts)).items()}
+    from_tflite = task.tflite_outputs(Interpreter(model_content=tflite_model), vectorizer, texts, meta)
+    report = {"texts": len(texts), "outputs": sorted(expected), "tolerance": tolerance}
+    for target, outputs in (("saved_model", from_saved_model), ("tflite", from_tflite)):
+        diff = max(float(np.max(np.abs(outputs[k] - v))) for k, v in expected.items() if k in outputs)
+        report[f"{target}_max_abs_diff"] = diff
         if not diff <= tolerance:  # also catches NaN
             raise ExportError(
-                f"parity check failed: {target} {output} differ from Keras by {diff:.3g} "
-                f"(limit {tolerance:g}) on {len(texts)} texts"
+                f"parity check failed: {target} {', '.join(sorted(expected))} differ from Keras "
+                f"by {diff:.3g} (limit {tolerance:g}) on {len(texts)} texts"
             )
     return report

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 from keras.export import ExportArchive
 
-from seqzoo.exporters.signatures import Endpoint
+from seqzoo.tasks import Endpoint
 
 
 @contextlib.contextmanager

@@ -10,19 +10,19 @@ import tensorflow as tf
 
 from seqzoo.errors import ExportError
 from seqzoo.exporters.saved_model import write_saved_model
-from seqzoo.exporters.signatures import Endpoint
+from seqzoo.tasks import Endpoint
 
 
-def to_tflite(model: keras.Model, endpoint: Endpoint) -> bytes:
-    """Converts through a SavedModel of `endpoint` (batch 1), with builtin ops only.
+def to_tflite(model: keras.Model, endpoints: dict[str, Endpoint]) -> bytes:
+    """Converts through a SavedModel of the endpoints (batch 1), with builtin ops only.
 
     Builtins only, because Flex (SELECT_TF_OPS) models do not run in the Python
     LiteRT interpreter (LiteRT#6458); converting from a concrete function instead
     leaves READ_VARIABLE ops inside the RNN's WHILE loop that fail at run time.
     """
     with tempfile.TemporaryDirectory(prefix="seqzoo-tflite-") as tmp:
-        write_saved_model(Path(tmp), {"serving_default": endpoint}, model)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        write_saved_model(Path(tmp), endpoints, model)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=list(endpoints))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         try:
             return converter.convert()

@@ -17,6 +17,7 @@ def rnn_stack(
     layers: int,
     dropout: float = 0.0,
     bidirectional: bool = False,
+    residual: bool = False,
     return_sequences: bool = True,
 ):
     """Runs `layers` recurrent layers over x [batch, time, features], respecting its mask.
@@ -28,6 +29,8 @@ def rnn_stack(
         layers: int. How many layers are stacked.
         dropout: float. Dropout on each layer's inputs while training.
         bidirectional: bool. Wrap each layer in `keras.layers.Bidirectional` (concat).
+        residual: bool. Add each layer's input to its output, from the second layer
+            on (where the sizes match): `residual_1`, `residual_2`, ... layers.
         return_sequences: bool. Return every step of the last layer, else its final output.
 
     Returns:
@@ -45,5 +48,8 @@ def rnn_stack(
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{cell}_{index}")
-        x = layer(x)
+        output = layer(x)
+        if residual and index > 0 and (return_sequences or not last):
+            output = keras.layers.Add(name=f"residual_{index}")([output, x])
+        x = output
     return x

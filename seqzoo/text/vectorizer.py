@@ -150,17 +150,20 @@ class Vectorizer(keras.layers.Layer):
             texts = tf.constant(texts, dtype=tf.string)
         return super().__call__(texts, *args, **kwargs)
 
-    def call(self, texts):
+    def lookup(self, texts) -> tf.RaggedTensor:
+        """Strings [batch] -> int32 ids [batch, (tokens)], neither truncated nor padded."""
         self._check_adapted()
         texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
-        tokens = self.tokenize(texts)[:, : self.max_length]
-        ids = tf.ragged.map_flat_values(self._table.lookup, tokens)
-        ids = ids.to_tensor()
+        ids = tf.ragged.map_flat_values(self._table.lookup, self.tokenize(texts))
+        return tf.cast(ids, tf.int32)
+
+    def call(self, texts):
+        tokens = self.lookup(texts)[:, : self.max_length]
+        ids = tokens.to_tensor()
         ids = tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
         # An empty text becomes one OOV step: an all-padding row has nothing to pool or attend.
         oov_first = tf.one_hot(0, tf.shape(ids)[1], on_value=1, off_value=0, dtype=ids.dtype)
-        ids = tf.where(tf.equal(tokens.row_lengths(), 0)[:, None], oov_first[None, :], ids)
-        return tf.cast(ids, tf.int32)
+        return tf.where(tf.equal(tokens.row_lengths(), 0)[:, None], oov_first[None, :], ids)
 
     def _check_adapted(self):
         if self._table is None:

@@ -1,0 +1,13 @@
+"""Tasks: the data, metrics, serving signatures and parity each kind of entry shares."""
+
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.classification import ClassificationTask
+
+TASKS: dict[str, Task] = {task.name: task for task in (ClassificationTask(),)}
+
+
+def get_task(name: str) -> Task:
+    return TASKS[name]
+
+
+__all__ = ["TASKS", "Endpoint", "Prepared", "Task", "get_task"]

@@ -1,0 +1,74 @@
+"""A task: what entries of one kind share in data, metrics, serving and parity.
+
+Every zoo entry names its task when it registers. Training and export are
+written once, against this interface; each task fills it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.text import Vectorizer
+
+Endpoint = tuple[Callable, list[tf.TensorSpec]]  # a function and its input signature
+
+
+@dataclass
+class Prepared:
+    """A task's data, ready for `fit`."""
+
+    vectorizer: Vectorizer
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    meta: dict  # what serving needs besides the vectorizer (label names, ...)
+    heldout_texts: list[str]  # kept for the export-time parity check
+    train_texts: list[str] = field(default_factory=list)  # for the embeddings' token counts
+
+
+class Task:
+    """The interface; see `ClassificationTask` and `LanguageModelTask`."""
+
+    name: str
+
+    def default_data(self) -> Path:
+        raise NotImplementedError
+
+    def prepare(self, config: dict, data: Path, **read_options) -> Prepared:
+        """Reads `data`, adapts a vectorizer, and makes the training datasets.
+
+        May update `config` in place (vocabulary size, number of classes).
+        """
+        raise NotImplementedError
+
+    def metrics(self, evaluated: dict[str, float]) -> dict[str, float]:
+        """Held-out figures for run.json and the model card, from `model.evaluate`."""
+        return {f"val_{k}": float(v) for k, v in evaluated.items()}
+
+    def endpoints(self, model: keras.Model, vectorizer: Vectorizer, meta: dict) -> dict[str, Endpoint]:
+        """The SavedModel signatures: `serving_default` takes `text` (tf.string [batch])."""
+        raise NotImplementedError
+
+    def tflite_endpoints(self, model: keras.Model, meta: dict) -> dict[str, Endpoint]:
+        """The `.tflite` file's signatures: batch 1, builtin ops."""
+        raise NotImplementedError
+
+    def reference_outputs(self, model: keras.Model, vectorizer: Vectorizer, texts: list[str],
+                          meta: dict) -> dict[str, np.ndarray]:
+        """What Keras gives for what serving_default returns, per compared output."""
+        raise NotImplementedError
+
+    def tflite_outputs(self, interpreter, vectorizer: Vectorizer, texts: list[str],
+                       meta: dict) -> dict[str, np.ndarray]:
+        """The same outputs from the `.tflite` file (a LiteRT Interpreter), driven as an app
+        would drive it."""
+        raise NotImplementedError
+
+    def card(self, meta: dict) -> dict:
+        """How to call the SavedModel and the `.tflite` file, for the model card."""
+        raise NotImplementedError
