@@ -24,7 +24,7 @@ _FUNCTIONS = {
     "export_run": "seqzoo.exporters",
     "UserError": "seqzoo.errors",
 }
-_SUBPACKAGES = ("data", "embeddings", "exporters", "layers", "models", "text")
+_SUBPACKAGES = ("data", "decoding", "embeddings", "exporters", "layers", "models", "tasks", "text")
 
 __all__ = [*_FUNCTIONS, *_SUBPACKAGES]
 
