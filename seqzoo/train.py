@@ -102,7 +102,7 @@ def train(
         "model": name,
         "config": config,
         "meta": prepared.meta,
-        "metrics": task.metrics(evaluated),
+        "metrics": task.metrics(evaluated, prepared.meta),
         "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
         "data": str(data),
     })

@@ -70,25 +70,32 @@ class RNNGenerator:
         aligned on the last column.
         """
         batch = tf.shape(prompt_ids)[0]
-        states = self.initial_states(batch)
-        probabilities = tf.zeros([batch, self.vocab_size])
-        for t in tf.range(tf.shape(prompt_ids)[1]):
+
+        def body(t, probabilities, states):
             ids = prompt_ids[:, t]
             new_probabilities, new_states = self.step(ids, states)
             keep = tf.not_equal(ids, 0)[:, None]
-            states = tf.nest.map_structure(
-                lambda new, old, keep=keep: tf.where(keep, new, old), new_states, states
-            )
-            probabilities = tf.where(keep, new_probabilities, probabilities)
+            states = tf.nest.map_structure(lambda new, old: tf.where(keep, new, old), new_states, states)
+            return t + 1, tf.where(keep, new_probabilities, probabilities), states
+
+        _, probabilities, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(prompt_ids)[1], body,
+            (tf.constant(0), tf.zeros([batch, self.vocab_size]), self.initial_states(batch)),
+        )
         return probabilities, states
 
     def generate(self, prompt_ids, max_new_tokens, temperature, top_k, top_p, seed, banned=None):
         """New token ids [batch, max_new_tokens] after left-padded prompts, in the graph."""
         probabilities, states = self.prefill(prompt_ids)
-        tokens = tf.TensorArray(tf.int32, size=max_new_tokens)
         seed = tf.cast(seed, tf.int32)
-        for i in tf.range(max_new_tokens):
+
+        def body(i, probabilities, states, tokens):
             next_ids = sample_next(probabilities, temperature, top_k, top_p, tf.stack([seed, i]), banned)
-            tokens = tokens.write(i, next_ids)
             probabilities, states = self.step(next_ids, states)
+            return i + 1, probabilities, states, tokens.write(i, next_ids)
+
+        *_, tokens = tf.while_loop(
+            lambda i, *_: i < max_new_tokens, body,
+            (tf.constant(0), probabilities, states, tf.TensorArray(tf.int32, size=max_new_tokens)),
+        )
         return tf.transpose(tf.reshape(tokens.stack(), [max_new_tokens, -1]))

@@ -2,8 +2,9 @@
 
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.classification import ClassificationTask
+from seqzoo.tasks.language_model import LanguageModelTask
 
-TASKS: dict[str, Task] = {task.name: task for task in (ClassificationTask(),)}
+TASKS: dict[str, Task] = {task.name: task for task in (ClassificationTask(), LanguageModelTask())}
 
 
 def get_task(name: str) -> Task:

@@ -46,7 +46,12 @@ class Task:
         """
         raise NotImplementedError
 
-    def metrics(self, evaluated: dict[str, float]) -> dict[str, float]:
+    def evaluation_dataset(self, config: dict, vectorizer: Vectorizer, meta: dict,
+                           data: Path) -> tf.data.Dataset:
+        """A user's held-out file as `model.evaluate` takes it (`seqzoo evaluate`)."""
+        raise NotImplementedError
+
+    def metrics(self, evaluated: dict[str, float], meta: dict) -> dict[str, float]:
         """Held-out figures for run.json and the model card, from `model.evaluate`."""
         return {f"val_{k}": float(v) for k, v in evaluated.items()}
 

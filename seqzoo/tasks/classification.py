@@ -46,6 +46,10 @@ class ClassificationTask(Task):
             train_texts=train_set.texts,
         )
 
+    def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
+        examples = read_labelled(data)
+        return labelled_dataset(examples, meta["labels"], vectorizer, config["train"]["batch_size"])
+
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
         label_names = tf.constant(meta["labels"])
 

@@ -1,0 +1,54 @@
+"""Plain text for language models: documents, a seeded split, and next-token windows."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.readers import read_text
+from seqzoo.errors import UserError
+
+
+def read_documents(path: str | Path) -> list[str]:
+    """The non-empty lines of a text file, or of every `*.txt` file in a folder."""
+    path = Path(path)
+    files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
+    if path.is_dir() and not files:
+        raise UserError(f"folder '{path}' has no .txt files")
+    documents = [line.strip() for file in files for line in read_text(file).splitlines()]
+    documents = [d for d in documents if d]
+    if not documents:
+        raise UserError(f"data file '{path}' has no text")
+    return documents
+
+
+def split_documents(documents: list[str], validation_fraction: float, seed: int):
+    """(train, validation) documents after a seeded shuffle; at least one in each."""
+    if len(documents) < 2:
+        raise UserError(f"need at least 2 lines of text to split, got {len(documents)}")
+    order = list(range(len(documents)))
+    random.Random(seed).shuffle(order)
+    n_val = min(max(1, round(len(documents) * validation_fraction)), len(documents) - 1)
+    return [documents[i] for i in order[n_val:]], [documents[i] for i in order[:n_val]]
+
+
+def window_dataset(
+    stream: np.ndarray, seq_len: int, batch_size: int, shuffle_seed: int | None = None
+) -> tf.data.Dataset:
+    """(ids[t : t+n], ids[t+1 : t+n+1]) windows of a token stream, n = seq_len, no overlap.
+
+    A stream shorter than seq_len + 1 gives one shorter window.
+    """
+    seq_len = min(seq_len, len(stream) - 1)
+    if seq_len < 1:
+        raise UserError(f"the text has {len(stream)} tokens; a language model needs at least 2")
+    count = (len(stream) - 1) // seq_len
+    inputs = stream[: count * seq_len].reshape(count, seq_len)
+    targets = stream[1 : count * seq_len + 1].reshape(count, seq_len)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

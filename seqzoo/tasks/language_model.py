@@ -1,0 +1,242 @@
+"""Language modelling: predict the next token; generate by sampling, in the graph.
+
+Every document (a line of text) starts with the [BOS] token (id 2), so an empty
+prompt generates from the start of a document.
+
+SavedModel signatures:
+  serving_default  text [batch] -> probabilities [batch, vocab] of the next token
+  generate         prompt [batch], max_new_tokens, temperature, top_k, top_p, seed,
+                   stop [n] -> text (prompt + continuation), generated [batch]
+  step             token_ids [batch] + state_<layer>_<k> -> probabilities + new states
+The `.tflite` file has `step`, at batch 1.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data import news_corpus
+from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset
+from seqzoo.decoding import RNNGenerator
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.text import Vectorizer
+
+BOS = "[BOS]"
+BOS_ID = 2
+PARITY_PROMPT_CHARS = 120  # held-out prompts for the parity check are cut to this length
+
+
+class LanguageModelTask(Task):
+    name = "language_model"
+
+    def default_data(self) -> Path:
+        return news_corpus()
+
+    def prepare(self, config: dict, data: Path) -> Prepared:
+        settings = config["train"]
+        documents = read_documents(data)
+        train_docs, heldout_docs = split_documents(
+            documents, settings["validation_fraction"], settings["seed"]
+        )
+        vectorizer = lm_vectorizer(config["text"], train_docs)
+        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+        meta = {
+            "bos_id": BOS_ID,
+            "separator": "" if vectorizer.tokenizer == "char" else " ",
+            "unit": "character" if vectorizer.tokenizer == "char" else "token",
+            "max_new_tokens": config["generation"]["max_new_tokens"],
+            "max_new_tokens_limit": config["generation"]["max_new_tokens_limit"],
+        }
+        seq_len, batch = settings["seq_len"], settings["batch_size"]
+        return Prepared(
+            vectorizer=vectorizer,
+            train=window_dataset(token_stream(vectorizer, train_docs), seq_len, batch, settings["seed"]),
+            validation=window_dataset(token_stream(vectorizer, heldout_docs), seq_len, batch),
+            meta=meta,
+            heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in heldout_docs[:16]],
+            train_texts=train_docs,
+        )
+
+    def evaluation_dataset(self, config: dict, vectorizer: Vectorizer, meta: dict,
+                           data: Path) -> tf.data.Dataset:
+        stream = token_stream(vectorizer, read_documents(data))
+        return window_dataset(stream, config["train"]["seq_len"], config["train"]["batch_size"])
+
+    def metrics(self, evaluated: dict[str, float], meta: dict) -> dict[str, float]:
+        """Loss and accuracy, plus bits per character (char) or perplexity (words)."""
+        metrics = {f"val_{k}": float(v) for k, v in evaluated.items()}
+        if meta["unit"] == "character":
+            metrics["val_bits_per_character"] = evaluated["loss"] / math.log(2)
+        else:
+            metrics["val_perplexity"] = math.exp(evaluated["loss"])
+        return metrics
+
+    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
+        generator = RNNGenerator(model)
+        vocabulary = tf.constant(vectorizer.get_vocabulary())
+        banned = tf.constant([i in (0, BOS_ID) for i in range(vectorizer.vocabulary_size())])
+        limit, separator = meta["max_new_tokens_limit"], meta["separator"]
+
+        def prompt_ids(text):
+            return left_padded_prompts(vectorizer, text)
+
+        def serve(text):
+            probabilities, _ = generator.prefill(prompt_ids(text))
+            return {"probabilities": probabilities}
+
+        def generate(prompt, max_new_tokens, temperature, top_k, top_p, seed, stop):
+            checks = [
+                tf.debugging.assert_non_negative(max_new_tokens, message="max_new_tokens < 0"),
+                tf.debugging.assert_less_equal(max_new_tokens, limit,
+                                               message=f"max_new_tokens > {limit}"),
+            ]
+            with tf.control_dependencies(checks):
+                ids = generator.generate(prompt_ids(prompt), max_new_tokens, temperature, top_k,
+                                         top_p, seed, banned)
+            generated = tf.strings.reduce_join(tf.gather(vocabulary, ids), axis=1, separator=separator)
+            generated = truncate_at_stops(generated, stop)
+            joint = tf.where((tf.strings.length(prompt) > 0) & (tf.strings.length(generated) > 0),
+                             separator, "")
+            return {"text": tf.strings.join([prompt, joint, generated]), "generated": generated}
+
+        scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)  # noqa: E731
+        return {
+            "serving_default": (serve, [tf.TensorSpec([None], tf.string, name="text")]),
+            "generate": (generate, [
+                tf.TensorSpec([None], tf.string, name="prompt"),
+                scalar(tf.int32, "max_new_tokens"), scalar(tf.float32, "temperature"),
+                scalar(tf.int32, "top_k"), scalar(tf.float32, "top_p"), scalar(tf.int32, "seed"),
+                tf.TensorSpec([None], tf.string, name="stop"),
+            ]),
+            "step": step_endpoint(generator, batch_size=None),
+        }
+
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        return {"step": step_endpoint(RNNGenerator(model), batch_size=1)}
+
+    def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        rows = [keras.ops.convert_to_numpy(model(prompt_row(vectorizer, t)[None], training=False))[0, -1]
+                for t in texts]
+        return {"probabilities": np.stack(rows)}
+
+    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        step = interpreter.get_signature_runner("step")
+        details = step.get_input_details()
+        rows = []
+        for text in texts:
+            states = {name: np.zeros(d["shape"], np.float32) for name, d in details.items()
+                      if name.startswith("state_")}
+            for token in prompt_row(vectorizer, text):
+                out = step(token_ids=np.array([token], np.int32), **states)
+                states = {name: out[name] for name in states}
+            rows.append(out["probabilities"][0])
+        return {"probabilities": np.stack(rows)}
+
+    def card(self, meta) -> dict:
+        return {
+            "saved_model": {
+                "serving_default": {
+                    "inputs": {"text": "tf.string [batch]: prompts"},
+                    "outputs": {"probabilities": "float32 [batch, vocab]: the next token"},
+                },
+                "generate": {
+                    "inputs": {
+                        "prompt": "tf.string [batch]", "max_new_tokens": "int32, 0 to "
+                        f"{meta['max_new_tokens_limit']}", "temperature": "float32; <= 0 is greedy",
+                        "top_k": "int32; <= 0 keeps all", "top_p": "float32; >= 1 keeps all",
+                        "seed": "int32: the same seed, the same text",
+                        "stop": "tf.string [n]: cut the generated text at the first of these",
+                    },
+                    "outputs": {"text": "prompt + continuation", "generated": "the continuation"},
+                },
+                "step": {
+                    "inputs": {"token_ids": "int32 [batch]", "state_<layer>_<k>": "float32 [batch, units]"},
+                    "outputs": {"probabilities": "float32 [batch, vocab]",
+                                "state_<layer>_<k>": "the states to feed back"},
+                },
+            },
+            "tflite": {
+                "signature": "step",
+                "inputs": {"token_ids": "int32 [1]", "state_<layer>_<k>": "float32 [1, units], "
+                           "zeros to start"},
+                "outputs": {"probabilities": "float32 [1, vocab]", "state_<layer>_<k>": "feed back"},
+                "usage": f"feed [BOS] (id {BOS_ID}), then the prompt's ids one at a time, then "
+                         "each sampled id; never sample id 0 or [BOS]",
+            },
+        }
+
+
+def lm_vectorizer(text_config: dict, documents: list[str]) -> Vectorizer:
+    """A vectorizer adapted to the documents, with [BOS] at id 2."""
+    vectorizer = Vectorizer(**text_config).adapt(documents)
+    vectorizer.set_vocabulary([BOS, *vectorizer.vocabulary][: vectorizer.max_tokens - 2])
+    return vectorizer
+
+
+def token_stream(vectorizer: Vectorizer, documents: list[str]) -> np.ndarray:
+    """All documents' ids, each preceded by [BOS], as one int32 array."""
+    rows = vectorizer.lookup(documents).to_list()
+    return np.fromiter((i for row in rows for i in (BOS_ID, *row)), np.int32)
+
+
+def prompt_row(vectorizer: Vectorizer, text: str) -> np.ndarray:
+    """[BOS] + the prompt's last max_length - 1 ids: what the graph feeds the model."""
+    ids = vectorizer.lookup([text]).to_list()[0][-(vectorizer.max_length - 1):]
+    return np.array([BOS_ID, *ids], np.int32)
+
+
+def left_padded_prompts(vectorizer: Vectorizer, text) -> tf.Tensor:
+    """Prompts -> [BOS] + their last max_length - 1 ids, left-padded with 0 into [batch, time]."""
+    ids = vectorizer.lookup(text)
+    ids = tf.RaggedTensor.from_row_lengths(
+        _last_values(ids, vectorizer.max_length - 1), tf.minimum(ids.row_lengths(), vectorizer.max_length - 1)
+    )
+    bos = tf.fill([ids.nrows(), 1], tf.constant(BOS_ID, tf.int32))
+    ids = tf.concat([tf.RaggedTensor.from_tensor(bos), ids], axis=1)
+    lengths = ids.row_lengths()
+    reversed_rows = tf.reverse_sequence(ids.to_tensor(), lengths, seq_axis=1, batch_axis=0)
+    return tf.reverse(reversed_rows, axis=[1])
+
+
+def _last_values(ids: tf.RaggedTensor, n: int) -> tf.Tensor:
+    """The flat values of each row's last n ids."""
+    starts = ids.row_starts() + tf.maximum(ids.row_lengths() - n, 0)
+    keep = tf.ragged.range(starts, ids.row_limits())
+    return tf.gather(ids.flat_values, keep.flat_values)
+
+
+def truncate_at_stops(texts: tf.Tensor, stops: tf.Tensor) -> tf.Tensor:
+    """Each text cut before the first occurrence of each non-empty stop string."""
+    def body(i, texts):
+        stop = stops[i]
+        head = tf.strings.split(texts, sep=stop, maxsplit=1).to_tensor(default_value="")[:, 0]
+        return i + 1, tf.where(tf.strings.length(stop) > 0, head, texts)
+
+    return tf.while_loop(lambda i, _: i < tf.size(stops), body, (tf.constant(0), texts))[1]
+
+
+def step_endpoint(generator: RNNGenerator, batch_size: int | None) -> Endpoint:
+    """`step`: token ids and flat named states in, probabilities and new states out."""
+    sizes = generator.state_sizes()
+    names = [f"state_{layer}_{k}" for layer, layer_sizes in enumerate(sizes)
+             for k in range(len(layer_sizes))]
+
+    def step(token_ids, *flat_states):
+        states, position = [], 0
+        for layer_sizes in sizes:
+            states.append(list(flat_states[position : position + len(layer_sizes)]))
+            position += len(layer_sizes)
+        probabilities, new_states = generator.step(token_ids, states)
+        flat_new = [s for layer_states in new_states for s in layer_states]
+        return {"probabilities": probabilities, **dict(zip(names, flat_new, strict=True))}
+
+    signature = [tf.TensorSpec([batch_size], tf.int32, name="token_ids")] + [
+        tf.TensorSpec([batch_size, size], tf.float32, name=name)
+        for name, size in zip(names, [s for layer in sizes for s in layer], strict=True)
+    ]
+    return step, signature
