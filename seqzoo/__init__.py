@@ -20,6 +20,7 @@ _FUNCTIONS = {
     "list_models": "seqzoo.registry",
     "train": "seqzoo.train",
     "load_run": "seqzoo.train",
+    "evaluate_run": "seqzoo.train",
     "export": "seqzoo.exporters",
     "export_run": "seqzoo.exporters",
     "UserError": "seqzoo.errors",

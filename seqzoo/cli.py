@@ -1,4 +1,4 @@
-"""The `seqzoo` command: list, config, train, export, predict, demo.
+"""The `seqzoo` command: list, config, train, export, predict, generate, evaluate, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -71,6 +71,23 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT")
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_predict)
+
+    command = commands.add_parser("generate", help="generate text with an exported language model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--prompt", action="append", dest="prompts", metavar="TEXT",
+                         help="a prompt (repeat for a batch; default: one empty prompt)")
+    command.add_argument("--max-new-tokens", type=int, help="default: the model card's")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--top-k", type=int, default=0, help="<= 0 keeps all tokens")
+    command.add_argument("--top-p", type=float, default=1.0, help=">= 1 keeps all tokens")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--stop", action="append", default=[], help="cut at this text (repeatable)")
+    command.set_defaults(run=_generate)
+
+    command = commands.add_parser("evaluate", help="a run's metrics on a held-out file")
+    command.add_argument("run_dir")
+    command.add_argument("--data", help="held-out data (default: the run's own held-out split)")
+    command.set_defaults(run=_evaluate)
 
     _add_embeddings_commands(commands)
 
@@ -213,6 +230,23 @@ def _predict(args) -> None:
     for row in rows:
         print(json.dumps(row, ensure_ascii=False) if args.json
               else f"{row['label']}\t{row['probability']:.3f}\t{row['text']}")
+
+
+def _generate(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    texts = ExportedModel(args.model).generate(
+        args.prompts or [""], args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+        args.seed, args.stop,
+    )
+    print("\n".join(texts))
+
+
+def _evaluate(args) -> None:
+    import seqzoo
+
+    for name, value in seqzoo.evaluate_run(args.run_dir, args.data).items():
+        print(f"{name:22s} {value:.4f}")
 
 
 def _demo(args) -> None:

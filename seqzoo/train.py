@@ -124,6 +124,20 @@ def load_run(path: str | Path) -> Run:
     )
 
 
+def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, float]:
+    """A finished run's figures on a user's held-out file, or, without one, its own split."""
+    run = load_run(path)
+    if data is None:
+        return run.metrics
+    data = Path(data)
+    if not data.exists():
+        raise UserError(f"data file '{data}' does not exist")
+    task = get_task(get_entry(run.name).task)
+    dataset = task.evaluation_dataset(run.config, run.vectorizer, run.meta, data)
+    evaluated = run.model.evaluate(dataset, return_dict=True, verbose=0)
+    return {k.removeprefix("val_"): v for k, v in task.metrics(evaluated, run.meta).items()}
+
+
 def _callbacks(run_dir: Path, patience: int) -> list[keras.callbacks.Callback]:
     return [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from seqzoo.errors import UserError
 from seqzoo.exporters.exporter import latest_version
 from seqzoo.text import Vectorizer
 
@@ -23,16 +24,18 @@ class ExportedModel:
     exported = ExportedModel("saved_models/sentiment")
     exported.predict(["a gorgeous film"])            # through the SavedModel
     exported.predict(["a gorgeous film"], "tflite")  # through LiteRT, ids from vocabulary.json
+    ExportedModel("saved_models/char_lm").generate(["The minister"], max_new_tokens=50)
     ```
     """
 
     def __init__(self, path: str | Path):
         self.path = latest_version(path)
         self.card = self._read_json("seqzoo.json")
-        self.labels: list[str] = self.card["labels"]
+        self.labels: list[str] | None = self.card.get("labels")
 
     def predict(self, texts: list[str], runtime: str = "saved_model") -> list[dict]:
         """[{'text', 'label', 'probability', 'probabilities': {label: p}}] per text."""
+        self._require_task("classification", "predict")
         if runtime == "saved_model":
             serve = tf.saved_model.load(str(self.path)).signatures["serving_default"]
             probabilities = serve(text=tf.constant(texts, tf.string))["probabilities"].numpy()
@@ -41,6 +44,35 @@ class ExportedModel:
         else:
             raise ValueError(f"unknown runtime {runtime!r}")
         return [self._row(text, p) for text, p in zip(texts, probabilities, strict=True)]
+
+    def generate(
+        self, prompts: list[str], max_new_tokens: int | None = None, temperature: float = 1.0,
+        top_k: int = 0, top_p: float = 1.0, seed: int = 0, stop: list[str] = (),
+    ) -> list[str]:
+        """Prompt + continuation per prompt, from the SavedModel's `generate` signature.
+
+        `temperature` <= 0 is greedy; `top_k` <= 0 and `top_p` >= 1 keep every
+        token; the same seed gives the same text; the generated part is cut at
+        the first of the `stop` strings.
+        """
+        self._require_task("language_model", "generate")
+        limit = self.card["max_new_tokens_limit"]
+        max_new_tokens = self.card["max_new_tokens"] if max_new_tokens is None else max_new_tokens
+        if not 0 <= max_new_tokens <= limit:
+            raise UserError(f"max_new_tokens must be between 0 and {limit} (this model's ceiling), "
+                            f"got {max_new_tokens}")
+        generate = tf.saved_model.load(str(self.path)).signatures["generate"]
+        out = generate(
+            prompt=tf.constant(list(prompts), tf.string), max_new_tokens=tf.constant(max_new_tokens),
+            temperature=tf.constant(float(temperature)), top_k=tf.constant(int(top_k)),
+            top_p=tf.constant(float(top_p)), seed=tf.constant(int(seed)),
+            stop=tf.constant(list(stop), tf.string),
+        )
+        return [text.decode("utf-8", errors="replace") for text in out["text"].numpy()]
+
+    def _require_task(self, task: str, verb: str) -> None:
+        if self.card["task"] != task:
+            raise UserError(f"'{self.path}' is a {self.card['task']} model; {verb} needs a {task} model")
 
     def _tflite_probabilities(self, texts: list[str]) -> np.ndarray:
         from ai_edge_litert.interpreter import Interpreter
