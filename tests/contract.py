@@ -2,6 +2,7 @@
 
 An entry is tested the moment it registers: tiny preset, forward on two lengths,
 fit lowers the loss, `.keras` round trip, SavedModel in a clean process, TFLite.
+What differs by task (the data, the targets, the serving metadata) is here.
 """
 
 from __future__ import annotations
@@ -14,20 +15,16 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 import seqzoo
 from seqzoo.registry import get_entry
+from seqzoo.tasks import get_task
+from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
 from seqzoo.text import Vectorizer
 
-# Per task: texts and targets small enough to learn in a few steps.
-TASK_EXAMPLES = {
-    "classification": (
-        ["a gorgeous film", "dull and tedious", "wonderful cast", "a tedious mess",
-         "moving and gorgeous", "boring and dull", "", "unseen words entirely"],
-        np.array([1, 0, 1, 0, 1, 0, 0, 1]),
-    ),
-}
+TEXTS = ["a gorgeous film", "dull and tedious", "wonderful cast", "a tedious mess",
+         "moving and gorgeous", "boring and dull", "", "unseen words entirely"]
+LABELS = np.array([1, 0, 1, 0, 1, 0, 0, 1])
 
 
 @dataclass
@@ -35,20 +32,47 @@ class Trained:
     name: str
     model: keras.Model
     vectorizer: Vectorizer
+    meta: dict
     texts: list[str]
-    targets: np.ndarray
     losses: list[float]
 
 
-def train_tiny(name: str, steps: int = 8) -> Trained:
-    """Builds the tiny preset, adapts a vectorizer, and fits a few full-batch steps."""
-    texts, targets = TASK_EXAMPLES[get_entry(name).task]
+def task_data(name: str, config: dict):
+    """(vectorizer, inputs, targets, meta) of a tiny task for entry `name`."""
+    task = get_entry(name).task
+    if task == "classification":
+        vectorizer = Vectorizer(**config["text"]).adapt(TEXTS)
+        return vectorizer, vectorizer(TEXTS), LABELS, {"labels": ["neg", "pos"]}
+    if task == "language_model":
+        vectorizer = lm_vectorizer(config["text"], [t for t in TEXTS if t])
+        stream = token_stream(vectorizer, [t for t in TEXTS if t])
+        count = (len(stream) - 1) // 4  # windows of 4 next-token pairs
+        windows = stream[: count * 4].reshape(count, 4), stream[1 : count * 4 + 1].reshape(count, 4)
+        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+        return vectorizer, *windows, lm_meta(config, vectorizer)
+    raise NotImplementedError(f"no contract data for task {task!r}")
+
+
+def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
+    if get_entry(name).task == "language_model":
+        return (batch, length, model.output_shape[-1])
+    return (batch, model.output_shape[-1])
+
+
+def train_tiny(name: str, steps: int = 15) -> Trained:
+    """Builds the tiny preset for a tiny task and fits a few full-batch steps."""
     config = seqzoo.get_config(name, preset="tiny")
-    vectorizer = Vectorizer(**config["text"]).adapt(texts)
+    vectorizer, inputs, targets, meta = task_data(name, config)
     keras.utils.set_random_seed(0)
-    model = seqzoo.build(name, preset="tiny", max_tokens=vectorizer.vocabulary_size())
-    history = model.fit(vectorizer(texts), targets, batch_size=len(texts), epochs=steps, verbose=0)
-    return Trained(name, model, vectorizer, texts, targets, history.history["loss"])
+    model = seqzoo.build(name, preset="tiny", vectorizer=vectorizer)
+    history = model.fit(inputs, targets, batch_size=len(inputs), epochs=steps, verbose=0)
+    return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"])
+
+
+def reference(trained: Trained) -> dict[str, np.ndarray]:
+    """What Keras gives for the outputs serving_default returns."""
+    task = get_task(get_entry(trained.name).task)
+    return task.reference_outputs(trained.model, trained.vectorizer, trained.texts, trained.meta)
 
 
 def saved_model_outputs_in_clean_process(path: Path, texts: list[str]) -> dict[str, np.ndarray]:
@@ -70,7 +94,10 @@ def saved_model_outputs_in_clean_process(path: Path, texts: list[str]) -> dict[s
     return {k: np.array(v) for k, v in reply["outputs"].items()}
 
 
-def tflite_outputs(path: Path, vectorizer: Vectorizer, texts: list[str], output: str) -> np.ndarray:
-    """The .tflite file run by LiteRT, one text at a time (batch 1), as an app calls it."""
-    runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
-    return np.concatenate([runner(token_ids=vectorizer([t]).numpy())[output] for t in texts])
+def tflite_outputs(trained: Trained, path: Path) -> dict[str, np.ndarray]:
+    """The .tflite file run by LiteRT at batch 1, driven as an app drives it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    task = get_task(get_entry(trained.name).task)
+    return task.tflite_outputs(Interpreter(model_path=str(path)), trained.vectorizer, trained.texts,
+                               trained.meta)

@@ -5,7 +5,13 @@ import functools
 import keras
 import numpy as np
 import pytest
-from contract import saved_model_outputs_in_clean_process, tflite_outputs, train_tiny
+from contract import (
+    expected_output_shape,
+    reference,
+    saved_model_outputs_in_clean_process,
+    tflite_outputs,
+    train_tiny,
+)
 
 import seqzoo
 
@@ -20,7 +26,7 @@ def trained(name):
 @functools.cache
 def exported(name, base):
     t = trained(name)
-    return seqzoo.export(t.model, t.vectorizer, name=name, labels=["neg", "pos"], base=base,
+    return seqzoo.export(t.model, t.vectorizer, name=name, meta=t.meta, base=base,
                          heldout_texts=t.texts)
 
 
@@ -35,8 +41,8 @@ def test_tiny_preset_forward_on_two_sequence_lengths(name):
     for length in (3, 17):
         ids = np.random.default_rng(length).integers(1, 50, size=(2, length)).astype("int32")
         probabilities = keras.ops.convert_to_numpy(model(ids))
-        assert probabilities.shape == (2, 2)
-        np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-6)
+        assert probabilities.shape == expected_output_shape(name, 2, length, model)
+        np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ENTRIES)
@@ -59,14 +65,13 @@ def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
 def test_saved_model_in_a_clean_process_matches_keras(name, export_base):
     t = trained(name)
     served = saved_model_outputs_in_clean_process(exported(name, export_base), t.texts)
-    expected = keras.ops.convert_to_numpy(t.model(t.vectorizer(t.texts)))
-    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    for output, expected in reference(t).items():
+        np.testing.assert_allclose(served[output], expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ENTRIES)
 def test_tflite_matches_keras_at_batch_one(name, export_base):
     t = trained(name)
-    path = exported(name, export_base) / f"{name}.tflite"
-    got = tflite_outputs(path, t.vectorizer, t.texts, "probabilities")
-    expected = keras.ops.convert_to_numpy(t.model(t.vectorizer(t.texts)))
-    np.testing.assert_allclose(got, expected, atol=1e-5)
+    got = tflite_outputs(t, exported(name, export_base) / f"{name}.tflite")
+    for output, expected in reference(t).items():
+        np.testing.assert_allclose(got[output], expected, atol=1e-5)

@@ -45,13 +45,7 @@ class LanguageModelTask(Task):
         )
         vectorizer = lm_vectorizer(config["text"], train_docs)
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
-        meta = {
-            "bos_id": BOS_ID,
-            "separator": "" if vectorizer.tokenizer == "char" else " ",
-            "unit": "character" if vectorizer.tokenizer == "char" else "token",
-            "max_new_tokens": config["generation"]["max_new_tokens"],
-            "max_new_tokens_limit": config["generation"]["max_new_tokens_limit"],
-        }
+        meta = lm_meta(config, vectorizer)
         seq_len, batch = settings["seq_len"], settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
@@ -176,6 +170,17 @@ def lm_vectorizer(text_config: dict, documents: list[str]) -> Vectorizer:
     vectorizer = Vectorizer(**text_config).adapt(documents)
     vectorizer.set_vocabulary([BOS, *vectorizer.vocabulary][: vectorizer.max_tokens - 2])
     return vectorizer
+
+
+def lm_meta(config: dict, vectorizer: Vectorizer) -> dict:
+    """What serving needs to know: [BOS], how tokens join, the generation limits."""
+    return {
+        "bos_id": BOS_ID,
+        "separator": "" if vectorizer.tokenizer == "char" else " ",
+        "unit": "character" if vectorizer.tokenizer == "char" else "token",
+        "max_new_tokens": config["generation"]["max_new_tokens"],
+        "max_new_tokens_limit": config["generation"]["max_new_tokens_limit"],
+    }
 
 
 def token_stream(vectorizer: Vectorizer, documents: list[str]) -> np.ndarray:
