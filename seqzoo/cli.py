@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_options(command)
     command.add_argument("--epochs", type=int)
     command.add_argument("--out", help="run directory (default: runs/NAME, next free)")
-    command.add_argument("--text-column", default="text")
-    command.add_argument("--label-column", default="label")
+    command.add_argument("--text-column", help="CSV/TSV column of the texts (default: text)")
+    command.add_argument("--label-column", help="CSV/TSV column of the labels (default: label)")
     command.set_defaults(run=_train)
 
     command = commands.add_parser("export", help="export a run to SavedModel + TFLite")
@@ -201,10 +201,11 @@ def _train(args) -> Path:
     import seqzoo
     from seqzoo.config import parse_assignments
 
+    read_options = {key: value for key, value in
+                    (("text_column", args.text_column), ("label_column", args.label_column)) if value}
     run_dir = seqzoo.train(
         args.name, args.data, preset=args.preset, overrides=parse_assignments(args.assignments),
-        epochs=args.epochs, out=args.out, text_column=args.text_column,
-        label_column=args.label_column,
+        epochs=args.epochs, out=args.out, **read_options,
     )
     metrics = json.loads((run_dir / "run.json").read_text())["metrics"]
     print(f"run: {run_dir}  " + "  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
@@ -255,7 +256,7 @@ def _demo(args) -> None:
     print("== training the sentiment RNN on gensim's Pang & Lee movie-review sentences")
     train_args = argparse.Namespace(
         name="sentiment", data=None, preset="small", assignments=[], epochs=args.epochs,
-        out=None, text_column="text", label_column="label",
+        out=None, text_column=None, label_column=None,
     )
     run_dir = _train(train_args)
     print("== exporting")

@@ -11,6 +11,7 @@ A run directory holds everything `seqzoo export` needs:
 from __future__ import annotations
 
 import collections
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,11 @@ def train(
         settings["epochs"] = epochs
     run_dir = _run_dir(name, out)
     data = Path(data) if data is not None else task.default_data()
+    try:
+        inspect.signature(task.prepare).bind(config, data, **read_options)
+    except TypeError:
+        raise UserError(f"{name} data takes no option {', '.join(read_options)} "
+                        f"({task.name} reads plain text)") from None
     prepared = task.prepare(config, data, **read_options)
 
     keras.utils.set_random_seed(settings["seed"])

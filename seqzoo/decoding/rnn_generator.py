@@ -98,4 +98,8 @@ class RNNGenerator:
             lambda i, *_: i < max_new_tokens, body,
             (tf.constant(0), probabilities, states, tf.TensorArray(tf.int32, size=max_new_tokens)),
         )
-        return tf.transpose(tf.reshape(tokens.stack(), [max_new_tokens, -1]))
+        # An empty TensorArray cannot stack (its element shape is unknown): zero tokens is [batch, 0].
+        return tf.cond(
+            max_new_tokens > 0, lambda: tf.transpose(tokens.stack()),
+            lambda: tf.zeros([tf.shape(prompt_ids)[0], 0], tf.int32),
+        )

@@ -1,0 +1,159 @@
+"""Language models: the lecture's "hello" check, in-graph generation, export, bad input."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqzoo
+from seqzoo.cli import main
+from seqzoo.data import window_dataset
+from seqzoo.exporters import ExportedModel
+from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, token_stream
+
+
+@pytest.fixture(scope="module")
+def hello():
+    """A char LM over {h, e, l, o} trained on "hello", and its export."""
+    config = seqzoo.get_config("char_lm", preset="tiny")
+    vectorizer = lm_vectorizer(config["text"], ["hello"])
+    keras.utils.set_random_seed(0)
+    model = seqzoo.build("char_lm", preset="tiny", vectorizer=vectorizer, learning_rate=0.02)
+    stream = token_stream(vectorizer, ["hello"] * 64)
+    model.fit(window_dataset(stream, 12, 8, shuffle_seed=0), epochs=40, verbose=0, shuffle=False)
+    return model, vectorizer, lm_meta(config, vectorizer)
+
+
+@pytest.fixture(scope="module")
+def hello_export(hello, tmp_path_factory):
+    model, vectorizer, meta = hello
+    return seqzoo.export(model, vectorizer, name="char_lm", meta=meta,
+                         base=tmp_path_factory.mktemp("lm"), heldout_texts=["hel", "h"])
+
+
+def next_char_probability(model, vectorizer, prefix, char):
+    ids = np.array([[BOS_ID, *vectorizer.lookup([prefix]).to_list()[0]]], np.int32)
+    probabilities = keras.ops.convert_to_numpy(model(ids))[0, -1]
+    return probabilities[vectorizer.get_vocabulary().index(char)]
+
+
+@pytest.mark.parametrize("prefix, char", [("h", "e"), ("he", "l"), ("hel", "l"), ("hell", "o")])
+def test_hello_the_lecture_check(hello, prefix, char):
+    model, vectorizer, _ = hello
+    assert next_char_probability(model, vectorizer, prefix, char) > 0.9
+
+
+def generate(path, prompts, **options):
+    defaults = {"max_new_tokens": 4, "temperature": 0.0, "top_k": 0, "top_p": 1.0, "seed": 0,
+                "stop": []}
+    return ExportedModel(path).generate(prompts, **{**defaults, **options})
+
+
+def test_greedy_generation_continues_the_word(hello_export):
+    assert generate(hello_export, ["h", "hel"], max_new_tokens=2) == ["hel", "hello"]
+    assert generate(hello_export, ["h"], max_new_tokens=4) == ["hello"]
+
+
+def test_an_empty_prompt_generates_from_the_start_of_a_document(hello_export):
+    assert generate(hello_export, [""], max_new_tokens=5) == ["hello"]
+
+
+def test_top_k_1_and_a_tiny_top_p_are_greedy(hello_export):
+    greedy = generate(hello_export, ["h"], max_new_tokens=8)
+    assert generate(hello_export, ["h"], max_new_tokens=8, temperature=1.5, top_k=1) == greedy
+    assert generate(hello_export, ["h"], max_new_tokens=8, temperature=1.5, top_p=0.01) == greedy
+
+
+def test_the_same_seed_gives_the_same_text_and_seeds_differ(hello_export):
+    hot = {"max_new_tokens": 30, "temperature": 3.0}
+    assert generate(hello_export, ["h"], seed=7, **hot) == generate(hello_export, ["h"], seed=7, **hot)
+    assert len({generate(hello_export, ["h"], seed=s, **hot)[0] for s in range(5)}) > 1
+
+
+def test_unseen_characters_are_oov_and_zero_tokens_returns_the_prompt(hello_export):
+    assert generate(hello_export, ["xyz"], max_new_tokens=0) == ["xyz"]
+    assert len(generate(hello_export, ["xyz"], max_new_tokens=3)[0]) == 6
+
+
+def test_stop_strings_cut_the_continuation(hello_export):
+    assert generate(hello_export, ["h"], max_new_tokens=8, stop=["ll"]) == ["he"]
+
+
+def test_max_new_tokens_beyond_the_ceiling_is_refused(hello_export):
+    with pytest.raises(ValueError, match=r"max_new_tokens must be between 0 and 5000 .*got 5001"):
+        generate(hello_export, ["h"], max_new_tokens=5001)
+    signature = tf.saved_model.load(str(hello_export)).signatures["generate"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="max_new_tokens > 5000"):
+        signature(prompt=tf.constant(["h"]), max_new_tokens=tf.constant(5001),
+                  temperature=tf.constant(0.0), top_k=tf.constant(0), top_p=tf.constant(1.0),
+                  seed=tf.constant(0), stop=tf.constant([], tf.string))
+
+
+def test_the_step_signature_carries_states_like_the_full_model(hello, hello_export):
+    model, vectorizer, _ = hello
+    step = tf.saved_model.load(str(hello_export)).signatures["step"]
+    states = {name: tf.zeros(spec.shape.as_list()[1:])[None]
+              for name, spec in step.structured_input_signature[1].items() if name != "token_ids"}
+    ids = [BOS_ID, *vectorizer.lookup(["hel"]).to_list()[0]]
+    for token in ids:
+        out = step(token_ids=tf.constant([token]), **states)
+        states = {name: out[name] for name in states}
+    full = keras.ops.convert_to_numpy(model(np.array([ids], np.int32)))[0, -1]
+    np.testing.assert_allclose(out["probabilities"].numpy()[0], full, atol=1e-6)
+
+
+def test_the_card_documents_the_tflite_step_contract(hello_export):
+    card = json.loads((hello_export / "seqzoo.json").read_text())
+    assert card["task"] == "language_model" and card["tflite"]["signature"] == "step"
+    assert set(card["saved_model"]) == {"serving_default", "generate", "step"}
+    assert card["parity"]["tflite_max_abs_diff"] <= 1e-5
+
+
+def test_tied_embeddings_share_the_table_and_need_matching_sizes():
+    untied = seqzoo.build("word_lm", preset="tiny")
+    tied = seqzoo.build("word_lm", preset="tiny", tie_embeddings=True)
+    assert untied.count_params() - tied.count_params() == 16 * 200 + 200  # the logits' kernel, bias
+    with pytest.raises(ValueError, match=r"tie_embeddings needs rnn.units \(32\) equal to "
+                                         r"embedding.dim \(16\)"):
+        seqzoo.build("word_lm", preset="tiny", tie_embeddings=True, units=32)
+
+
+def test_residual_connections_join_the_layers_after_the_first():
+    model = seqzoo.build("char_lm", preset="tiny", layers=3)
+    assert [layer.name for layer in model.layers if layer.name.startswith("residual")] == [
+        "residual_1", "residual_2"]
+
+
+def test_train_evaluate_and_generate_from_the_command_line(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the minister said on tuesday\nthe government would act\n" * 20)
+    assert main(["train", "char_lm", "--data", str(corpus), "--preset", "tiny",
+                 "--out", str(tmp_path / "run")]) == 0
+    metrics = json.loads((tmp_path / "run" / "run.json").read_text())["metrics"]
+    assert metrics["val_bits_per_character"] == pytest.approx(metrics["val_loss"] / math.log(2))
+    assert main(["evaluate", str(tmp_path / "run"), "--data", str(corpus)]) == 0
+    assert main(["export", str(tmp_path / "run"), "--base", str(tmp_path / "sm")]) == 0
+    capsys.readouterr()
+    assert main(["generate", str(tmp_path / "sm" / "char_lm"), "--prompt", "The minister",
+                 "--max-new-tokens", "20", "--temperature", "0.8", "--top-p", "0.9",
+                 "--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("The minister") and len(out.rstrip("\n")) == len("The minister") + 20
+
+
+def test_table_options_for_a_language_model_are_named(tmp_path, capsys):
+    (tmp_path / "c.txt").write_text("one\ntwo\n")
+    assert main(["train", "char_lm", "--data", str(tmp_path / "c.txt"), "--text-column", "body",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == ("seqzoo: error: char_lm data takes no option text_column "
+                                       "(language_model reads plain text)\n")
+
+
+def test_a_corpus_of_one_line_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "one.txt").write_text("only one line\n")
+    assert main(["train", "char_lm", "--data", str(tmp_path / "one.txt"), "--preset", "tiny",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == "seqzoo: error: need at least 2 lines of text to split, got 1\n"
