@@ -28,7 +28,8 @@ class Pretrained:
 
 
 def token_embedding(
-    token_ids, *, vocab_size: int, dim: int, dropout: float = 0.0, pretrained: Pretrained | None = None
+    token_ids, *, vocab_size: int, dim: int, dropout: float = 0.0,
+    pretrained: Pretrained | None = None, mask_zero: bool = True,
 ):
     """Embeds ids [batch, time] -> [batch, time, dim], masking id 0 (padding).
 
@@ -40,18 +41,21 @@ def token_embedding(
         pretrained: Pretrained. Start from aligned vectors: `frozen`, `full`
             (all rows train) or `oov_only` (only rows not found train). A vector
             size other than `dim` needs `project=True` (a learned projection).
+        mask_zero: bool. Mask padding for the layers after; off where inputs are
+            never padded (language-model windows), which trains faster.
     """
     if pretrained is None:
-        layer = keras.layers.Embedding(vocab_size, dim, mask_zero=True, name="embedding")
+        layer = keras.layers.Embedding(vocab_size, dim, mask_zero=mask_zero, name="embedding")
         x = layer(token_ids)
     else:
-        x = _pretrained_embedding(token_ids, vocab_size, dim, pretrained)
+        x = _pretrained_embedding(token_ids, vocab_size, dim, pretrained, mask_zero)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     return x
 
 
-def _pretrained_embedding(token_ids, vocab_size: int, dim: int, pretrained: Pretrained):
+def _pretrained_embedding(token_ids, vocab_size: int, dim: int, pretrained: Pretrained,
+                          mask_zero: bool):
     check_choice("embeddings trainable mode", pretrained.trainable, TRAINABLE_MODES)
     rows, vector_dim = pretrained.matrix.shape
     if rows != vocab_size:
@@ -63,13 +67,14 @@ def _pretrained_embedding(token_ids, vocab_size: int, dim: int, pretrained: Pret
         )
     if pretrained.trainable == "oov_only":
         layer = PartiallyFrozenEmbedding(
-            vocab_size, vector_dim, num_trainable=len(pretrained.oov_ids), name="embedding"
+            vocab_size, vector_dim, num_trainable=len(pretrained.oov_ids), mask_zero=mask_zero,
+            name="embedding",
         )
         x = layer(token_ids)
         layer.set_rows(pretrained.matrix, pretrained.oov_ids)
     else:
         layer = keras.layers.Embedding(
-            vocab_size, vector_dim, mask_zero=True, weights=[pretrained.matrix],
+            vocab_size, vector_dim, mask_zero=mask_zero, weights=[pretrained.matrix],
             trainable=pretrained.trainable == "full", name="embedding",
         )
         x = layer(token_ids)

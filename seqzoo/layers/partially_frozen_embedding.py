@@ -14,12 +14,13 @@ class PartiallyFrozenEmbedding(keras.layers.Layer):
     Rows found in pretrained vectors stay as they are; the OOV token and the
     words that were not found get rows of their own that train. Everything lives
     in variables (never graph constants), so `.keras` files, SavedModels and
-    TFLite files carry it. Id 0 is padding and is masked.
+    TFLite files carry it. Id 0 is padding.
 
     Args:
         input_dim: int. Number of ids.
         output_dim: int. Vector size.
         num_trainable: int. How many ids have trainable rows.
+        mask_zero: bool. Mask id 0 (padding) for the layers after.
 
     Example:
     ```python
@@ -28,13 +29,15 @@ class PartiallyFrozenEmbedding(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, input_dim: int, output_dim: int, num_trainable: int, **kwargs):
+    def __init__(self, input_dim: int, output_dim: int, num_trainable: int, mask_zero: bool = True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         # === Config ===
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.num_trainable = num_trainable
+        self.mask_zero = mask_zero
 
     def build(self, input_shape=None):
         self.pretrained = self.add_weight(
@@ -68,7 +71,7 @@ class PartiallyFrozenEmbedding(keras.layers.Layer):
         return ops.where(ops.expand_dims(rows > 0, -1), trained, frozen)
 
     def compute_mask(self, ids, mask=None):
-        return ops.not_equal(ids, 0)
+        return ops.not_equal(ids, 0) if self.mask_zero else None
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
@@ -76,5 +79,5 @@ class PartiallyFrozenEmbedding(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(input_dim=self.input_dim, output_dim=self.output_dim,
-                      num_trainable=self.num_trainable)
+                      num_trainable=self.num_trainable, mask_zero=self.mask_zero)
         return config

@@ -15,7 +15,7 @@ class ReversibleEmbedding(keras.layers.Embedding):
 
     Example:
     ```python
-    table = ReversibleEmbedding(1000, 64, mask_zero=True)
+    table = ReversibleEmbedding(1000, 64)
     logits = table(rnn_output_of(table(token_ids)), reverse=True)  # [batch, time, 1000]
     ```
     """

@@ -18,7 +18,8 @@ def language_model(
 
     The lecture's language model: at step t it sees tokens 1..t and predicts
     token t+1. Generation (`seqzoo.decoding.RNNGenerator`) steps the same layers'
-    cells with carried states, so it never re-reads the prefix.
+    cells with carried states, so it never re-reads the prefix. Training windows
+    are never padded, so nothing is masked (the generator handles padded prompts).
 
     Args:
         vocab_size: int. Number of token ids (padding, OOV and [BOS] included).
@@ -46,7 +47,7 @@ def language_model(
         if pretrained is not None and pretrained.trainable == "oov_only":
             raise UserError("tie_embeddings works with pretrained vectors trainable: frozen or full")
         table = ReversibleEmbedding(
-            vocab_size, embedding["dim"], mask_zero=True, name="embedding",
+            vocab_size, embedding["dim"], name="embedding",
             weights=None if pretrained is None else [pretrained.matrix],
             trainable=pretrained is None or pretrained.trainable == "full",
         )
@@ -54,7 +55,8 @@ def language_model(
         if embedding["dropout"]:
             x = keras.layers.Dropout(embedding["dropout"], name="embedding_dropout")(x)
     else:
-        x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+        x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, mask_zero=False,
+                            **embedding)
     x = rnn_stack(x, **rnn, return_sequences=True)
     logits = table(x, reverse=True) if tie_embeddings else keras.layers.Dense(vocab_size, name="logits")(x)
     probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
