@@ -157,3 +157,20 @@ def test_a_corpus_of_one_line_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "char_lm", "--data", str(tmp_path / "one.txt"), "--preset", "tiny",
                  "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err == "seqzoo: error: need at least 2 lines of text to split, got 1\n"
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_word_lm_starts_from_pretrained_vectors(tie):
+    from gensim.test.utils import datapath
+
+    from seqzoo import embeddings
+
+    config = seqzoo.get_config("word_lm", preset="tiny")
+    vectorizer = lm_vectorizer(config["text"], ["the people said on tuesday", "of the people"])
+    model = seqzoo.build("word_lm", preset="tiny", vectorizer=vectorizer, dim=50, units=50,
+                         tie_embeddings=tie,
+                         embeddings={"path": datapath("test_glove.txt"), "trainable": "frozen"})
+    table = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings)
+    glove = embeddings.load(datapath("test_glove.txt"))
+    np.testing.assert_array_equal(table[vectorizer.get_vocabulary().index("said")], glove["said"])
+    assert not model.get_layer("embedding").trainable
