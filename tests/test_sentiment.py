@@ -38,3 +38,15 @@ def test_bad_model_options_are_named(overrides, message):
     with pytest.raises(ValueError) as err:
         seqzoo.build("sentiment", preset="tiny", **overrides)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("merge_mode, width", [("concat", 10), ("sum", 5), ("ave", 5), ("mul", 5)])
+def test_bilstm_merge_modes(merge_mode, width):
+    model = seqzoo.build("bilstm", preset="tiny", units=5, merge_mode=merge_mode, pooling="last")
+    assert model.get_layer("bidirectional_lstm_0").output.shape == (None, width)
+    assert model.name == "bilstm"
+
+
+def test_an_unknown_merge_mode_names_the_closest():
+    with pytest.raises(ValueError, match=r"unknown merge_mode 'concatenate'; did you mean 'concat'\?"):
+        seqzoo.build("bilstm", preset="tiny", merge_mode="concatenate")

@@ -7,6 +7,7 @@ import keras
 from seqzoo.errors import UserError, check_choice
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
+MERGE_MODES = ("concat", "sum", "ave", "mul")
 
 
 def rnn_stack(
@@ -17,6 +18,7 @@ def rnn_stack(
     layers: int,
     dropout: float = 0.0,
     bidirectional: bool = False,
+    merge_mode: str = "concat",
     residual: bool = False,
     return_sequences: bool = True,
 ):
@@ -28,16 +30,18 @@ def rnn_stack(
         units: int. Units per layer (per direction when bidirectional).
         layers: int. How many layers are stacked.
         dropout: float. Dropout on each layer's inputs while training.
-        bidirectional: bool. Wrap each layer in `keras.layers.Bidirectional` (concat).
+        bidirectional: bool. Wrap each layer in `keras.layers.Bidirectional`.
+        merge_mode: str. How the two directions combine: `concat`, `sum`, `ave`, `mul`.
         residual: bool. Add each layer's input to its output, from the second layer
             on (where the sizes match): `residual_1`, `residual_2`, ... layers.
         return_sequences: bool. Return every step of the last layer, else its final output.
 
     Returns:
         [batch, time, units'] if return_sequences else [batch, units'], where
-        units' is `units`, doubled when bidirectional.
+        units' is `units`, doubled when bidirectional and concatenated.
     """
     rnn_class = CELLS[check_choice("cell", cell, CELLS)]
+    check_choice("merge_mode", merge_mode, MERGE_MODES)
     if layers < 1:
         raise UserError(f"rnn layers must be at least 1, got {layers}")
     for index in range(layers):
@@ -47,7 +51,8 @@ def rnn_stack(
             name=f"{cell}_{index}",
         )
         if bidirectional:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{cell}_{index}")
+            layer = keras.layers.Bidirectional(layer, merge_mode=merge_mode,
+                                               name=f"bidirectional_{cell}_{index}")
         output = layer(x)
         if residual and index > 0 and (return_sequences or not last):
             output = keras.layers.Add(name=f"residual_{index}")([output, x])

@@ -1,4 +1,8 @@
-"""The many-to-one sentiment RNN: embedding -> RNN stack -> pooling -> softmax."""
+"""Many-to-one recurrent classifiers: embedding -> RNN stack -> pooling -> softmax.
+
+`sentiment` and `bilstm` are the same architecture with different defaults
+(zoo_configs/sentiment.yaml, zoo_configs/bilstm.yaml).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,9 @@ from seqzoo.layers import POOLINGS, Pretrained, rnn_stack, sequence_pooling, tok
 from seqzoo.registry import register
 
 
-@register("sentiment", task="classification")
-def sentiment(
+def recurrent_classifier(
     *, vocab_size: int, embedding: dict, rnn: dict, pooling: str, num_classes: int,
-    pretrained: Pretrained | None = None,
+    pretrained: Pretrained | None = None, name: str = "recurrent_classifier",
 ) -> keras.Model:
     """A many-to-one recurrent classifier over token ids.
 
@@ -23,10 +26,12 @@ def sentiment(
     Args:
         vocab_size: int. Number of token ids (padding and OOV included).
         embedding: dict. `dim` and `dropout` of the token embedding.
-        rnn: dict. `cell`, `units`, `layers`, `dropout`, `bidirectional`.
+        rnn: dict. `cell`, `units`, `layers`, `dropout`, `bidirectional`, and
+            optionally `merge_mode` and `residual` (see `rnn_stack`).
         pooling: str. `last`, `mean` or `max`.
         num_classes: int. Output classes; 2 for binary sentiment.
         pretrained: Pretrained. Aligned pretrained vectors for the embedding.
+        name: str. The model's name.
 
     Example:
     ```python
@@ -43,4 +48,16 @@ def sentiment(
     if pooling != "last":
         x = sequence_pooling(pooling)(x)
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(token_ids, probabilities, name="sentiment")
+    return keras.Model(token_ids, probabilities, name=name)
+
+
+@register("sentiment", task="classification")
+def sentiment(**config) -> keras.Model:
+    """The lecture's many-to-one sentiment RNN (see `recurrent_classifier`)."""
+    return recurrent_classifier(**config, name="sentiment")
+
+
+@register("bilstm", task="classification")
+def bilstm(**config) -> keras.Model:
+    """A bidirectional LSTM classifier (see `recurrent_classifier`)."""
+    return recurrent_classifier(**config, name="bilstm")
