@@ -1,0 +1,58 @@
+"""The mini transformer encoder classifier: tokens + positions -> N blocks -> pooling -> softmax."""
+
+from __future__ import annotations
+
+import keras
+
+from seqzoo.errors import UserError, check_choice
+from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embedding
+from seqzoo.layers.positions import POSITIONS, PositionEncoding
+from seqzoo.layers.transformer_encoder import TransformerEncoderBlock
+from seqzoo.registry import register
+
+
+@register("transformer", task="classification")
+def transformer(
+    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, dropout: float,
+    norm_first: bool, positions: str, max_positions: int, pooling: str, num_classes: int,
+    pretrained: Pretrained | None = None,
+) -> keras.Model:
+    """A transformer encoder over token ids with a pooled classification head.
+
+    Args:
+        vocab_size: int. Number of token ids (padding and OOV included).
+        model_dim: int. Width of the token vectors and every block.
+        layers: int. Encoder blocks.
+        heads: int. Attention heads per block (model_dim must divide by it).
+        ff_dim: int. Width of each block's feed-forward layer.
+        dropout: float. Dropout on embeddings, attention and sub-layer outputs.
+        norm_first: bool. Pre-norm blocks (and a final norm) instead of post-norm.
+        positions: str. `sinusoidal` or `learned`.
+        max_positions: int. Longest sequence the learned positions cover.
+        pooling: str. `mean` or `max` over unpadded steps.
+        num_classes: int. Output classes.
+        pretrained: Pretrained. Aligned pretrained vectors (projected to model_dim
+            when `embeddings.project` is set).
+
+    Example:
+    ```python
+    model = seqzoo.build("transformer", layers=2, heads=4, model_dim=128)
+    ```
+    """
+    check_choice("positions", positions, POSITIONS)
+    check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
+    if model_dim % heads:
+        raise UserError(f"model_dim {model_dim} does not divide into {heads} heads")
+    if num_classes < 2:
+        raise UserError(f"num_classes must be at least 2, got {num_classes}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, dim=model_dim, dropout=dropout,
+                        pretrained=pretrained)
+    x = PositionEncoding(positions, max_positions, name="positions")(x)
+    for index in range(layers):
+        x = TransformerEncoderBlock(heads, ff_dim, dropout, norm_first, name=f"block_{index}")(x)
+    if norm_first:
+        x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+    x = sequence_pooling(pooling)(x)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name="transformer")
