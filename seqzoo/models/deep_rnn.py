@@ -1,0 +1,56 @@
+"""The deep RNN: stacked recurrent layers, residual across layers, dilated across time."""
+
+from __future__ import annotations
+
+import keras
+
+from seqzoo.errors import UserError, check_choice
+from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embedding
+from seqzoo.layers.dilated_rnn import DilatedRNN
+from seqzoo.layers.rnn_stack import CELLS
+from seqzoo.registry import register
+
+
+@register("deep_rnn", task="classification")
+def deep_rnn(
+    *, vocab_size: int, embedding: dict, cell: str, units: int, layers: int, dropout: float,
+    residual: bool, skip_every: int, pooling: str, num_classes: int,
+    pretrained: Pretrained | None = None,
+) -> keras.Model:
+    """A deep many-to-one RNN with residual and skip connections, as the lecture draws it.
+
+    Layer i's recurrence reaches skip_every**i steps back (skip_every = 1: an
+    ordinary stack; 2: steps 1, 2, 4, 8 back, the dilations of Chang et al. 2017),
+    so deep layers see far with few steps. From the second layer on, each layer's
+    input is added to its output when `residual` is set.
+
+    Args:
+        vocab_size: int. Number of token ids.
+        embedding: dict. `dim` and `dropout` of the token embedding.
+        cell: str. `lstm`, `gru` or `simple_rnn`.
+        units: int. Units per layer.
+        layers: int. Recurrent layers.
+        dropout: float. Dropout on each layer's inputs while training.
+        residual: bool. Residual connections between layers.
+        skip_every: int. The dilation base: layer i reaches skip_every**i steps back.
+        pooling: str. `mean` or `max` over unpadded steps.
+        num_classes: int. Output classes.
+        pretrained: Pretrained. Aligned pretrained vectors for the embedding.
+
+    Example:
+    ```python
+    model = seqzoo.build("deep_rnn", layers=4, residual=True, skip_every=2)
+    ```
+    """
+    check_choice("cell", cell, CELLS)
+    check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
+    if layers < 1 or skip_every < 1:
+        raise UserError(f"layers and skip_every must be at least 1, got {layers} and {skip_every}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+    for index in range(layers):
+        output = DilatedRNN(cell, units, skip_every**index, dropout, name=f"dilated_{cell}_{index}")(x)
+        x = keras.layers.Add(name=f"residual_{index}")([output, x]) if residual and index else output
+    x = sequence_pooling(pooling)(x)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name="deep_rnn")
