@@ -29,6 +29,8 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 import seqzoo  # noqa: E402
 from seqzoo.text import Vectorizer  # noqa: E402
 
+OURS = "seqzoo.build('sentiment')"
+
 
 def hand_written(vocab_size: int, mask_zero: bool) -> keras.Model:
     inputs = keras.Input(shape=(None,), dtype="int32")
@@ -73,7 +75,7 @@ def main() -> None:
           f"padded to {x.shape[1]}; cpu threads {os.cpu_count()}")
 
     models = {
-        "seqzoo.build('sentiment')": seqzoo.build("sentiment", max_tokens=vocab),
+        OURS: seqzoo.build("sentiment", max_tokens=vocab),
         "hand-written, mask_zero=True": hand_written(vocab, mask_zero=True),
         "hand-written, no mask (Keras example)": hand_written(vocab, mask_zero=False),
     }
@@ -86,13 +88,13 @@ def main() -> None:
         for name, model in models.items():
             seconds[name].append(train_seconds(model, x, y))
     rate = {name: tokens / statistics.median(s) for name, s in seconds.items()}
-    print(f"\n1. training throughput, {params['seqzoo.build(' + chr(39) + 'sentiment' + chr(39) + ')']:,} "
-          f"parameters each, median of {args.repeats} epochs")
-    ours = rate["seqzoo.build('sentiment')"]
+    print(f"\n1. training throughput, {params[OURS]:,} parameters each, "
+          f"median of {args.repeats} epochs")
+    ours = rate[OURS]
     for name, value in rate.items():
         print(f"   {name:40s} {value:10,.0f} tokens/s   seqzoo / this = {ours / value:.2f}")
 
-    model = models["seqzoo.build('sentiment')"]
+    model = models[OURS]
     sentence = "a gorgeous , moving film with a wonderful cast"
     ids = vectorizer([sentence])
     with tempfile.TemporaryDirectory() as base:

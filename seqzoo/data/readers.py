@@ -43,8 +43,10 @@ class LabelledTexts:
         order = list(range(len(self)))
         random.Random(seed).shuffle(order)
         n_val = min(max(1, round(len(self) * validation_fraction)), len(self) - 1)
-        pick = lambda idx: LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx])  # noqa: E731
-        return pick(order[n_val:]), pick(order[:n_val])
+        return self._subset(order[n_val:]), self._subset(order[:n_val])
+
+    def _subset(self, indices: list[int]) -> LabelledTexts:
+        return LabelledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices])
 
 
 def read_text(path: str | Path) -> str:
