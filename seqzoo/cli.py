@@ -1,4 +1,4 @@
-"""The `seqzoo` command: list, config, train, export, predict, generate, evaluate, demo.
+"""The `seqzoo` command: list, config, train, export, predict, generate, evaluate, compare, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -88,6 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("run_dir")
     command.add_argument("--data", help="held-out data (default: the run's own held-out split)")
     command.set_defaults(run=_evaluate)
+
+    command = commands.add_parser("compare", help="entries of one task at matched size and budget")
+    command.add_argument("--task", choices=["sentiment", "lm"], required=True,
+                         help="sentiment: the classifiers on Pang & Lee; lm: the LMs on Lee news")
+    command.add_argument("--models", help="comma-separated entries (default: all of the task's)")
+    command.add_argument("--data", help="the task's data (default: its offline corpus)")
+    command.add_argument("--budget", type=float, default=30.0, help="training seconds per entry")
+    command.add_argument("--params", type=int, help="target parameters (default: the first "
+                         "entry's small preset)")
+    command.set_defaults(run=_compare)
 
     _add_embeddings_commands(commands)
 
@@ -250,6 +260,15 @@ def _evaluate(args) -> None:
         print(f"{name:22s} {value:.4f}")
 
 
+def _compare(args) -> None:
+    from seqzoo.compare import compare, table
+
+    defaults = {"sentiment": "sentiment,bilstm,deep_rnn,transformer", "lm": "char_lm,word_lm"}
+    names = [name.strip() for name in (args.models or defaults[args.task]).split(",") if name.strip()]
+    rows = compare(names, args.data, budget=args.budget, parameters=args.params)
+    print(table(rows, args.budget))
+
+
 def _demo(args) -> None:
     from seqzoo.exporters import ExportedModel
 
@@ -283,6 +302,7 @@ def _import_tensorflow_quietly() -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # device start-up logs too (cuInit on GPU-less hosts)
+        tf.get_logger().setLevel("ERROR")  # e.g. retracing notes for variable-length batches
     finally:
         os.dup2(saved, 2)
         os.close(saved)

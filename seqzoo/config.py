@@ -35,7 +35,7 @@ def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | No
             raise UserError(f"unknown preset {preset!r} for {name!r}{did_you_mean(preset, presets)}")
         _merge(config, presets[preset] or {}, prefix="")
     for key, value in (overrides or {}).items():
-        _merge_at(config, _locate(config, key), value, prefix="")
+        _merge_at(config, locate(config, key), value, prefix="")
     return config
 
 
@@ -75,8 +75,11 @@ def _paths(config: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _locate(config: dict, key: str, prefix: str = "") -> list[str]:
-    """The path a user's key refers to: a full dotted path, or a unique ending of one."""
+def locate(config: dict, key: str, prefix: str = "") -> list[str]:
+    """The path a user's key refers to: a full dotted path, or a unique ending of one.
+
+    Raises UserError naming the closest keys, or the candidates when ambiguous.
+    """
     paths = _paths(config)
     if key in paths:
         return key.split(".")
@@ -102,7 +105,7 @@ def _merge(config: dict, update: dict, prefix: str) -> None:
     """Merges update into config in place, checking every key and type against config."""
     for key, value in update.items():
         if key not in config:
-            _merge_at(config, _locate(config, key, prefix), value, prefix)
+            _merge_at(config, locate(config, key, prefix), value, prefix)
             continue
         where = prefix + key
         current = config[key]

@@ -1,0 +1,137 @@
+"""`seqzoo compare`: entries on one task, at matched size and a fixed CPU budget, in one table."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from seqzoo.config import locate
+from seqzoo.errors import UserError
+from seqzoo.registry import get_entry
+from seqzoo.tasks import get_task
+from seqzoo.zoo import build_from_config, get_config
+
+# The config key that sets each entry's width: searched to match parameter counts.
+WIDTH_KEYS = {
+    "sentiment": "units", "bilstm": "units", "deep_rnn": "units", "transformer": "ff_dim",
+    "char_lm": "units", "word_lm": "units",
+}
+METRICS = {"classification": "val_accuracy", "language_model": None}  # None: the task's own
+
+
+@dataclass
+class Row:
+    name: str
+    parameters: int
+    train_tokens_per_second: float
+    inference_tokens_per_second: float
+    metric: str
+    value: float
+
+
+class _Budget(keras.callbacks.Callback):
+    """Stops training after `seconds`; counts the steps after the first (which traces)."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_begin(self, logs=None):
+        self.start, self.warm, self.steps = time.perf_counter(), None, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if self.warm is None:
+            self.warm = now
+        else:
+            self.steps += 1
+        if now - self.start > self.seconds:
+            self.model.stop_training = True
+            self.end = now
+
+    def on_train_end(self, logs=None):
+        self.end = getattr(self, "end", time.perf_counter())
+
+
+def compare(names: list[str], data: str | Path | None = None, preset: str = "small",
+            budget: float = 30.0, parameters: int | None = None) -> list[Row]:
+    """Trains each entry for `budget` seconds at about `parameters` weights (default:
+    the first entry's `preset` size) on one task's data, and measures it.
+
+    Token rates count non-padding tokens and leave out the first (tracing) step.
+    """
+    tasks = {get_entry(name).task for name in names}
+    if len(tasks) != 1:
+        raise UserError(f"compare needs entries of one task; got {', '.join(sorted(tasks))}")
+    task = get_task(tasks.pop())
+    unknown = [name for name in names if name not in WIDTH_KEYS]
+    if unknown:
+        raise UserError(f"compare does not know how to size {', '.join(unknown)}")
+    data = Path(data) if data is not None else task.default_data()
+    rows = []
+    for name in names:
+        config = get_config(name, preset)
+        prepared = task.prepare(config, data)
+        if parameters is None:
+            parameters = build_from_config(name, config).count_params()
+        config = _matched(name, config, parameters)
+        keras.utils.set_random_seed(config["train"]["seed"])
+        model = build_from_config(name, config)
+        stopwatch = _Budget(budget)
+        model.fit(prepared.train, epochs=10_000, callbacks=[stopwatch], verbose=0)
+        tokens_per_step = _tokens(prepared.train) / len(prepared.train)
+        train_rate = stopwatch.steps * tokens_per_step / max(stopwatch.end - stopwatch.warm, 1e-9)
+        model.predict(prepared.validation.take(1), verbose=0)  # trace before timing
+        start = time.perf_counter()
+        model.predict(prepared.validation, verbose=0)
+        inference_rate = _tokens(prepared.validation) / (time.perf_counter() - start)
+        evaluated = model.evaluate(prepared.validation, return_dict=True, verbose=0)
+        metrics = task.metrics(evaluated, prepared.meta)
+        metric = METRICS[task.name] or next(k for k in metrics if k not in ("val_loss", "val_accuracy"))
+        rows.append(Row(name, model.count_params(), train_rate, inference_rate, metric,
+                        metrics[metric]))
+    return rows
+
+
+def table(rows: list[Row], budget: float) -> str:
+    """The comparison as a markdown table."""
+    lines = [f"| entry | parameters | train tokens/s | inference tokens/s | {rows[0].metric} "
+             f"after {budget:g} s |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.name} | {r.parameters:,} | {r.train_tokens_per_second:,.0f} | "
+                     f"{r.inference_tokens_per_second:,.0f} | {r.value:.3f} |")
+    return "\n".join(lines)
+
+
+def _matched(name: str, config: dict, target: int) -> dict:
+    """The config whose width key gives the parameter count nearest `target`."""
+    path = locate(config, WIDTH_KEYS[name])
+
+    def size(width: int) -> int:
+        trial = copy.deepcopy(config)
+        _set(trial, path, width)
+        return build_from_config(name, trial).count_params()
+
+    low, high = 1, 2048
+    while low < high:  # parameters grow with width: the smallest width reaching the target
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if size(middle) < target else (low, middle)
+    best = min((low - 1, low), key=lambda w: abs(size(w) - target) if w >= 1 else np.inf)
+    _set(config, path, best)
+    return config
+
+
+def _set(config: dict, path: list[str], value) -> None:
+    for part in path[:-1]:
+        config = config[part]
+    config[path[-1]] = value
+
+
+def _tokens(dataset) -> int:
+    return int(sum(np.count_nonzero(x) for x, _ in dataset))
+
