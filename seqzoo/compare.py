@@ -50,7 +50,7 @@ class _Budget(keras.callbacks.Callback):
             self.warm = now
         else:
             self.steps += 1
-        if now - self.start > self.seconds:
+        if now - self.start > self.seconds and self.steps:  # at least one timed step
             self.model.stop_training = True
             self.end = now
 
