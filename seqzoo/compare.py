@@ -99,12 +99,16 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
 
 
 def table(rows: list[Row], budget: float) -> str:
-    """The comparison as a markdown table."""
-    lines = [f"| entry | parameters | train tokens/s | inference tokens/s | {rows[0].metric} "
+    """The comparison as a markdown table; a size that could not come within 5% of the
+    first entry's is marked with *."""
+    lines = [f"| entry | parameters | train tokens/s | inference tokens/s | held-out metric "
              f"after {budget:g} s |", "|---|---|---|---|---|"]
+    target = rows[0].parameters
     for r in rows:
-        lines.append(f"| {r.name} | {r.parameters:,} | {r.train_tokens_per_second:,.0f} | "
-                     f"{r.inference_tokens_per_second:,.0f} | {r.value:.3f} |")
+        mark = "*" if abs(r.parameters - target) > 0.05 * target else ""
+        metric = r.metric.removeprefix("val_").replace("_", " ")
+        lines.append(f"| {r.name} | {r.parameters:,}{mark} | {r.train_tokens_per_second:,.0f} | "
+                     f"{r.inference_tokens_per_second:,.0f} | {metric} {r.value:.3f} |")
     return "\n".join(lines)
 
 

@@ -14,8 +14,9 @@ def test_entries_are_matched_in_size_and_measured(sentiment_file):
     assert all(r.metric == "val_accuracy" and 0 <= r.value <= 1 for r in rows)
     lines = table(rows, 1.0).splitlines()
     assert lines[0] == ("| entry | parameters | train tokens/s | inference tokens/s | "
-                        "val_accuracy after 1 s |")
+                        "held-out metric after 1 s |")
     assert lines[2].startswith(f"| sentiment | {rows[0].parameters:,} |")
+    assert lines[2].endswith(f"| accuracy {rows[0].value:.3f} |")
 
 
 def test_entries_of_different_tasks_are_refused(capsys):
