@@ -83,7 +83,7 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
         keras.utils.set_random_seed(config["train"]["seed"])
         model = build_from_config(name, config)
         stopwatch = _Budget(budget)
-        model.fit(prepared.train, epochs=10_000, callbacks=[stopwatch], verbose=0)
+        model.fit(prepared.train, epochs=10_000, callbacks=[stopwatch], verbose=0, shuffle=False)
         tokens_per_step = _tokens(prepared.train) / len(prepared.train)
         train_rate = stopwatch.steps * tokens_per_step / max(stopwatch.end - stopwatch.warm, 1e-9)
         model.predict(prepared.validation.take(1), verbose=0)  # trace before timing
