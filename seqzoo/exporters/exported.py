@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -37,7 +38,7 @@ class ExportedModel:
         """[{'text', 'label', 'probability', 'probabilities': {label: p}}] per text."""
         self._require_task("classification", "predict")
         if runtime == "saved_model":
-            serve = tf.saved_model.load(str(self.path)).signatures["serving_default"]
+            serve = self.saved_model.signatures["serving_default"]
             probabilities = serve(text=tf.constant(texts, tf.string))["probabilities"].numpy()
         elif runtime == "tflite":
             probabilities = self._tflite_probabilities(texts)
@@ -61,7 +62,7 @@ class ExportedModel:
         if not 0 <= max_new_tokens <= limit:
             raise UserError(f"max_new_tokens must be between 0 and {limit} (this model's ceiling), "
                             f"got {max_new_tokens}")
-        generate = tf.saved_model.load(str(self.path)).signatures["generate"]
+        generate = self.saved_model.signatures["generate"]
         out = generate(
             prompt=tf.constant(list(prompts), tf.string), max_new_tokens=tf.constant(max_new_tokens),
             temperature=tf.constant(float(temperature)), top_k=tf.constant(int(top_k)),
@@ -69,6 +70,11 @@ class ExportedModel:
             stop=tf.constant(list(stop), tf.string),
         )
         return [text.decode("utf-8", errors="replace") for text in out["text"].numpy()]
+
+    @functools.cached_property
+    def saved_model(self):
+        """The loaded SavedModel, read once per ExportedModel."""
+        return tf.saved_model.load(str(self.path))
 
     def _require_task(self, task: str, verb: str) -> None:
         if self.card["task"] != task:
