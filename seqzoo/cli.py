@@ -1,4 +1,4 @@
-"""The `seqzoo` command: list, config, train, export, predict, generate, evaluate, compare, demo.
+"""The `seqzoo` command: list, config, train, export, predict, tag, generate, evaluate, compare, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT")
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_predict)
+
+    command = commands.add_parser("tag", help="tag each word of texts with an exported tagger")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_tag)
 
     command = commands.add_parser("generate", help="generate text with an exported language model")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
@@ -241,6 +247,22 @@ def _predict(args) -> None:
     for row in rows:
         print(json.dumps(row, ensure_ascii=False) if args.json
               else f"{row['label']}\t{row['probability']:.3f}\t{row['text']}")
+
+
+def _tag(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    limit = exported.card["text"]["max_length"]
+    for row in exported.tag(args.texts):
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+            continue
+        print(" ".join(f"{token}/{tag}" for token, tag in zip(row["tokens"], row["tags"], strict=True)))
+        if "restored" in row:
+            print(f"  restored: {row['restored']}")
+        if row["truncated"]:
+            print(f"  note: only the first {limit} words were tagged (text.max_length)", file=sys.stderr)
 
 
 def _generate(args) -> None:

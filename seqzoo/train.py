@@ -102,13 +102,12 @@ def train(
         verbose=verbose,
     )
     best = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    evaluated = best.evaluate(prepared.validation, return_dict=True, verbose=0)
     write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
     write_json(run_dir / "run.json", {
         "model": name,
         "config": config,
         "meta": prepared.meta,
-        "metrics": task.metrics(evaluated, prepared.meta),
+        "metrics": task.metrics(best, prepared.validation, prepared.meta),
         "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
         "data": str(data),
     })
@@ -140,8 +139,7 @@ def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, 
         raise UserError(f"data file '{data}' does not exist")
     task = get_task(get_entry(run.name).task)
     dataset = task.evaluation_dataset(run.config, run.vectorizer, run.meta, data)
-    evaluated = run.model.evaluate(dataset, return_dict=True, verbose=0)
-    return {k.removeprefix("val_"): v for k, v in task.metrics(evaluated, run.meta).items()}
+    return {k.removeprefix("val_"): v for k, v in task.metrics(run.model, dataset, run.meta).items()}
 
 
 def _callbacks(run_dir: Path, patience: int) -> list[keras.callbacks.Callback]:

@@ -50,11 +50,19 @@ def task_data(name: str, config: dict):
         windows = stream[: count * 4].reshape(count, 4), stream[1 : count * 4 + 1].reshape(count, 4)
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
         return vectorizer, *windows, lm_meta(config, vectorizer)
+    if task == "tagging":  # tag each word by its length: learnable from the embedding alone
+        vectorizer = Vectorizer(**config["text"]).adapt(TEXTS)
+        ids = vectorizer(TEXTS).numpy()
+        tags = np.zeros_like(ids)
+        for row, tokens in enumerate(vectorizer.tokenize(TEXTS).to_list()):
+            tags[row, : len(tokens)] = [len(token) > 4 for token in tokens]
+        spare = [f"unused{i}" for i in range(config["model"]["num_tags"] - 2)]
+        return vectorizer, ids, tags, {"tags": ["short", "long", *spare]}
     raise NotImplementedError(f"no contract data for task {task!r}")
 
 
 def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
-    if get_entry(name).task == "language_model":
+    if get_entry(name).task in ("language_model", "tagging"):  # an output per step
         return (batch, length, model.output_shape[-1])
     return (batch, model.output_shape[-1])
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from seqzoo.files import cache_dir
+
 
 def cache_root() -> Path:
-    return Path(os.environ.get("SEQZOO_CACHE", Path.home() / ".cache" / "seqzoo")) / "embeddings"
+    return cache_dir("embeddings")
 
 
 def cache_key(path: Path, options: dict) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from seqzoo.data.tagging import is_restoration_tagset, restore
 from seqzoo.errors import UserError
 from seqzoo.exporters.exporter import latest_version
 from seqzoo.text import Vectorizer
@@ -26,6 +27,7 @@ class ExportedModel:
     exported.predict(["a gorgeous film"])            # through the SavedModel
     exported.predict(["a gorgeous film"], "tflite")  # through LiteRT, ids from vocabulary.json
     ExportedModel("saved_models/char_lm").generate(["The minister"], max_new_tokens=50)
+    ExportedModel("saved_models/bilstm_tagger").tag(["the minister said on tuesday"])
     ```
     """
 
@@ -70,6 +72,23 @@ class ExportedModel:
             stop=tf.constant(list(stop), tf.string),
         )
         return [text.decode("utf-8", errors="replace") for text in out["text"].numpy()]
+
+    def tag(self, texts: list[str]) -> list[dict]:
+        """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a
+        punctuation-restoration tagger, also 'restored': the text with capitals and marks."""
+        self._require_task("tagging", "tag")
+        out = self.saved_model.signatures["serving_default"](text=tf.constant(list(texts), tf.string))
+        restoring = is_restoration_tagset(self.card["tags"])
+        rows = []
+        for i, text in enumerate(texts):
+            length = int(out["lengths"][i])
+            tokens = [t.decode("utf-8", errors="replace") for t in out["tokens"][i, :length].numpy()]
+            tags = [t.decode("utf-8") for t in out["tags"][i, :length].numpy()]
+            row = {"text": text, "tokens": tokens, "tags": tags, "truncated": bool(out["truncated"][i])}
+            if restoring:
+                row["restored"] = restore(tokens, tags)
+            rows.append(row)
+        return rows
 
     @functools.cached_property
     def saved_model(self):

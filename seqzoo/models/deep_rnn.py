@@ -11,13 +11,12 @@ from seqzoo.layers.rnn_stack import CELLS
 from seqzoo.registry import register
 
 
-@register("deep_rnn", task="classification")
-def deep_rnn(
+def deep_rnn_model(
     *, vocab_size: int, embedding: dict, cell: str, units: int, layers: int, dropout: float,
-    residual: bool, skip_every: int, pooling: str, num_classes: int,
-    pretrained: Pretrained | None = None,
+    residual: bool, skip_every: int, pretrained: Pretrained | None, head: str, outputs: int,
+    pooling: str = "mean", name: str,
 ) -> keras.Model:
-    """A deep many-to-one RNN with residual and skip connections, as the lecture draws it.
+    """A deep RNN with residual and skip connections, as the lecture draws it.
 
     Layer i's recurrence reaches skip_every**i steps back (skip_every = 1: an
     ordinary stack; 2: steps 1, 2, 4, 8 back, the dilations of Chang et al. 2017),
@@ -33,24 +32,50 @@ def deep_rnn(
         dropout: float. Dropout on each layer's inputs while training.
         residual: bool. Residual connections between layers.
         skip_every: int. The dilation base: layer i reaches skip_every**i steps back.
-        pooling: str. `mean` or `max` over unpadded steps.
-        num_classes: int. Output classes.
         pretrained: Pretrained. Aligned pretrained vectors for the embedding.
+        head: str. `pooled` (many-to-one: `mean` or `max` pooling, then softmax) or
+            `per_step` (many-to-many: a softmax at every step).
+        outputs: int. Classes (pooled) or tags (per step).
+        pooling: str. `mean` or `max` over unpadded steps, for the pooled head.
+        name: str. The model's name.
+    """
+    check_choice("cell", cell, CELLS)
+    if head == "pooled":
+        check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
+    if layers < 1 or skip_every < 1:
+        raise UserError(f"layers and skip_every must be at least 1, got {layers} and {skip_every}")
+    if outputs < 2:
+        raise UserError(f"a softmax head needs at least 2 classes or tags, got {outputs}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+    for index in range(layers):
+        output = DilatedRNN(cell, units, skip_every**index, dropout, name=f"dilated_{cell}_{index}")(x)
+        x = keras.layers.Add(name=f"residual_{index}")([output, x]) if residual and index else output
+    if head == "pooled":
+        x = sequence_pooling(pooling)(x)
+    probabilities = keras.layers.Dense(outputs, activation="softmax", name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name=name)
+
+
+@register("deep_rnn", task="classification")
+def deep_rnn(*, num_classes: int, **config) -> keras.Model:
+    """The deep RNN, many-to-one: pooled over steps, one label per text (see `deep_rnn_model`).
 
     Example:
     ```python
     model = seqzoo.build("deep_rnn", layers=4, residual=True, skip_every=2)
     ```
     """
-    check_choice("cell", cell, CELLS)
-    check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
-    if layers < 1 or skip_every < 1:
-        raise UserError(f"layers and skip_every must be at least 1, got {layers} and {skip_every}")
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
-    for index in range(layers):
-        output = DilatedRNN(cell, units, skip_every**index, dropout, name=f"dilated_{cell}_{index}")(x)
-        x = keras.layers.Add(name=f"residual_{index}")([output, x]) if residual and index else output
-    x = sequence_pooling(pooling)(x)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(token_ids, probabilities, name="deep_rnn")
+    return deep_rnn_model(**config, head="pooled", outputs=num_classes, name="deep_rnn")
+
+
+@register("deep_rnn_tagger", task="tagging")
+def deep_rnn_tagger(*, num_tags: int, **config) -> keras.Model:
+    """The deep RNN, many-to-many: one tag per token (see `deep_rnn_model`).
+
+    Example:
+    ```python
+    model = seqzoo.build("deep_rnn_tagger", num_tags=9, skip_every=2)
+    ```
+    """
+    return deep_rnn_model(**config, head="per_step", outputs=num_tags, name="deep_rnn_tagger")

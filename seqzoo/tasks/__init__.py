@@ -3,8 +3,11 @@
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.language_model import LanguageModelTask
+from seqzoo.tasks.tagging import TaggingTask
 
-TASKS: dict[str, Task] = {task.name: task for task in (ClassificationTask(), LanguageModelTask())}
+TASKS: dict[str, Task] = {
+    task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask())
+}
 
 
 def get_task(name: str) -> Task:

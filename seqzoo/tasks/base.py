@@ -51,8 +51,9 @@ class Task:
         """A user's held-out file as `model.evaluate` takes it (`seqzoo evaluate`)."""
         raise NotImplementedError
 
-    def metrics(self, evaluated: dict[str, float], meta: dict) -> dict[str, float]:
-        """Held-out figures for run.json and the model card, from `model.evaluate`."""
+    def metrics(self, model: keras.Model, dataset: tf.data.Dataset, meta: dict) -> dict[str, float]:
+        """Held-out figures for run.json and the model card: `model.evaluate`'s, `val_` first."""
+        evaluated = model.evaluate(dataset, return_dict=True, verbose=0)
         return {f"val_{k}": float(v) for k, v in evaluated.items()}
 
     def endpoints(self, model: keras.Model, vectorizer: Vectorizer, meta: dict) -> dict[str, Endpoint]:

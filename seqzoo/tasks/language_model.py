@@ -61,13 +61,13 @@ class LanguageModelTask(Task):
         stream = token_stream(vectorizer, read_documents(data))
         return window_dataset(stream, config["train"]["seq_len"], config["train"]["batch_size"])
 
-    def metrics(self, evaluated: dict[str, float], meta: dict) -> dict[str, float]:
+    def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Loss and accuracy, plus bits per character (char) or perplexity (words)."""
-        metrics = {f"val_{k}": float(v) for k, v in evaluated.items()}
+        metrics = super().metrics(model, dataset, meta)
         if meta["unit"] == "character":
-            metrics["val_bits_per_character"] = evaluated["loss"] / math.log(2)
+            metrics["val_bits_per_character"] = metrics["val_loss"] / math.log(2)
         else:
-            metrics["val_perplexity"] = math.exp(evaluated["loss"])
+            metrics["val_perplexity"] = math.exp(metrics["val_loss"])
         return metrics
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:

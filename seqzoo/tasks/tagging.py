@@ -1,0 +1,186 @@
+"""Tagging: one label per token (bilstm_tagger, deep_rnn_tagger).
+
+SavedModel `serving_default`: text [batch] -> tags, tokens [batch, time] (strings, "" past each
+text's end), lengths [batch], truncated [batch] (the text had more than max_length tokens; the
+rest are untagged), probabilities [batch, time, tags] (zeros past each text's end).
+The `.tflite` file: token_ids [1, time] -> probabilities [1, time, tags].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.tagging import TaggedSentences, read_conll, restoration_corpus
+from seqzoo.errors import UserError
+from seqzoo.metrics import tag_report
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.text import Vectorizer
+
+TEXT = [tf.TensorSpec([None], tf.string, name="text")]
+TOKEN_IDS_BATCH_1 = [tf.TensorSpec([1, None], tf.int32, name="token_ids")]
+WORD_TOKENIZERS = ("word", "whitespace")  # one token per whitespace-separated word
+
+
+class TaggingTask(Task):
+    """Texts in, one tag per token out; data in CoNLL-style column files."""
+
+    name = "tagging"
+
+    def default_data(self) -> Path:
+        return restoration_corpus()
+
+    def prepare(self, config: dict, data: Path) -> Prepared:
+        settings, text = config["train"], config["text"]
+        if text["tokenizer"] not in WORD_TOKENIZERS or text["strip_punctuation"]:
+            raise UserError("taggers read one token per word: set text.tokenizer to word or "
+                            "whitespace and text.strip_punctuation to false")
+        sentences = read_conll(data).chunked(text["max_length"])
+        if len(sentences) < 2:
+            raise UserError(f"data file '{data}' needs at least 2 sentences (one held out)")
+        train_set, heldout = _split(sentences, settings["validation_fraction"], settings["seed"])
+        tags = train_set.tag_names
+        if len(tags) < 2:
+            raise UserError(f"training data needs at least 2 distinct tags, got {tags}")
+        vectorizer = Vectorizer(**text).adapt(train_set.texts())
+        text["max_tokens"] = vectorizer.vocabulary_size()
+        config["model"]["num_tags"] = len(tags)
+        meta = {"tags": tags}
+        batch = settings["batch_size"]
+        return Prepared(
+            vectorizer=vectorizer,
+            train=tagged_dataset(train_set, tags, vectorizer, batch, settings["seed"]),
+            validation=tagged_dataset(heldout, tags, vectorizer, batch),
+            meta=meta,
+            heldout_texts=heldout.texts(),
+            train_texts=train_set.texts(),
+        )
+
+    def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
+        sentences = read_conll(data).chunked(vectorizer.max_length)
+        known = set(meta["tags"])
+        unseen = {}  # tag -> first line
+        for tags, line in zip(sentences.tags, sentences.lines, strict=True):
+            for offset, tag in enumerate(tags):
+                if tag not in known:
+                    unseen.setdefault(tag, line + offset)
+        if unseen:
+            listed = ", ".join(f"{tag!r} (line {line})" for tag, line in sorted(unseen.items()))
+            raise UserError(f"'{data}' has tags the model never saw in training: {listed}; "
+                            f"it knows {', '.join(meta['tags'])}")
+        return tagged_dataset(sentences, meta["tags"], vectorizer, config["train"]["batch_size"])
+
+    def metrics(self, model, dataset, meta) -> dict[str, float]:
+        """Loss, token accuracy, and the token-level F1 report: micro averages over the tags
+        other than `O`, and each tag's F1."""
+        metrics = super().metrics(model, dataset, meta)
+        true, predicted = [], []
+        names = np.array(meta["tags"])
+        for ids, tag_ids in dataset:
+            chosen = keras.ops.convert_to_numpy(model(ids, training=False)).argmax(-1)
+            for row_ids, row_true, row_predicted in zip(ids.numpy(), tag_ids.numpy(), chosen, strict=True):
+                real = row_ids != 0
+                true.append(names[row_true[real]].tolist())
+                predicted.append(names[row_predicted[real]].tolist())
+        report = tag_report(true, predicted)
+        micro = report["micro avg"]
+        metrics.update(val_precision=micro["precision"], val_recall=micro["recall"],
+                       val_f1=micro["f1-score"])
+        metrics.update({f"val_f1[{tag}]": report[tag]["f1-score"] for tag in meta["tags"] if tag in report})
+        return metrics
+
+    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
+        tag_names = tf.constant(meta["tags"])
+
+        def serve(text):
+            ids = vectorizer(text)
+            mask, lengths, truncated = token_mask(vectorizer, text, ids)
+            probabilities = model(ids, training=False) * tf.cast(mask, tf.float32)[..., None]
+            tags = tf.where(mask, tf.gather(tag_names, tf.argmax(probabilities, axis=-1)), "")
+            tokens = vectorizer.tokenize(text)[:, : vectorizer.max_length]
+            return {
+                "tags": tags, "tokens": tokens.to_tensor(default_value="", shape=tf.shape(ids)),
+                "lengths": lengths, "truncated": truncated, "probabilities": probabilities,
+            }
+
+        return {"serving_default": (serve, TEXT)}
+
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        serve = lambda token_ids: {"probabilities": model(token_ids, training=False)}  # noqa: E731
+        return {"serving_default": (serve, TOKEN_IDS_BATCH_1)}
+
+    def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        ids = vectorizer(texts)
+        mask, _, _ = token_mask(vectorizer, texts, ids)
+        probabilities = keras.ops.convert_to_numpy(model(ids, training=False))
+        return {"probabilities": probabilities * mask.numpy()[..., None]}
+
+    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        runner = interpreter.get_signature_runner("serving_default")
+        rows = [runner(token_ids=vectorizer([text]).numpy())["probabilities"][0] for text in texts]
+        lengths = [min(len(row), vectorizer.max_length) for row in vectorizer.lookup(texts).to_list()]
+        out = np.zeros((len(texts), max(len(row) for row in rows), rows[0].shape[-1]), np.float32)
+        for i, (row, length) in enumerate(zip(rows, lengths, strict=True)):
+            out[i, :length] = row[:length]  # an empty text's one OOV step is not a token
+        return {"probabilities": out}
+
+    def card(self, meta) -> dict:
+        return {
+            "saved_model": {"serving_default": {
+                "inputs": {"text": "tf.string [batch]: raw text, split into words inside the graph"},
+                "outputs": {
+                    "tags": "tf.string [batch, time]: a tag per token, '' past the text's end",
+                    "tokens": "tf.string [batch, time]: the tokens tagged (standardised)",
+                    "lengths": "int64 [batch]: tokens tagged per text",
+                    "truncated": "bool [batch]: the text had more than text.max_length tokens; "
+                                 "the rest were not tagged",
+                    "probabilities": "float32 [batch, time, tags], tags in `tags` order",
+                },
+            }},
+            "tflite": {
+                "inputs": {"token_ids": "int32 [1, time]: one text, no padding, time >= 1"},
+                "outputs": {"probabilities": "float32 [1, time, tags]; an empty text is one "
+                            "unknown token, which has no tag"},
+            },
+        }
+
+
+def token_mask(vectorizer: Vectorizer, texts, ids) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(mask of the tagged tokens in `ids`, tokens tagged per text, truncated per text).
+
+    Unlike `ids != 0`, the mask is empty for an empty text (its one OOV step is not a token).
+    """
+    lengths = vectorizer.lookup(texts).row_lengths()
+    tagged = tf.minimum(lengths, vectorizer.max_length)
+    mask = tf.sequence_mask(tagged, tf.shape(ids)[1])
+    return mask, tagged, lengths > vectorizer.max_length
+
+
+def tagged_dataset(sentences: TaggedSentences, tags: list[str], vectorizer: Vectorizer,
+                   batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """(token ids, tag ids), padded per batch with 0; the model's mask keeps padding out of the
+    loss and the metrics. Sentences must already fit `max_length` (see `chunked`)."""
+    index = {tag: i for i, tag in enumerate(tags)}
+    tag_ids = tf.ragged.constant([[index[t] for t in row] for row in sentences.tags], tf.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sentences.texts()), tag_ids))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(sentences), seed=shuffle_seed, reshuffle_each_iteration=True)
+
+    def vectorize(text, tag_ids):
+        ids = vectorizer(text)
+        return ids, tag_ids.to_tensor(shape=tf.shape(ids))
+
+    dataset = dataset.ragged_batch(batch_size).map(vectorize)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _split(sentences: TaggedSentences, fraction: float, seed: int):
+    order = np.random.default_rng(seed).permutation(len(sentences))
+    count = min(max(1, round(len(sentences) * fraction)), len(sentences) - 1)
+    pick = lambda rows: TaggedSentences(  # noqa: E731
+        [sentences.tokens[i] for i in rows], [sentences.tags[i] for i in rows],
+        [sentences.lines[i] for i in rows])
+    return pick(sorted(order[count:])), pick(sorted(order[:count]))
