@@ -15,13 +15,13 @@ from seqzoo.exporters import ExportedModel
 from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, token_stream
 
 
-@pytest.fixture(scope="module")
-def hello():
-    """A char LM over {h, e, l, o} trained on "hello", and its export."""
-    config = seqzoo.get_config("char_lm", preset="tiny")
+@pytest.fixture(scope="module", params=["char_lm", "transformer_lm"])
+def hello(request):
+    """A character LM over {h, e, l, o} trained on "hello": the RNN and the transformer."""
+    config = seqzoo.get_config(request.param, preset="tiny")
     vectorizer = lm_vectorizer(config["text"], ["hello"])
     keras.utils.set_random_seed(0)
-    model = seqzoo.build("char_lm", preset="tiny", vectorizer=vectorizer, learning_rate=0.02)
+    model = seqzoo.build(request.param, preset="tiny", vectorizer=vectorizer, learning_rate=0.02)
     stream = token_stream(vectorizer, ["hello"] * 64)
     model.fit(window_dataset(stream, 12, 8, shuffle_seed=0), epochs=40, verbose=0, shuffle=False)
     return model, vectorizer, lm_meta(config, vectorizer)
@@ -30,7 +30,7 @@ def hello():
 @pytest.fixture(scope="module")
 def hello_export(hello, tmp_path_factory):
     model, vectorizer, meta = hello
-    return seqzoo.export(model, vectorizer, name="char_lm", meta=meta,
+    return seqzoo.export(model, vectorizer, name=model.name, meta=meta,
                          base=tmp_path_factory.mktemp("lm"), heldout_texts=["hel", "h"])
 
 
@@ -95,7 +95,7 @@ def test_max_new_tokens_beyond_the_ceiling_is_refused(hello_export):
 def test_the_step_signature_carries_states_like_the_full_model(hello, hello_export):
     model, vectorizer, _ = hello
     step = tf.saved_model.load(str(hello_export)).signatures["step"]
-    states = {name: tf.zeros(spec.shape.as_list()[1:])[None]
+    states = {name: tf.zeros(spec.shape.as_list()[1:], spec.dtype)[None]
               for name, spec in step.structured_input_signature[1].items() if name != "token_ids"}
     ids = [BOS_ID, *vectorizer.lookup(["hel"]).to_list()[0]]
     for token in ids:

@@ -1,4 +1,4 @@
-"""The transformer encoder classifier: padding never attended to, options, pretrained vectors."""
+"""The mini transformer: padding never attended to, the causal LM, options, pretrained vectors."""
 
 import keras
 import numpy as np
@@ -52,3 +52,36 @@ def test_pretrained_vectors_of_another_size_are_projected_to_model_dim():
     assert model.get_layer("embedding").output_dim == 50
     assert model.get_layer("embedding_projection").output.shape == (None, None, 8)
     assert model(vectorizer(["the people said"])).shape == (1, 2)
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_the_causal_lm_never_sees_later_steps(positions):
+    model = seqzoo.build("transformer_lm", preset="tiny", positions=positions, layers=2)
+    ids = np.array([[2, 5, 6, 7, 8, 9]], "int32")
+    changed = ids.copy()
+    changed[0, 3] = 11
+    a, b = (keras.ops.convert_to_numpy(model(x)) for x in (ids, changed))
+    np.testing.assert_allclose(a[0, :3], b[0, :3], atol=1e-6)  # steps before 3: untouched
+    assert np.abs(a[0, 3:] - b[0, 3:]).max(axis=-1).min() > 1e-6  # step 3 on: all changed
+
+
+def test_the_generator_slides_its_window_past_the_context():
+    from seqzoo.decoding import TransformerGenerator
+
+    model = seqzoo.build("transformer_lm", preset="tiny")
+    generator = TransformerGenerator(model, window=6)
+    ids = np.arange(2, 12, dtype="int32")[None]  # 10 tokens into a window of 6
+    states = generator.initial_states(1)
+    for token in ids[0]:
+        probabilities, states = generator.step(token[None], states)
+    expected = keras.ops.convert_to_numpy(model(ids[:, -6:]))[0, -1]
+    np.testing.assert_allclose(probabilities.numpy()[0], expected, atol=1e-6)
+    prefilled, _ = generator.prefill(np.pad(ids, [[0, 0], [3, 0]]))  # left-padded, longer than 6
+    np.testing.assert_allclose(prefilled.numpy()[0], expected, atol=1e-6)
+
+
+def test_the_issue_example_builds_a_causal_lm():
+    model = seqzoo.build("transformer_lm", layers=2, heads=4, model_dim=128)
+    blocks = [layer for layer in model.layers if layer.name.startswith("block_")]
+    assert len(blocks) == 2 and all(block.causal for block in blocks)
+    assert model.output_shape == (None, None, 256)

@@ -1,6 +1,18 @@
-"""Decoding loops that run in the graph, so they export: sampling, RNN generation."""
+"""Decoding loops that run in the graph, so they export: sampling, LM generation."""
 
+import keras
+
+from seqzoo.decoding.generator import Generator
 from seqzoo.decoding.rnn_generator import RNNGenerator
 from seqzoo.decoding.sampling import sample_next
+from seqzoo.decoding.transformer_generator import TransformerGenerator
 
-__all__ = ["RNNGenerator", "sample_next"]
+
+def generator_for(model: keras.Model, window: int) -> Generator:
+    """The generator that fits a zoo LM: stepped cells for an RNN, a sliding window otherwise."""
+    if any(isinstance(layer, keras.layers.RNN) for layer in model.layers):
+        return RNNGenerator(model)
+    return TransformerGenerator(model, window)
+
+
+__all__ = ["Generator", "RNNGenerator", "TransformerGenerator", "generator_for", "sample_next"]

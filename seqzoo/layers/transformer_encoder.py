@@ -12,13 +12,17 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     Each sub-layer is residual, with layer normalisation after it (post-norm, as
     in Vaswani et al. 2017) or before it (pre-norm, which trains deep stacks more
-    stably). Padding (the incoming Keras mask) is never attended to.
+    stably). Padding (the incoming Keras mask) is never attended to; with
+    `causal`, neither is any later step (a decoder block, for language models).
+    The causal mask is built from `arange` and a comparison, which convert to
+    TFLite builtins (Keras' `use_causal_mask=True` pulls in a Flex op).
 
     Args:
         heads: int. Attention heads; the model dimension must divide by it.
         ff_dim: int. Width of the feed-forward layer.
         dropout: float. Dropout on attention weights and sub-layer outputs.
         norm_first: bool. Pre-norm instead of post-norm.
+        causal: bool. Step t attends to steps <= t only.
 
     Example:
     ```python
@@ -27,7 +31,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     """
 
     def __init__(self, heads: int, ff_dim: int, dropout: float = 0.0, norm_first: bool = False,
-                 **kwargs):
+                 causal: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         # === Config ===
@@ -35,6 +39,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.ff_dim = ff_dim
         self.dropout = dropout
         self.norm_first = norm_first
+        self.causal = causal
 
     def build(self, input_shape):
         dim = input_shape[-1]
@@ -57,6 +62,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def call(self, x, mask=None, training=None):
         attention_mask = None if mask is None else ops.expand_dims(ops.cast(mask, "bool"), 1)
+        if self.causal:
+            steps = ops.arange(ops.shape(x)[1])
+            earlier = ops.expand_dims(ops.greater_equal(ops.expand_dims(steps, 1), steps), 0)
+            attention_mask = earlier if attention_mask is None else ops.logical_and(attention_mask, earlier)
         h = self.attention_norm(x) if self.norm_first else x
         h = self.attention(h, h, attention_mask=attention_mask, training=training)
         x = x + self.dropout_layer(h, training=training)
@@ -73,5 +82,5 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(heads=self.heads, ff_dim=self.ff_dim, dropout=self.dropout,
-                      norm_first=self.norm_first)
+                      norm_first=self.norm_first, causal=self.causal)
         return config

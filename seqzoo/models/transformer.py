@@ -1,4 +1,4 @@
-"""The mini transformer encoder classifier: tokens + positions -> N blocks -> pooling -> softmax."""
+"""The mini transformer: an encoder classifier (`transformer`) and a causal LM (`transformer_lm`)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,44 @@ def transformer(
     x = sequence_pooling(pooling)(x)
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(token_ids, probabilities, name="transformer")
+
+
+@register("transformer_lm", task="language_model")
+def transformer_lm(
+    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, dropout: float,
+    norm_first: bool, positions: str, max_positions: int, pretrained: Pretrained | None = None,
+) -> keras.Model:
+    """A causal transformer language model: step t attends to steps <= t and predicts t + 1.
+
+    Generation (`seqzoo.decoding.TransformerGenerator`) slides a window of the
+    last `text.max_length` tokens; sampling is shared with the RNN LMs.
+
+    Args:
+        vocab_size: int. Number of token ids (padding, OOV and [BOS] included).
+        model_dim, layers, heads, ff_dim, dropout, norm_first, positions: as for
+            `transformer`.
+        max_positions: int. Longest window the learned positions cover.
+        pretrained: Pretrained. Aligned pretrained vectors for the embedding.
+
+    Example:
+    ```python
+    lm = seqzoo.build("transformer_lm", layers=2, heads=4, model_dim=128)
+    lm(token_ids)  # [batch, time, vocab_size] next-token probabilities
+    ```
+    """
+    check_choice("positions", positions, POSITIONS)
+    if model_dim % heads:
+        raise UserError(f"model_dim {model_dim} does not divide into {heads} heads")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    # Training windows are never padded, and the causal mask keeps generation's right padding out.
+    x = token_embedding(token_ids, vocab_size=vocab_size, dim=model_dim, dropout=dropout,
+                        pretrained=pretrained, mask_zero=False)
+    x = PositionEncoding(positions, max_positions, name="positions")(x)
+    for index in range(layers):
+        x = TransformerEncoderBlock(heads, ff_dim, dropout, norm_first, causal=True,
+                                    name=f"block_{index}")(x)
+    if norm_first:
+        x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    return keras.Model(token_ids, probabilities, name="transformer_lm")

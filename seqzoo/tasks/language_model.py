@@ -7,7 +7,7 @@ SavedModel signatures:
   serving_default  text [batch] -> probabilities [batch, vocab] of the next token
   generate         prompt [batch], max_new_tokens, temperature, top_k, top_p, seed,
                    stop [n] -> text (prompt + continuation), generated [batch]
-  step             token_ids [batch] + state_<layer>_<k> -> probabilities + new states
+  step             token_ids [batch] + the generator's states -> probabilities + new states
 The `.tflite` file has `step`, at batch 1.
 """
 
@@ -22,12 +22,16 @@ import tensorflow as tf
 
 from seqzoo.data import news_corpus
 from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset
-from seqzoo.decoding import RNNGenerator
+from seqzoo.decoding import Generator, generator_for
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
 
 BOS = "[BOS]"
 BOS_ID = 2
+# The `step` states, named in the signature: zeros to start.
+STATES = ("RNN LMs: state_<layer>_<k> float32 [batch, units] (h, and c for an LSTM); "
+          "transformer_lm: context int32 [batch, window] (the last tokens) and length int32 [batch]; "
+          "zeros to start")
 PARITY_PROMPT_CHARS = 120  # held-out prompts for the parity check are cut to this length
 
 
@@ -71,7 +75,7 @@ class LanguageModelTask(Task):
         return metrics
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
-        generator = RNNGenerator(model)
+        generator = generator_for(model, meta["context"])
         vocabulary = tf.constant(vectorizer.get_vocabulary())
         banned = tf.constant([i in (0, BOS_ID) for i in range(vectorizer.vocabulary_size())])
         limit, separator = meta["max_new_tokens_limit"], meta["separator"]
@@ -111,7 +115,7 @@ class LanguageModelTask(Task):
         }
 
     def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
-        return {"step": step_endpoint(RNNGenerator(model), batch_size=1)}
+        return {"step": step_endpoint(generator_for(model, meta["context"]), batch_size=1)}
 
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
         rows = [keras.ops.convert_to_numpy(model(prompt_row(vectorizer, t)[None], training=False))[0, -1]
@@ -123,8 +127,8 @@ class LanguageModelTask(Task):
         details = step.get_input_details()
         rows = []
         for text in texts:
-            states = {name: np.zeros(d["shape"], np.float32) for name, d in details.items()
-                      if name.startswith("state_")}
+            states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items()
+                      if name != "token_ids"}
             for token in prompt_row(vectorizer, text):
                 out = step(token_ids=np.array([token], np.int32), **states)
                 states = {name: out[name] for name in states}
@@ -149,16 +153,15 @@ class LanguageModelTask(Task):
                     "outputs": {"text": "prompt + continuation", "generated": "the continuation"},
                 },
                 "step": {
-                    "inputs": {"token_ids": "int32 [batch]", "state_<layer>_<k>": "float32 [batch, units]"},
+                    "inputs": {"token_ids": "int32 [batch]", "<states>": STATES},
                     "outputs": {"probabilities": "float32 [batch, vocab]",
-                                "state_<layer>_<k>": "the states to feed back"},
+                                "<states>": "the states to feed back"},
                 },
             },
             "tflite": {
                 "signature": "step",
-                "inputs": {"token_ids": "int32 [1]", "state_<layer>_<k>": "float32 [1, units], "
-                           "zeros to start"},
-                "outputs": {"probabilities": "float32 [1, vocab]", "state_<layer>_<k>": "feed back"},
+                "inputs": {"token_ids": "int32 [1]", "<states>": f"{STATES}, at batch 1"},
+                "outputs": {"probabilities": "float32 [1, vocab]", "<states>": "feed back"},
                 "usage": f"feed [BOS] (id {BOS_ID}), then the prompt's ids one at a time, then "
                          "each sampled id; never sample id 0 or [BOS]",
             },
@@ -178,6 +181,7 @@ def lm_meta(config: dict, vectorizer: Vectorizer) -> dict:
         "bos_id": BOS_ID,
         "separator": "" if vectorizer.tokenizer == "char" else " ",
         "unit": "character" if vectorizer.tokenizer == "char" else "token",
+        "context": vectorizer.max_length,  # prompts keep their last `context` tokens, [BOS] included
         "max_new_tokens": config["generation"]["max_new_tokens"],
         "max_new_tokens_limit": config["generation"]["max_new_tokens_limit"],
     }
@@ -225,23 +229,16 @@ def truncate_at_stops(texts: tf.Tensor, stops: tf.Tensor) -> tf.Tensor:
     return tf.while_loop(lambda i, _: i < tf.size(stops), body, (tf.constant(0), texts))[1]
 
 
-def step_endpoint(generator: RNNGenerator, batch_size: int | None) -> Endpoint:
-    """`step`: token ids and flat named states in, probabilities and new states out."""
-    sizes = generator.state_sizes()
-    names = [f"state_{layer}_{k}" for layer, layer_sizes in enumerate(sizes)
-             for k in range(len(layer_sizes))]
+def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
+    """`step`: token ids and the generator's named states in, probabilities and new states out."""
+    specs = generator.state_specs()
+    names = [name for name, _, _ in specs]
 
-    def step(token_ids, *flat_states):
-        states, position = [], 0
-        for layer_sizes in sizes:
-            states.append(list(flat_states[position : position + len(layer_sizes)]))
-            position += len(layer_sizes)
-        probabilities, new_states = generator.step(token_ids, states)
-        flat_new = [s for layer_states in new_states for s in layer_states]
-        return {"probabilities": probabilities, **dict(zip(names, flat_new, strict=True))}
+    def step(token_ids, *states):
+        probabilities, new_states = generator.step(token_ids, list(states))
+        return {"probabilities": probabilities, **dict(zip(names, new_states, strict=True))}
 
     signature = [tf.TensorSpec([batch_size], tf.int32, name="token_ids")] + [
-        tf.TensorSpec([batch_size, size], tf.float32, name=name)
-        for name, size in zip(names, [s for layer in sizes for s in layer], strict=True)
+        tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in specs
     ]
     return step, signature
