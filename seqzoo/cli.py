@@ -18,6 +18,9 @@ DEMO_SENTENCES = [
     "the best thing i have seen all year",
     "an exploitative , juvenile mess",
 ]
+# `seqzoo compare --task`: the entries compared by default.
+COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,transformer", "lm": "char_lm,word_lm,transformer_lm",
+            "tagging": "bilstm_tagger,deep_rnn_tagger"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     command.set_defaults(run=_evaluate)
 
     command = commands.add_parser("compare", help="entries of one task at matched size and budget")
-    command.add_argument("--task", choices=["sentiment", "lm"], required=True,
-                         help="sentiment: the classifiers on Pang & Lee; lm: the LMs on Lee news")
+    command.add_argument("--task", choices=list(COMPARED), required=True,
+                         help="sentiment: the classifiers on Pang & Lee; lm: the LMs on Lee news; "
+                         "tagging: the taggers on Lee punctuation restoration")
     command.add_argument("--models", help="comma-separated entries (default: all of the task's)")
     command.add_argument("--data", help="the task's data (default: its offline corpus)")
     command.add_argument("--budget", type=float, default=30.0, help="training seconds per entry")
@@ -285,8 +289,7 @@ def _evaluate(args) -> None:
 def _compare(args) -> None:
     from seqzoo.compare import compare, table
 
-    defaults = {"sentiment": "sentiment,bilstm,deep_rnn,transformer", "lm": "char_lm,word_lm"}
-    names = [name.strip() for name in (args.models or defaults[args.task]).split(",") if name.strip()]
+    names = [name.strip() for name in (args.models or COMPARED[args.task]).split(",") if name.strip()]
     rows = compare(names, args.data, budget=args.budget, parameters=args.params)
     print(table(rows, args.budget))
 

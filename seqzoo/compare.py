@@ -19,7 +19,8 @@ from seqzoo.zoo import build_from_config, get_config
 # The config key that sets each entry's width: searched to match parameter counts.
 WIDTH_KEYS = {
     "sentiment": "units", "bilstm": "units", "deep_rnn": "units", "transformer": "ff_dim",
-    "char_lm": "units", "word_lm": "units",
+    "char_lm": "units", "word_lm": "units", "transformer_lm": "ff_dim",
+    "bilstm_tagger": "units", "deep_rnn_tagger": "units",
 }
 # The figure each task is compared on (None: the task's own first extra metric).
 METRICS = {"classification": "val_accuracy", "language_model": None, "tagging": "val_f1"}
