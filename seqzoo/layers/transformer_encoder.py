@@ -23,6 +23,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         dropout: float. Dropout on attention weights and sub-layer outputs.
         norm_first: bool. Pre-norm instead of post-norm.
         causal: bool. Step t attends to steps <= t only.
+        activation: str. The feed-forward activation: `relu` (Vaswani et al.) or `gelu`
+            (BERT, GPT), which costs more on CPU.
 
     Example:
     ```python
@@ -31,7 +33,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
     """
 
     def __init__(self, heads: int, ff_dim: int, dropout: float = 0.0, norm_first: bool = False,
-                 causal: bool = False, **kwargs):
+                 causal: bool = False, activation: str = "relu", **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         # === Config ===
@@ -40,6 +42,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.dropout = dropout
         self.norm_first = norm_first
         self.causal = causal
+        self.activation = activation
 
     def build(self, input_shape):
         dim = input_shape[-1]
@@ -50,7 +53,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             self.heads, key_dim=dim // self.heads, dropout=self.dropout, name="attention"
         )
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="attention_norm")
-        self.feed_forward_in = keras.layers.Dense(self.ff_dim, activation="gelu", name="ff_in")
+        self.feed_forward_in = keras.layers.Dense(self.ff_dim, activation=self.activation, name="ff_in")
         self.feed_forward_out = keras.layers.Dense(dim, name="ff_out")
         self.feed_forward_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="ff_norm")
         self.dropout_layer = keras.layers.Dropout(self.dropout)
@@ -82,5 +85,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(heads=self.heads, ff_dim=self.ff_dim, dropout=self.dropout,
-                      norm_first=self.norm_first, causal=self.causal)
+                      norm_first=self.norm_first, causal=self.causal,
+                      activation=self.activation)
         return config

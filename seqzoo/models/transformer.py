@@ -10,12 +10,14 @@ from seqzoo.layers.positions import POSITIONS, PositionEncoding
 from seqzoo.layers.transformer_encoder import TransformerEncoderBlock
 from seqzoo.registry import register
 
+ACTIVATIONS = ("relu", "gelu")
+
 
 @register("transformer", task="classification")
 def transformer(
-    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, dropout: float,
-    norm_first: bool, positions: str, max_positions: int, pooling: str, num_classes: int,
-    pretrained: Pretrained | None = None,
+    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, activation: str,
+    dropout: float, norm_first: bool, positions: str, max_positions: int, pooling: str,
+    num_classes: int, pretrained: Pretrained | None = None,
 ) -> keras.Model:
     """A transformer encoder over token ids with a pooled classification head.
 
@@ -25,6 +27,7 @@ def transformer(
         layers: int. Encoder blocks.
         heads: int. Attention heads per block (model_dim must divide by it).
         ff_dim: int. Width of each block's feed-forward layer.
+        activation: str. Its activation: `relu` or `gelu`.
         dropout: float. Dropout on embeddings, attention and sub-layer outputs.
         norm_first: bool. Pre-norm blocks (and a final norm) instead of post-norm.
         positions: str. `sinusoidal` or `learned`.
@@ -40,6 +43,7 @@ def transformer(
     ```
     """
     check_choice("positions", positions, POSITIONS)
+    check_choice("activation", activation, ACTIVATIONS)
     check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
     if model_dim % heads:
         raise UserError(f"model_dim {model_dim} does not divide into {heads} heads")
@@ -50,7 +54,8 @@ def transformer(
                         pretrained=pretrained)
     x = PositionEncoding(positions, max_positions, name="positions")(x)
     for index in range(layers):
-        x = TransformerEncoderBlock(heads, ff_dim, dropout, norm_first, name=f"block_{index}")(x)
+        x = TransformerEncoderBlock(heads, ff_dim, dropout, norm_first, activation=activation,
+                                    name=f"block_{index}")(x)
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
     x = sequence_pooling(pooling)(x)
@@ -60,8 +65,9 @@ def transformer(
 
 @register("transformer_lm", task="language_model")
 def transformer_lm(
-    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, dropout: float,
-    norm_first: bool, positions: str, max_positions: int, pretrained: Pretrained | None = None,
+    *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, activation: str,
+    dropout: float, norm_first: bool, positions: str, max_positions: int,
+    pretrained: Pretrained | None = None,
 ) -> keras.Model:
     """A causal transformer language model: step t attends to steps <= t and predicts t + 1.
 
@@ -70,7 +76,7 @@ def transformer_lm(
 
     Args:
         vocab_size: int. Number of token ids (padding, OOV and [BOS] included).
-        model_dim, layers, heads, ff_dim, dropout, norm_first, positions: as for
+        model_dim, layers, heads, ff_dim, activation, dropout, norm_first, positions: as for
             `transformer`.
         max_positions: int. Longest window the learned positions cover.
         pretrained: Pretrained. Aligned pretrained vectors for the embedding.
@@ -82,6 +88,7 @@ def transformer_lm(
     ```
     """
     check_choice("positions", positions, POSITIONS)
+    check_choice("activation", activation, ACTIVATIONS)
     if model_dim % heads:
         raise UserError(f"model_dim {model_dim} does not divide into {heads} heads")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
@@ -91,7 +98,7 @@ def transformer_lm(
     x = PositionEncoding(positions, max_positions, name="positions")(x)
     for index in range(layers):
         x = TransformerEncoderBlock(heads, ff_dim, dropout, norm_first, causal=True,
-                                    name=f"block_{index}")(x)
+                                    activation=activation, name=f"block_{index}")(x)
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
