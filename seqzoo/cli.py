@@ -19,7 +19,8 @@ DEMO_SENTENCES = [
     "an exploitative , juvenile mess",
 ]
 # `seqzoo compare --task`: the entries compared by default.
-COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,transformer", "lm": "char_lm,word_lm,transformer_lm",
+COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,tcn,transformer",
+            "lm": "char_lm,word_lm,tcn_lm,transformer_lm",
             "tagging": "bilstm_tagger,deep_rnn_tagger"}
 
 

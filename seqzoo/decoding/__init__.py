@@ -5,14 +5,19 @@ import keras
 from seqzoo.decoding.generator import Generator
 from seqzoo.decoding.rnn_generator import RNNGenerator
 from seqzoo.decoding.sampling import sample_next
+from seqzoo.decoding.tcn_generator import TCNGenerator
 from seqzoo.decoding.transformer_generator import TransformerGenerator
 
 
 def generator_for(model: keras.Model, window: int) -> Generator:
-    """The generator that fits a zoo LM: stepped cells for an RNN, a sliding window otherwise."""
+    """The generator that fits a zoo LM: stepped cells for an RNN, cached convolutions for a
+    TCN, a sliding window for a transformer."""
     if any(isinstance(layer, keras.layers.RNN) for layer in model.layers):
         return RNNGenerator(model)
+    if any(layer.name == "tcn" for layer in model.layers):
+        return TCNGenerator(model)
     return TransformerGenerator(model, window)
 
 
-__all__ = ["Generator", "RNNGenerator", "TransformerGenerator", "generator_for", "sample_next"]
+__all__ = ["Generator", "RNNGenerator", "TCNGenerator", "TransformerGenerator", "generator_for",
+           "sample_next"]

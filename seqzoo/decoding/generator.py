@@ -31,8 +31,26 @@ class Generator:
         raise NotImplementedError
 
     def prefill(self, prompt_ids):
-        """Left-padded prompts [batch, time] -> probabilities after each last token, states."""
-        raise NotImplementedError
+        """Left-padded prompts [batch, time] -> probabilities after each last token, states.
+
+        Steps through the prompts; padding (id 0) leaves a row's states unchanged, so rows
+        of any length end aligned on the last column.
+        """
+        batch = tf.shape(prompt_ids)[0]
+
+        def body(t, probabilities, states):
+            ids = prompt_ids[:, t]
+            new_probabilities, new_states = self.step(ids, states)
+            keep = tf.not_equal(ids, 0)[:, None]
+            states = [tf.where(tf.reshape(keep, [-1] + [1] * (len(new.shape) - 1)), new, old)
+                      for new, old in zip(new_states, states, strict=True)]
+            return t + 1, tf.where(keep, new_probabilities, probabilities), states
+
+        _, probabilities, states = tf.while_loop(
+            lambda t, *_: t < tf.shape(prompt_ids)[1], body,
+            (tf.constant(0), tf.zeros([batch, self.vocab_size]), self.initial_states(batch)),
+        )
+        return probabilities, states
 
     def generate(self, prompt_ids, max_new_tokens, temperature, top_k, top_p, seed, banned=None):
         """New token ids [batch, max_new_tokens] after left-padded prompts, in the graph."""

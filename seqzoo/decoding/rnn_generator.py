@@ -66,21 +66,3 @@ class RNNGenerator(Generator):
             x = output + x if residual else output
         logits = self.logits(x) if self.logits is not None else self.embedding.call(x, reverse=True)
         return ops.softmax(logits, axis=-1), new_states
-
-    def prefill(self, prompt_ids):
-        """Padding (id 0) leaves a row's states unchanged, so rows of any length end
-        aligned on the last column."""
-        batch = tf.shape(prompt_ids)[0]
-
-        def body(t, probabilities, states):
-            ids = prompt_ids[:, t]
-            new_probabilities, new_states = self.step(ids, states)
-            keep = tf.not_equal(ids, 0)[:, None]
-            states = [tf.where(keep, new, old) for new, old in zip(new_states, states, strict=True)]
-            return t + 1, tf.where(keep, new_probabilities, probabilities), states
-
-        _, probabilities, states = tf.while_loop(
-            lambda t, *_: t < tf.shape(prompt_ids)[1], body,
-            (tf.constant(0), tf.zeros([batch, self.vocab_size]), self.initial_states(batch)),
-        )
-        return probabilities, states

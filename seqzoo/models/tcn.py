@@ -1,0 +1,68 @@
+"""Temporal convolutional networks: `tcn` (a classifier over tokens) and `tcn_lm` (a causal LM)."""
+
+from __future__ import annotations
+
+import keras
+
+from seqzoo.errors import UserError, check_choice
+from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embedding
+from seqzoo.layers.tcn import TCN
+from seqzoo.registry import register
+
+
+@register("tcn", task="classification")
+def tcn(
+    *, vocab_size: int, embedding: dict, tcn: dict, pooling: str, num_classes: int,
+    pretrained: Pretrained | None = None,
+) -> keras.Model:
+    """Embedding -> TCN (every step) -> mean or max over the unpadded steps -> softmax.
+
+    Args:
+        vocab_size: int. Number of token ids (padding and OOV included).
+        embedding: dict. `dim` and `dropout` of the token embedding.
+        tcn: dict. The `TCN` layer's options: `filters`, `kernel_size`, `dilations`,
+            `stacks`, `normalization`, `activation`, `dropout`, `padding`.
+        pooling: str. `mean` or `max`.
+        num_classes: int. Output classes.
+        pretrained: Pretrained. Aligned pretrained vectors for the embedding.
+
+    Example:
+    ```python
+    model = seqzoo.build("tcn", kernel_size=8, dilations=[1, 2, 4, 8, 16, 32, 64, 128], filters=24)
+    model.get_layer("tcn").receptive_field  # 3571
+    ```
+    """
+    check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
+    if num_classes < 2:
+        raise UserError(f"num_classes must be at least 2, got {num_classes}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+    x = TCN(**tcn, return_sequences=True, name="tcn")(x)
+    x = sequence_pooling(pooling)(x)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name="tcn")
+
+
+@register("tcn_lm", task="language_model")
+def tcn_lm(*, vocab_size: int, embedding: dict, tcn: dict, pretrained: Pretrained | None = None
+           ) -> keras.Model:
+    """Embedding -> causal TCN -> softmax over the vocabulary at every step.
+
+    Generation (`seqzoo.decoding.TCNGenerator`) streams: each new token costs one
+    column of every convolution, with the last (k - 1) * d inputs of each cached.
+
+    Example:
+    ```python
+    lm = seqzoo.build("tcn_lm", preset="small")
+    lm.get_layer("tcn").receptive_field
+    ```
+    """
+    if tcn.get("padding", "causal") != "causal":
+        raise UserError("a language model's TCN must be causal (padding: causal)")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, mask_zero=False,
+                        **embedding)
+    x = TCN(**tcn, return_sequences=True, name="tcn")(x)
+    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    return keras.Model(token_ids, probabilities, name="tcn_lm")
