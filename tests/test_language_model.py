@@ -15,9 +15,9 @@ from seqzoo.exporters import ExportedModel
 from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, token_stream
 
 
-@pytest.fixture(scope="module", params=["char_lm", "transformer_lm"])
+@pytest.fixture(scope="module", params=["char_lm", "transformer_lm", "tcn_lm"])
 def hello(request):
-    """A character LM over {h, e, l, o} trained on "hello": the RNN and the transformer."""
+    """A character LM over {h, e, l, o} trained on "hello": the RNN, the transformer, the TCN."""
     config = seqzoo.get_config(request.param, preset="tiny")
     vectorizer = lm_vectorizer(config["text"], ["hello"])
     keras.utils.set_random_seed(0)
