@@ -4,8 +4,9 @@ from seqzoo.layers.embedding import TRAINABLE_MODES, Pretrained, token_embedding
 from seqzoo.layers.partially_frozen_embedding import PartiallyFrozenEmbedding
 from seqzoo.layers.pooling import POOLINGS, MaskedGlobalMaxPooling1D, sequence_pooling
 from seqzoo.layers.rnn_stack import CELLS, rnn_stack
+from seqzoo.layers.tcn import TCN
 
 __all__ = [
     "CELLS", "POOLINGS", "TRAINABLE_MODES", "MaskedGlobalMaxPooling1D", "PartiallyFrozenEmbedding",
-    "Pretrained", "rnn_stack", "sequence_pooling", "token_embedding",
+    "Pretrained", "TCN", "rnn_stack", "sequence_pooling", "token_embedding",
 ]
