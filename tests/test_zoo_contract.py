@@ -72,6 +72,10 @@ def test_saved_model_in_a_clean_process_matches_keras(name, export_base):
 @pytest.mark.parametrize("name", ENTRIES)
 def test_tflite_matches_keras_at_batch_one(name, export_base):
     t = trained(name)
-    got = tflite_outputs(t, exported(name, export_base) / f"{name}.tflite")
-    for output, expected in reference(t).items():
-        np.testing.assert_allclose(got[output], expected, atol=1e-5)
+    expected = reference(t)
+    # Three passes: a graph that reads memory a previous invoke left (deep_rnn's masked
+    # TFLite loop did, 1 run in 30) gives a different answer on some pass.
+    for _ in range(3):
+        got = tflite_outputs(t, exported(name, export_base) / f"{name}.tflite")
+        for output in expected:
+            np.testing.assert_allclose(got[output], expected[output], atol=1e-5)

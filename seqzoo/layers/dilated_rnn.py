@@ -14,8 +14,13 @@ class DilatedRNN(keras.layers.Layer):
 
     Time is folded into d interleaved sub-sequences (steps k, k+d, k+2d, ...),
     an ordinary LSTM/GRU runs over each, and the outputs are unfolded again, so
-    every step's state comes from d steps back. Right padding stays at the end of
-    each sub-sequence, so the mask keeps its meaning. d = 1 is an ordinary layer.
+    every step's state comes from d steps back. d = 1 is an ordinary layer.
+
+    Padding needs no mask inside: right padding stays at the end of each
+    sub-sequence and the recurrence only looks back, so no real step's output
+    sees a padded one. The mask is passed on for pooling and the loss. (A masked
+    inner RNN also converts to a TFLite loop that, run over an all-padding step,
+    reads stale memory: its output changed from one invoke to the next.)
 
     Args:
         cell: str. `lstm`, `gru` or `simple_rnn`.
@@ -47,16 +52,11 @@ class DilatedRNN(keras.layers.Layer):
         d = self.dilation
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         padded = (length + d - 1) // d * d
-        if mask is None:
-            mask = ops.ones((batch, length), "bool")
         x = ops.pad(x, [[0, 0], [0, padded - length], [0, 0]])
-        mask = ops.pad(ops.cast(mask, "bool"), [[0, 0], [0, padded - length]])
         # [batch, steps * d, f] -> [batch * d, steps, f]: sub-sequence k holds steps k, k+d, ...
         folded = ops.reshape(ops.transpose(ops.reshape(x, (batch, -1, d, x.shape[-1])), (0, 2, 1, 3)),
                              (batch * d, -1, x.shape[-1]))
-        folded_mask = ops.reshape(ops.transpose(ops.reshape(mask, (batch, -1, d)), (0, 2, 1)),
-                                  (batch * d, -1))
-        y = self.rnn(folded, mask=folded_mask, training=training)
+        y = self.rnn(folded, training=training)
         y = ops.reshape(ops.transpose(ops.reshape(y, (batch, d, -1, self.units)), (0, 2, 1, 3)),
                         (batch, -1, self.units))
         return y[:, :length]
