@@ -1,4 +1,4 @@
-"""Evaluation figures the tasks share: the token-level tagging report."""
+"""Evaluation figures the tasks share: the token-level tagging report, the translation report."""
 
 from __future__ import annotations
 
@@ -60,3 +60,39 @@ def _scores(correct: int, predicted: int, true: int) -> dict[str, float]:
     recall = correct / true if true else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1-score": f1, "support": true}
+
+
+LENGTH_BANDS = (10, 20, 30, 40)  # source tokens: 1-10, 11-20, 21-30, 31-40, 41+
+
+
+def translation_report(references: list[str], hypotheses: list[str], source_lengths: list[int],
+                       characters: bool = False) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu), exact match, and exact match by source length band.
+
+    `characters`: score BLEU on characters (sacrebleu's `char` tokenizer), for targets
+    such as dates that are one word. Bands are `exact_match[1-10]`, ... (source tokens);
+    a band with no sentences is left out.
+
+    Example:
+    ```python
+    translation_report(["2021-03-03"], ["2021-03-03"], [16], characters=True)["exact_match"]  # 1.0
+    ```
+    """
+    import sacrebleu
+
+    if not references:
+        raise ValueError("no sentences to score")
+    tokenize = "char" if characters else "13a"
+    exact = [r == h for r, h in zip(references, hypotheses, strict=True)]
+    report = {
+        "bleu": sacrebleu.corpus_bleu(hypotheses, [references], tokenize=tokenize).score,
+        "chrf": sacrebleu.corpus_chrf(hypotheses, [references]).score,
+        "exact_match": sum(exact) / len(exact),
+    }
+    edges = (0, *LENGTH_BANDS, float("inf"))
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        band = [e for e, n in zip(exact, source_lengths, strict=True) if low < n <= high]
+        if band:
+            name = f"{low + 1}-{high}" if high != float("inf") else f"{low + 1}+"
+            report[f"exact_match[{name}]"] = sum(band) / len(band)
+    return report

@@ -4,9 +4,11 @@ from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.language_model import LanguageModelTask
 from seqzoo.tasks.tagging import TaggingTask
+from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
-    task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask())
+    task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
+                                    TranslationTask())
 }
 
 

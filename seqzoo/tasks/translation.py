@@ -1,0 +1,307 @@
+"""Translation: source text -> target text with an encoder-decoder (seq2seq, seq2seq_attn).
+
+The target vocabulary starts with [START] (id 2) and [END] (id 3). Training is teacher
+forcing: ((source ids, [START] y_1 ... y_n), y_1 ... y_n [END]), padding masked.
+
+SavedModel signatures (tokenization, search and detokenization all in the graph):
+  serving_default           text [batch] -> translation [batch] (beam search at the
+                            config's width) + token_ids, score, truncated, unknown_tokens
+  translate                 text, beam_width (1: greedy) -> the same outputs
+  translate_with_attention  + attention [batch, steps, source], source_tokens, target_tokens
+                            (seq2seq_attn only)
+  encode / decode_step      for a client that drives the loop itself
+The `.tflite` file: `translate` (source token_ids [1, source], beam_width) when the
+converter takes the search loop, always `encode` + `decode_step`; the card lists them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.translation import ParallelTexts, dates_corpus, read_pairs
+from seqzoo.decoding.translator import Translator
+from seqzoo.errors import UserError
+from seqzoo.metrics import translation_report
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.text import Vectorizer
+
+START, END = "[START]", "[END]"
+START_ID, END_ID = 2, 3
+MAX_BEAM_WIDTH = 16
+TEXT = [tf.TensorSpec([None], tf.string, name="text")]
+BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
+HELDOUT_FOR_PARITY = 32
+
+
+class TranslationTask(Task):
+    """Pairs of texts in (a TSV file, or a folder with train.tsv and validation.tsv)."""
+
+    name = "translation"
+
+    def default_data(self) -> Path:
+        return dates_corpus()
+
+    def prepare(self, config: dict, data: Path) -> Prepared:
+        settings = config["train"]
+        train_pairs, heldout = read_splits(data, settings["validation_fraction"], settings["seed"])
+        source = Vectorizer(**config["text"]).adapt(train_pairs.sources)
+        target = target_vectorizer(config["target"], train_pairs.targets)
+        config["text"]["max_tokens"] = source.vocabulary_size()
+        config["target"]["max_tokens"] = config["model"]["target_vocab_size"] = target.vocabulary_size()
+        meta = translation_meta(config, target)
+        batch = settings["batch_size"]
+        return Prepared(
+            vectorizer=source,
+            train=pair_dataset(train_pairs, source, target, batch, settings["seed"]),
+            validation=pair_dataset(heldout, source, target, batch),
+            meta=meta,
+            heldout_texts=heldout.sources[:HELDOUT_FOR_PARITY],
+            train_texts=train_pairs.sources,
+        )
+
+    def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
+        return pair_dataset(read_pairs(data), vectorizer, target_of(meta), config["train"]["batch_size"])
+
+    def metrics(self, model, dataset, meta) -> dict[str, float]:
+        """Loss and token accuracy (teacher forcing), then BLEU, chrF and exact match of greedy
+        translations, overall and by source length band."""
+        metrics = super().metrics(model, dataset, meta)
+        translator = Translator(model, START_ID, END_ID)
+        search = tf.function(lambda ids: translator.search(ids, 1, meta["max_steps"]).token_ids,
+                             autograph=False)
+        vocabulary = tf.constant(target_of(meta).get_vocabulary())
+        references, hypotheses, lengths = [], [], []
+        for (source_ids, _), expected in dataset:
+            produced = search(source_ids)
+            expected = tf.where(expected == END_ID, 0, expected)
+            references += _texts(detokenize(vocabulary, expected, meta["separator"]))
+            hypotheses += _texts(detokenize(vocabulary, produced, meta["separator"]))
+            lengths += np.count_nonzero(source_ids.numpy(), axis=1).tolist()
+        report = translation_report(references, hypotheses, lengths, characters=meta["separator"] == "")
+        metrics.update({f"val_{k}": v for k, v in report.items()})
+        return metrics
+
+    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
+        translate = translate_function(model, vectorizer, meta)
+        target_vocabulary = tf.constant(target_of(meta).get_vocabulary())
+        source_vocabulary = tf.constant(vectorizer.get_vocabulary())
+        translator = Translator(model, START_ID, END_ID)
+
+        def checked(beam_width):
+            return [
+                tf.debugging.assert_greater_equal(beam_width, 1, message="beam_width < 1"),
+                tf.debugging.assert_less_equal(beam_width, MAX_BEAM_WIDTH,
+                                               message=f"beam_width > {MAX_BEAM_WIDTH}"),
+            ]
+
+        def with_beam(text, beam_width):
+            with tf.control_dependencies(checked(beam_width)):
+                out = translate(text, tf.identity(beam_width))
+            return {k: v for k, v in out.items() if k != "attention"}
+
+        def with_attention(text, beam_width):
+            with tf.control_dependencies(checked(beam_width)):
+                out = translate(text, tf.identity(beam_width))
+            source_ids = vectorizer(text)
+            out["source_tokens"] = tf.gather(source_vocabulary, source_ids)
+            out["target_tokens"] = tf.gather(target_vocabulary, out["token_ids"])
+            return out
+
+        endpoints = {
+            "serving_default": (lambda text: with_beam(text, tf.constant(meta["beam_width"])), TEXT),
+            "translate": (with_beam, [*TEXT, BEAM_WIDTH]),
+            **loop_endpoints(translator, lambda text: vectorizer(text), TEXT),
+        }
+        if meta["attention"] is not None:
+            endpoints["translate_with_attention"] = (with_attention, [*TEXT, BEAM_WIDTH])
+        return endpoints
+
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        translator = Translator(model, START_ID, END_ID)
+        ids = [tf.TensorSpec([1, None], tf.int32, name="token_ids")]
+
+        def translate(token_ids, beam_width):
+            result = translator.search(token_ids, beam_width, meta["max_steps"], meta["length_penalty"])
+            return {"token_ids": result.token_ids, "score": result.scores}
+
+        return {"translate": (translate, [*ids, BEAM_WIDTH]),
+                **loop_endpoints(translator, lambda token_ids: token_ids, ids, batch_size=1)}
+
+    def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        out = translate_function(model, vectorizer, meta)(tf.constant(texts), tf.constant(meta["beam_width"]))
+        return {"token_ids": out["token_ids"].numpy(), "score": out["score"].numpy()}
+
+    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        translate = interpreter.get_signature_runner("translate")
+        rows = {"token_ids": [], "score": []}
+        for text in texts:
+            if vectorizer.lookup([text]).row_lengths()[0] == 0:  # as the card says: '' for no tokens
+                rows["token_ids"].append(np.zeros((1, meta["max_steps"]), np.int32))
+                rows["score"].append(np.zeros(1, np.float32))
+                continue
+            out = translate(token_ids=vectorizer([text]).numpy(), beam_width=np.int32(meta["beam_width"]))
+            for name in rows:
+                rows[name].append(out[name])
+        return {name: np.concatenate(values) for name, values in rows.items()}
+
+    def card(self, meta) -> dict:
+        translation = {
+            "translation": "tf.string [batch]: '' for a text with no tokens",
+            "token_ids": f"int32 [batch, {meta['max_steps']}]: target ids, 0 from [END] on",
+            "score": "float32 [batch]: log p(translation, [END] | text)",
+            "truncated": "bool [batch]: the text had more than text.max_length tokens; the rest "
+                         "was not read",
+            "unknown_tokens": "int32 [batch]: tokens of the text the source vocabulary lacks",
+        }
+        states = "decoder states state_<k> float32 [batch, units] (h, and c for an LSTM; then h~ "
+        signatures = {
+            "serving_default": {"inputs": {"text": "tf.string [batch]"},
+                                "outputs": {**translation, "search": f"beam width {meta['beam_width']}"}},
+            "translate": {"inputs": {"text": "tf.string [batch]", "beam_width": f"int32, 1 (greedy) "
+                                     f"to {MAX_BEAM_WIDTH}"}, "outputs": translation},
+            "encode": {"inputs": {"text": "tf.string [batch]"},
+                       "outputs": {"memory": "float32 [batch, source, units]", "keys": "float32 "
+                                   "[batch, source, k]", "memory_mask": "bool [batch, source]",
+                                   "states": states + "for Luong / multi-head attention)"}},
+            "decode_step": {"inputs": {"token_ids": "int32 [batch]: the previous token, [START] "
+                                       f"({START_ID}) first", "memory, keys, memory_mask, states":
+                                       "from encode, then from the last step"},
+                            "outputs": {"probabilities": "float32 [batch, target vocab]",
+                                        "attention": "float32 [batch, source]", "states": "the new states"}},
+        }
+        if meta["attention"] is not None:
+            signatures["translate_with_attention"] = {
+                "inputs": signatures["translate"]["inputs"],
+                "outputs": {**translation, "attention": "float32 [batch, steps, source]: the weights "
+                            "each target token gave each source token",
+                            "source_tokens": "tf.string [batch, source]",
+                            "target_tokens": "tf.string [batch, steps]"}}
+        return {
+            "saved_model": signatures,
+            "tflite": {
+                "signatures": "translate, encode, decode_step",
+                "inputs": {"token_ids": "int32 [1, source]: one text's ids (vocabulary.json), no "
+                           "padding; a text with no tokens translates to '' without calling the model",
+                           "beam_width": "int32 (translate)"},
+                "outputs": {"token_ids": f"int32 [1, {meta['max_steps']}]: target_vocabulary in the "
+                            "model card, 0 from [END] on", "score": "float32 [1]"},
+            },
+            "target_vocabulary": target_of(meta).get_vocabulary(),
+        }
+
+
+def target_vectorizer(text_config: dict, targets: list[str]) -> Vectorizer:
+    """A vectorizer adapted to the targets, with [START] at id 2 and [END] at id 3."""
+    vectorizer = Vectorizer(**text_config).adapt(targets)
+    vectorizer.set_vocabulary([START, END, *vectorizer.vocabulary][: vectorizer.max_tokens - 2])
+    return vectorizer
+
+
+def target_of(meta: dict) -> Vectorizer:
+    return Vectorizer.from_config(meta["target"])
+
+
+def translation_meta(config: dict, target: Vectorizer) -> dict:
+    """What serving needs: the target vectorizer, how tokens join, the search settings."""
+    return {
+        "target": target.get_config(),
+        "separator": "" if target.tokenizer == "char" else " ",
+        "max_steps": target.max_length + 1,  # the tokens and [END]
+        "beam_width": config["decoding"]["beam_width"],
+        "length_penalty": config["decoding"]["length_penalty"],
+        "attention": config["model"].get("attention"),
+    }
+
+
+def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict):
+    """texts [batch], beam_width -> the translation outputs, as serving_default gives them."""
+    translator = Translator(model, START_ID, END_ID)
+    vocabulary = tf.constant(target_of(meta).get_vocabulary())
+
+    def translate(text, beam_width):
+        tokens = vectorizer.lookup(text)
+        empty = tf.equal(tokens.row_lengths(), 0)
+        result = translator.search(vectorizer(text), beam_width, meta["max_steps"], meta["length_penalty"])
+        token_ids = tf.where(empty[:, None], 0, result.token_ids)
+        return {
+            "translation": detokenize(vocabulary, token_ids, meta["separator"]),
+            "token_ids": token_ids,
+            "score": tf.where(empty, 0.0, result.scores),
+            "truncated": tokens.row_lengths() > vectorizer.max_length,
+            "unknown_tokens": tf.reduce_sum(tf.cast(tf.equal(tokens, 1), tf.int32), axis=1),
+            "attention": result.attention * tf.cast(~empty, tf.float32)[:, None, None],
+        }
+
+    return translate
+
+
+def loop_endpoints(translator: Translator, source_ids, input_signature, batch_size=None) -> dict:
+    """`encode` (source -> memory, keys, mask, first states) and `decode_step` (one step)."""
+    states = translator.decoder.state_count + translator.decoder.input_feeding
+
+    def encode(source):
+        memory, keys, mask, first = translator.encode(source_ids(source))
+        return {"memory": memory, "keys": keys, "memory_mask": mask,
+                **{f"state_{k}": s for k, s in enumerate(first)}}
+
+    def decode_step(token_ids, memory, keys, memory_mask, *state):
+        probabilities, state, weights = translator.step(token_ids, list(state), memory, keys, memory_mask)
+        return {"probabilities": probabilities, "attention": weights,
+                **{f"state_{k}": s for k, s in enumerate(state)}}
+
+    decoder = translator.decoder
+    key_size = decoder.attention_units if decoder.attention in ("bahdanau", "multihead") else decoder.units
+    key_size *= 2 if decoder.attention == "multihead" else 1
+    spec = lambda shape, name, dtype=tf.float32: tf.TensorSpec(shape, dtype, name=name)  # noqa: E731
+    step_inputs = [
+        spec([batch_size], "token_ids", tf.int32), spec([batch_size, None, decoder.units], "memory"),
+        spec([batch_size, None, key_size], "keys"), spec([batch_size, None], "memory_mask", tf.bool),
+        *[spec([batch_size, decoder.units], f"state_{k}") for k in range(states)],
+    ]
+    return {"encode": (encode, input_signature), "decode_step": (decode_step, step_inputs)}
+
+
+def detokenize(vocabulary: tf.Tensor, token_ids, separator: str) -> tf.Tensor:
+    """Target ids [batch, steps] (0 = nothing) -> strings [batch]."""
+    tokens = tf.gather(vocabulary, tf.RaggedTensor.from_tensor(token_ids, padding=0))
+    return tf.strings.reduce_join(tokens, axis=1, separator=separator)
+
+
+def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, batch_size: int,
+                 shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """((source ids, [START] + target ids), target ids + [END]), padded per batch with 0."""
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(pairs.sources), tf.constant(pairs.targets)))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(pairs), seed=shuffle_seed, reshuffle_each_iteration=True)
+
+    def vectorize(sources, targets):
+        ids = target.lookup(targets)[:, : target.max_length]
+        edge = lambda token: tf.RaggedTensor.from_tensor(tf.fill([tf.shape(targets)[0], 1], token))  # noqa: E731
+        decoder_in = tf.concat([edge(START_ID), ids], axis=1).to_tensor()
+        decoder_out = tf.concat([ids, edge(END_ID)], axis=1).to_tensor()
+        return (source(sources), decoder_in), decoder_out
+
+    return dataset.batch(batch_size).map(vectorize).prefetch(tf.data.AUTOTUNE)
+
+
+def read_splits(data: Path, validation_fraction: float, seed: int) -> tuple[ParallelTexts, ParallelTexts]:
+    """(train, validation): a folder's train.tsv and validation.tsv, or one file split by seed."""
+    if data.is_dir():
+        missing = [name for name in ("train.tsv", "validation.tsv") if not (data / name).is_file()]
+        if missing:
+            raise UserError(f"data folder '{data}' needs {' and '.join(missing)} (source<TAB>target lines)")
+        return read_pairs(data / "train.tsv"), read_pairs(data / "validation.tsv")
+    pairs = read_pairs(data)
+    if len(pairs) < 2:
+        raise UserError(f"data file '{data}' needs at least 2 pairs (one held out)")
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    count = min(max(1, round(len(pairs) * validation_fraction)), len(pairs) - 1)
+    return pairs.subset(sorted(order[count:])), pairs.subset(sorted(order[:count]))
+
+
+def _texts(strings: tf.Tensor) -> list[str]:
+    return [s.decode("utf-8", errors="replace") for s in strings.numpy()]
