@@ -23,6 +23,8 @@ _FUNCTIONS = {
     "evaluate_run": "seqzoo.train",
     "export": "seqzoo.exporters",
     "export_run": "seqzoo.exporters",
+    "translate": "seqzoo.tasks.translation",
+    "plot_attention": "seqzoo.plots",
     "UserError": "seqzoo.errors",
 }
 _SUBPACKAGES = ("data", "decoding", "embeddings", "exporters", "layers", "models", "tasks", "text")

@@ -1,4 +1,7 @@
-"""The `seqzoo` command: list, config, train, export, predict, tag, generate, evaluate, compare, demo.
+"""The `seqzoo` command: train, export and run the zoo's entries.
+
+Commands: list, config, train, export, predict, tag, translate, attention, generate,
+evaluate, compare, paper, embeddings, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -81,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("texts", nargs="+", metavar="TEXT")
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_tag)
+
+    command = commands.add_parser("translate", help="translate texts with an exported encoder-decoder")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--beam", type=int, help="beam width, 1 (greedy) to 16 (default: the card's)")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_translate)
+
+    command = commands.add_parser("attention", help="draw the attention map of a translation")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("text")
+    command.add_argument("--out", default="attention.png", help="image file: .png, .svg or .pdf")
+    command.add_argument("--beam", type=int, help="beam width (default: the card's)")
+    command.set_defaults(run=_attention)
 
     command = commands.add_parser("generate", help="generate text with an exported language model")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
@@ -280,6 +297,33 @@ def _tag(args) -> None:
             print(f"  restored: {row['restored']}")
         if row["truncated"]:
             print(f"  note: only the first {limit} words were tagged (text.max_length)", file=sys.stderr)
+
+
+def _translate(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    for row in exported.translate(args.texts, args.beam):
+        print(json.dumps(row, ensure_ascii=False) if args.json else f"{row['translation']}\t{row['text']}")
+        _translation_notes(row, exported.card["text"]["max_length"])
+
+
+def _attention(args) -> None:
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_attention
+
+    exported = ExportedModel(args.model)
+    row = exported.translate([args.text], args.beam, attention=True)[0]
+    plot_attention(row, args.out)
+    print(f"{row['translation']}\t{row['text']}\nattention map: {args.out}")
+    _translation_notes(row, exported.card["text"]["max_length"])
+
+
+def _translation_notes(row: dict, limit: int) -> None:
+    if row["truncated"]:
+        print(f"  note: only the first {limit} source tokens were read (text.max_length)", file=sys.stderr)
+    if row["unknown_tokens"]:
+        print(f"  note: {row['unknown_tokens']} source token(s) were never seen in training", file=sys.stderr)
 
 
 def _generate(args) -> None:

@@ -19,7 +19,9 @@ import numpy as np
 import seqzoo
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
+from seqzoo.data.translation import ParallelTexts
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
+from seqzoo.tasks.translation import START_ID, pair_dataset, target_vectorizer, translation_meta
 from seqzoo.text import Vectorizer
 
 TEXTS = ["a gorgeous film", "dull and tedious", "wonderful cast", "a tedious mess",
@@ -58,12 +60,29 @@ def task_data(name: str, config: dict):
             tags[row, : len(tokens)] = [len(token) > 4 for token in tokens]
         spare = [f"unused{i}" for i in range(config["model"]["num_tags"] - 2)]
         return vectorizer, ids, tags, {"tags": ["short", "long", *spare]}
+    if task == "translation":  # each text's words reversed: a task an encoder-decoder can start on
+        source = Vectorizer(**config["text"]).adapt(TEXTS)
+        targets = [" ".join(reversed(t.split())) or "nothing" for t in TEXTS]
+        target = target_vectorizer(config["target"], targets)
+        pairs = ParallelTexts(TEXTS, targets, list(range(1, len(TEXTS) + 1)))
+        (source_ids, decoder_in), decoder_out = next(iter(pair_dataset(pairs, source, target, len(TEXTS))))
+        return source, [source_ids.numpy(), decoder_in.numpy()], decoder_out.numpy(), \
+            translation_meta(config, target)
     raise NotImplementedError(f"no contract data for task {task!r}")
+
+
+def forward_inputs(name: str, ids: np.ndarray):
+    """What the entry's model takes for token ids: an encoder-decoder also takes target ids."""
+    if get_entry(name).task == "translation":
+        return [ids, np.full((len(ids), 5), START_ID, np.int32)]
+    return ids
 
 
 def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
     if get_entry(name).task in ("language_model", "tagging"):  # an output per step
         return (batch, length, model.output_shape[-1])
+    if get_entry(name).task == "translation":  # an output per target step
+        return (batch, 5, model.output_shape[-1])
     return (batch, model.output_shape[-1])
 
 
@@ -73,7 +92,7 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
     vectorizer, inputs, targets, meta = task_data(name, config)
     keras.utils.set_random_seed(0)
     model = seqzoo.build(name, preset="tiny", vectorizer=vectorizer)
-    history = model.fit(inputs, targets, batch_size=len(inputs), epochs=steps, verbose=0)
+    history = model.fit(inputs, targets, batch_size=len(targets), epochs=steps, verbose=0)
     return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"])
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from contract import (
     expected_output_shape,
+    forward_inputs,
     reference,
     saved_model_outputs_in_clean_process,
     tflite_outputs,
@@ -40,7 +41,7 @@ def test_tiny_preset_forward_on_two_sequence_lengths(name):
     model = seqzoo.build(name, preset="tiny")
     for length in (3, 17):
         ids = np.random.default_rng(length).integers(1, 50, size=(2, length)).astype("int32")
-        probabilities = keras.ops.convert_to_numpy(model(ids))
+        probabilities = keras.ops.convert_to_numpy(model(forward_inputs(name, ids)))
         assert probabilities.shape == expected_output_shape(name, 2, length, model)
         np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-5)
 
@@ -56,9 +57,9 @@ def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
     t = trained(name)
     t.model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    ids = t.vectorizer(t.texts)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(ids)),
-                                  keras.ops.convert_to_numpy(t.model(ids)))
+    inputs = forward_inputs(name, t.vectorizer(t.texts).numpy())
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(inputs)),
+                                  keras.ops.convert_to_numpy(t.model(inputs)))
 
 
 @pytest.mark.parametrize("name", ENTRIES)

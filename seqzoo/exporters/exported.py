@@ -28,6 +28,7 @@ class ExportedModel:
     exported.predict(["a gorgeous film"], "tflite")  # through LiteRT, ids from vocabulary.json
     ExportedModel("saved_models/char_lm").generate(["The minister"], max_new_tokens=50)
     ExportedModel("saved_models/bilstm_tagger").tag(["the minister said on tuesday"])
+    ExportedModel("saved_models/seq2seq_attn").translate(["3rd of March, 2021"], beam_width=4)
     ```
     """
 
@@ -89,6 +90,25 @@ class ExportedModel:
                 row["restored"] = restore(tokens, tags)
             rows.append(row)
         return rows
+
+    def translate(self, texts: list[str], beam_width: int | None = None, attention: bool = False
+                  ) -> list[dict]:
+        """[{'text', 'translation', 'score', 'truncated', 'unknown_tokens'}] per text, from the
+        SavedModel; `attention` adds 'source_tokens', 'target_tokens' and 'attention' (a
+        seq2seq_attn model), which `seqzoo.plots.plot_attention` draws."""
+        from seqzoo.tasks.translation import MAX_BEAM_WIDTH, translation_rows
+
+        self._require_task("translation", "translate")
+        beam_width = self.card["beam_width"] if beam_width is None else beam_width
+        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+        signature = "translate_with_attention" if attention else "translate"
+        if signature not in self.saved_model.signatures:
+            raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
+                            "attention; seq2seq_attn has)")
+        out = self.saved_model.signatures[signature](
+            text=tf.constant(list(texts), tf.string), beam_width=tf.constant(beam_width, tf.int32))
+        return translation_rows(list(texts), {k: v.numpy() for k, v in out.items()})
 
     @functools.cached_property
     def saved_model(self):

@@ -87,8 +87,7 @@ class TranslationTask(Task):
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
         translate = translate_function(model, vectorizer, meta)
-        target_vocabulary = tf.constant(target_of(meta).get_vocabulary())
-        source_vocabulary = tf.constant(vectorizer.get_vocabulary())
+        attention_function = translate_function(model, vectorizer, meta, with_tokens=True)
         translator = Translator(model, START_ID, END_ID)
 
         def checked(beam_width):
@@ -105,11 +104,7 @@ class TranslationTask(Task):
 
         def with_attention(text, beam_width):
             with tf.control_dependencies(checked(beam_width)):
-                out = translate(text, tf.identity(beam_width))
-            source_ids = vectorizer(text)
-            out["source_tokens"] = tf.gather(source_vocabulary, source_ids)
-            out["target_tokens"] = tf.gather(target_vocabulary, out["token_ids"])
-            return out
+                return attention_function(text, tf.identity(beam_width))
 
         endpoints = {
             "serving_default": (lambda text: with_beam(text, tf.constant(meta["beam_width"])), TEXT),
@@ -187,10 +182,10 @@ class TranslationTask(Task):
                 "inputs": {"token_ids": "int32 [1, source]: one text's ids (vocabulary.json), no "
                            "padding; a text with no tokens translates to '' without calling the model",
                            "beam_width": "int32 (translate)"},
-                "outputs": {"token_ids": f"int32 [1, {meta['max_steps']}]: target_vocabulary in the "
-                            "model card, 0 from [END] on", "score": "float32 [1]"},
+                "outputs": {"token_ids": f"int32 [1, {meta['max_steps']}]: indexes target_vocabulary; "
+                            "0 from [END] on", "score": "float32 [1]"},
+                "target_vocabulary": target_of(meta).get_vocabulary(),
             },
-            "target_vocabulary": target_of(meta).get_vocabulary(),
         }
 
 
@@ -217,17 +212,54 @@ def translation_meta(config: dict, target: Vectorizer) -> dict:
     }
 
 
-def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict):
-    """texts [batch], beam_width -> the translation outputs, as serving_default gives them."""
+def translate(run, texts: list[str], beam_width: int = 1) -> list[dict]:
+    """Translations by a trained run (`seqzoo.load_run`), with their attention maps.
+
+    Rows as `translation_rows` makes them; `seqzoo.plots.plot_attention` draws one.
+
+    Example:
+    ```python
+    run = seqzoo.load_run("runs/seq2seq_attn")
+    row = translate(run, ["3rd of March, 2021"], beam_width=4)[0]  # row["translation"]: '2021-03-03'
+    ```
+    """
+    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+        raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+    function = translate_function(run.model, run.vectorizer, run.meta, with_tokens=True)
+    out = function(tf.constant(list(texts), tf.string), tf.constant(beam_width))
+    return translation_rows(texts, {k: v.numpy() for k, v in out.items()})
+
+
+def translation_rows(texts: list[str], outputs: dict[str, np.ndarray]) -> list[dict]:
+    """Per text: translation, score, truncated, unknown_tokens, and, where the outputs have
+    them, source_tokens, target_tokens and attention [target tokens][source tokens]."""
+    rows = []
+    for i, text in enumerate(texts):
+        row = {"text": text, "translation": outputs["translation"][i].decode("utf-8", errors="replace"),
+               "score": float(outputs["score"][i]), "truncated": bool(outputs["truncated"][i]),
+               "unknown_tokens": int(outputs["unknown_tokens"][i])}
+        if "attention" in outputs and "source_tokens" in outputs:
+            source = [t.decode("utf-8", errors="replace") for t in outputs["source_tokens"][i] if t]
+            target = [t.decode("utf-8", errors="replace") for t in outputs["target_tokens"][i] if t]
+            row.update(source_tokens=source, target_tokens=target,
+                       attention=outputs["attention"][i, : len(target), : len(source)].tolist())
+        rows.append(row)
+    return rows
+
+
+def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict, with_tokens: bool = False):
+    """texts [batch], beam_width -> the translation outputs, as serving_default gives them;
+    `with_tokens` adds the source and target tokens (translate_with_attention)."""
     translator = Translator(model, START_ID, END_ID)
     vocabulary = tf.constant(target_of(meta).get_vocabulary())
+    source_vocabulary = tf.constant(vectorizer.get_vocabulary())
 
     def translate(text, beam_width):
         tokens = vectorizer.lookup(text)
         empty = tf.equal(tokens.row_lengths(), 0)
         result = translator.search(vectorizer(text), beam_width, meta["max_steps"], meta["length_penalty"])
         token_ids = tf.where(empty[:, None], 0, result.token_ids)
-        return {
+        out = {
             "translation": detokenize(vocabulary, token_ids, meta["separator"]),
             "token_ids": token_ids,
             "score": tf.where(empty, 0.0, result.scores),
@@ -235,6 +267,11 @@ def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict):
             "unknown_tokens": tf.reduce_sum(tf.cast(tf.equal(tokens, 1), tf.int32), axis=1),
             "attention": result.attention * tf.cast(~empty, tf.float32)[:, None, None],
         }
+        if with_tokens:
+            source_ids = tf.where(empty[:, None], 0, vectorizer(text))  # an empty text has no tokens
+            out["source_tokens"] = tf.gather(source_vocabulary, source_ids)
+            out["target_tokens"] = tf.gather(vocabulary, token_ids)
+        return out
 
     return translate
 

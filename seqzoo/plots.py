@@ -1,0 +1,53 @@
+"""Figures: the attention map of a translation (matplotlib)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from seqzoo.errors import UserError
+
+
+def plot_attention(row: dict, path: str | Path | None = None):
+    """A heatmap of one translation's attention: source tokens across, target tokens down.
+
+    `row` is one of `seqzoo.tasks.translation.translate`'s or
+    `ExportedModel.translate(..., attention=True)`'s rows. With `path`, the figure is
+    written there (format from the suffix: .png, .svg, .pdf), through a temporary file.
+
+    Example:
+    ```python
+    row = ExportedModel("saved_models/seq2seq_attn").translate(["3 March 2021"], attention=True)[0]
+    plot_attention(row, "attention.png")
+    ```
+    """
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")  # writing a file needs no display
+    import matplotlib.pyplot as plt
+
+    if "attention" not in row:
+        raise UserError("this translation has no attention weights (a seq2seq_attn model gives them)")
+    source = [token if token != " " else "␣" for token in row["source_tokens"]]
+    target = [token if token != " " else "␣" for token in row["target_tokens"]]
+    figure, axes = plt.subplots(figsize=(1.5 + 0.3 * max(len(source), 4), 1.2 + 0.3 * max(len(target), 4)))
+    image = axes.imshow(row["attention"] or [[0.0]], cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source)), source, rotation=90 if max(map(len, source), default=1) > 1 else 0)
+    axes.set_yticks(range(len(target)), target)
+    axes.set_xlabel("source")
+    axes.set_ylabel("translation")
+    axes.set_title(f"{row['text']!r} -> {row['translation']!r}", fontsize=9)
+    figure.colorbar(image, ax=axes, fraction=0.04)
+    figure.tight_layout()
+    if path is not None:
+        path = Path(path)
+        suffix = path.suffix.lstrip(".").lower()
+        if suffix not in figure.canvas.get_supported_filetypes():
+            raise UserError(f"cannot write a figure as '{path.name}': use .png, .svg or .pdf")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        figure.savefig(tmp, format=suffix, dpi=150)
+        os.replace(tmp, path)
+        plt.close(figure)
+    return figure
