@@ -17,9 +17,9 @@ import keras
 import numpy as np
 
 import seqzoo
+from seqzoo.data.translation import ParallelTexts
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
-from seqzoo.data.translation import ParallelTexts
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
 from seqzoo.tasks.translation import START_ID, pair_dataset, target_vectorizer, translation_meta
 from seqzoo.text import Vectorizer

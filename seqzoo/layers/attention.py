@@ -58,14 +58,15 @@ class Attention(keras.layers.Layer):
             self.output_dense = keras.layers.Dense(units, use_bias=False, name="output")
 
     def build(self, query_shape, keys_shape, memory_shape, memory_mask_shape):
-        if self.kind != "luong_dot":
+        if self.kind != "luong_dot" and not self.key_dense.built:  # `keys` may have built it
             self.key_dense.build(memory_shape)
         if self.kind in ("bahdanau", "multihead"):
             self.query_dense.build(query_shape)
         if self.kind == "bahdanau":
             self.score_dense.build((None, None, self.units))
         if self.kind == "multihead":
-            self.value_dense.build(memory_shape)
+            if not self.value_dense.built:
+                self.value_dense.build(memory_shape)
             self.output_dense.build((None, self.units))
 
     def keys(self, memory):
