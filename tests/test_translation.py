@@ -2,6 +2,8 @@
 
 import collections
 import itertools
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -271,3 +273,11 @@ def test_seq2seq_attn_normalises_held_out_dates():
     run = seqzoo.train("seq2seq_attn", preset="small", verbose=0)
     metrics = seqzoo.evaluate_run(run, dates_corpus() / "test.tsv")
     assert metrics["exact_match"] >= 0.99, metrics
+
+
+def test_a_fresh_process_loads_the_run_and_evaluates_it(attn_export):
+    run, _ = attn_export  # the layers must register themselves on import, not because a test imported them
+    script = "import sys; from seqzoo.cli import main; raise SystemExit(main(['evaluate', sys.argv[1]]))"
+    result = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "exact_match" in result.stdout and "chrf" in result.stdout

@@ -72,7 +72,7 @@ class TranslationTask(Task):
         metrics = super().metrics(model, dataset, meta)
         translator = Translator(model, START_ID, END_ID)
         search = tf.function(lambda ids: translator.search(ids, 1, meta["max_steps"]).token_ids,
-                             autograph=False)
+                             input_signature=[tf.TensorSpec([None, None], tf.int32)], autograph=False)
         vocabulary = tf.constant(target_of(meta).get_vocabulary())
         references, hypotheses, lengths = [], [], []
         for (source_ids, _), expected in dataset:
