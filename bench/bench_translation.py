@@ -70,7 +70,7 @@ def main() -> None:
 
     def graph(width):
         search = tf.function(lambda ids: translator.search(ids, width, max_steps, 0.6).token_ids,
-                             autograph=False)
+                             input_signature=[tf.TensorSpec([None, None], tf.int32)], autograph=False)
         search(batches[0])  # trace once, as a loaded SavedModel already is
         return lambda ids: search(ids).numpy()
 
