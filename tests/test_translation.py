@@ -281,3 +281,12 @@ def test_a_fresh_process_loads_the_run_and_evaluates_it(attn_export):
     result = subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "exact_match" in result.stdout and "chrf" in result.stdout
+
+
+def test_detokenize_joins_characters_words_and_wordpieces():
+    from seqzoo.tasks.translation import detokenize
+
+    vocabulary = tf.constant(["", "[UNK]", "[START]", "[END]", "play", "##ing", "now", "2", "-"])
+    ids = tf.constant([[4, 5, 6, 0], [7, 8, 7, 0]])
+    assert detokenize(vocabulary, ids, " ").numpy().tolist() == [b"playing now", b"2 - 2"]
+    assert detokenize(vocabulary, ids[1:], "").numpy().tolist() == [b"2-2"]

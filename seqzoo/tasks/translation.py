@@ -303,9 +303,10 @@ def loop_endpoints(translator: Translator, source_ids, input_signature, batch_si
 
 
 def detokenize(vocabulary: tf.Tensor, token_ids, separator: str) -> tf.Tensor:
-    """Target ids [batch, steps] (0 = nothing) -> strings [batch]."""
+    """Target ids [batch, steps] (0 = nothing) -> strings [batch]; WordPiece continuations
+    ("##ing") join the piece before them."""
     tokens = tf.gather(vocabulary, tf.RaggedTensor.from_tensor(token_ids, padding=0))
-    return tf.strings.reduce_join(tokens, axis=1, separator=separator)
+    return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=1, separator=separator), " ##", "")
 
 
 def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, batch_size: int,
