@@ -24,7 +24,7 @@ DEMO_SENTENCES = [
 # `seqzoo compare --task`: the entries compared by default.
 COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,tcn,transformer",
             "lm": "char_lm,word_lm,tcn_lm,transformer_lm",
-            "tagging": "bilstm_tagger,deep_rnn_tagger"}
+            "tagging": "bilstm_tagger,deep_rnn_tagger,tcn_tagger"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ WIDTH_KEYS = {
     "sentiment": "units", "bilstm": "units", "deep_rnn": "units", "transformer": "ff_dim",
     "char_lm": "units", "word_lm": "units", "transformer_lm": "ff_dim",
     "bilstm_tagger": "units", "deep_rnn_tagger": "units", "tcn": "filters", "tcn_lm": "filters",
+    "tcn_tagger": "filters",
 }
 # The figure each task is compared on (None: the task's own first extra metric).
 METRICS = {"classification": "val_accuracy", "language_model": None, "tagging": "val_f1"}

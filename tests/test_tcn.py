@@ -76,3 +76,11 @@ def test_bad_options_are_named(name, overrides, message):
     with pytest.raises(ValueError) as err:
         seqzoo.build(name, preset="tiny", **overrides)
     assert message in str(err.value)
+
+
+def test_same_padding_gives_each_text_the_same_tags_however_much_padding_its_batch_adds():
+    model = seqzoo.build("tcn_tagger", preset="tiny", num_tags=3)
+    short = keras.ops.convert_to_numpy(model(np.array([[5, 6, 7]], "int32")))[0]
+    padded = keras.ops.convert_to_numpy(model(np.array([[5, 6, 7, 0, 0, 0, 0]], "int32")))[0]
+    np.testing.assert_allclose(padded[:3], short, atol=1e-6)
+    assert model.get_layer("tcn").padding == "same"

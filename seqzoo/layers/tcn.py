@@ -164,13 +164,20 @@ class TCN(keras.layers.Layer):
         return self.spatial_dropout(y, training=training) if training and self.dropout else y
 
     def call(self, x, mask=None, training=None):
-        if mask is not None:  # padding is zeros (it comes after the text, so causal outputs ignore it)
-            x = x * ops.expand_dims(ops.cast(mask, x.dtype), -1)
+        # Padding is zeros. It comes after the text, so causal outputs never read it; `same`
+        # convolutions do, so there every convolution's padded outputs are zeroed again, and a
+        # text gives the same outputs however much padding its batch adds.
+        keep = None if mask is None else ops.expand_dims(ops.cast(mask, x.dtype), -1)
+        again = keep if self.padding == "same" else None
+        if keep is not None:
+            x = x * keep
         for block in self.blocks:
             y = x
             for k, conv in enumerate(block["convs"]):
                 y = self._convolved(block, k, conv(y), training)
+                y = y if again is None else y * again
             x = self.act(y + (block["shortcut"](x) if "shortcut" in block else x))
+            x = x if again is None else x * again
         return x if self.return_sequences else x[:, -1]
 
     def initial_caches(self, batch_size) -> list:

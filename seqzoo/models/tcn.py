@@ -1,4 +1,5 @@
-"""Temporal convolutional networks: `tcn` (a classifier over tokens) and `tcn_lm` (a causal LM)."""
+"""Temporal convolutional networks: `tcn` (a classifier over tokens), `tcn_tagger` (a tag per
+token) and `tcn_lm` (a causal LM)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,28 @@ def tcn(
     x = sequence_pooling(pooling)(x)
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(token_ids, probabilities, name="tcn")
+
+
+@register("tcn_tagger", task="tagging")
+def tcn_tagger(*, vocab_size: int, embedding: dict, tcn: dict, num_tags: int,
+               pretrained: Pretrained | None = None) -> keras.Model:
+    """Embedding -> TCN -> a softmax over the tags at every token (padding masked).
+
+    With `padding: same` (the default here) each token's tag reads the words on both
+    sides, as a bidirectional LSTM's does; `causal` tags from the left context only.
+
+    Example:
+    ```python
+    model = seqzoo.build("tcn_tagger", num_tags=9, kernel_size=3, dilations=[1, 2, 4, 8])
+    ```
+    """
+    if num_tags < 2:
+        raise UserError(f"num_tags must be at least 2, got {num_tags}")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+    x = TCN(**tcn, return_sequences=True, name="tcn")(x)
+    probabilities = keras.layers.Dense(num_tags, activation="softmax", name="probabilities")(x)
+    return keras.Model(token_ids, probabilities, name="tcn_tagger")
 
 
 @register("tcn_lm", task="language_model")
