@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import seqzoo
+from seqzoo.errors import UserError
 from seqzoo.layers.tcn import TCN
 
 
@@ -84,3 +85,26 @@ def test_same_padding_gives_each_text_the_same_tags_however_much_padding_its_bat
     padded = keras.ops.convert_to_numpy(model(np.array([[5, 6, 7, 0, 0, 0, 0]], "int32")))[0]
     np.testing.assert_allclose(padded[:3], short, atol=1e-6)
     assert model.get_layer("tcn").padding == "same"
+
+
+def test_float_channel_regression_tcn_learns_the_adding_problem():
+    from seqzoo.paper import adding_problem
+
+    keras.utils.set_random_seed(0)
+    model = seqzoo.build("tcn", preset="tiny", input_channels=2, head="regression", pooling="last",
+                         tcn={"kernel_size": 4, "dilations": [1, 2, 4], "filters": 16},
+                         loss="mse", metrics=["mae"], learning_rate=0.005)
+    assert model.get_layer("tcn").receptive_field >= 20 and not model.get_layer("tcn").return_sequences
+    x, y = adding_problem(512, 20, seed=0)
+    assert model.input.shape == (None, None, 2) and model(x[:3]).shape == (3, 1)
+    history = model.fit(x, y, batch_size=32, epochs=15, verbose=0).history["loss"]
+    assert history[-1] < 0.05 < 1 / 6, history  # predicting the mean scores 1/6
+
+
+def test_last_pooling_needs_float_inputs_and_float_models_are_not_text_exports(tmp_path):
+    with pytest.raises(UserError, match="unknown pooling 'last'"):
+        seqzoo.build("tcn", preset="tiny", pooling="last")
+    model = seqzoo.build("tcn", preset="tiny", input_channels=1, head="regression", loss="mse")
+    with pytest.raises(UserError, match="reads float sequences; `seqzoo.export` serves text models only"):
+        seqzoo.export(model, None, name="tcn", base=tmp_path)
+    assert not any(tmp_path.iterdir())

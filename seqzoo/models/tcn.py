@@ -10,38 +10,55 @@ from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embeddin
 from seqzoo.layers.tcn import TCN
 from seqzoo.registry import register
 
+HEADS = ("classification", "regression")
+
 
 @register("tcn", task="classification")
 def tcn(
     *, vocab_size: int, embedding: dict, tcn: dict, pooling: str, num_classes: int,
+    input_channels: int | None = None, head: str = "classification",
     pretrained: Pretrained | None = None,
 ) -> keras.Model:
-    """Embedding -> TCN (every step) -> mean or max over the unpadded steps -> softmax.
+    """Embedding (or float channels) -> TCN -> pooling over steps -> softmax (or one value).
 
     Args:
         vocab_size: int. Number of token ids (padding and OOV included).
         embedding: dict. `dim` and `dropout` of the token embedding.
         tcn: dict. The `TCN` layer's options: `filters`, `kernel_size`, `dilations`,
             `stacks`, `normalization`, `activation`, `dropout`, `padding`.
-        pooling: str. `mean` or `max`.
-        num_classes: int. Output classes.
+        pooling: str. `mean` or `max` over the unpadded steps; with float inputs also
+            `last` (a causal TCN's last step sees the whole receptive field).
+        num_classes: int. Output classes of the classification head.
+        input_channels: int or None. None: token ids through the shared embedding. N:
+            float sequences [batch, time, N] (numeric series; unpadded).
+        head: str. `classification` (softmax over `num_classes`) or `regression` (one
+            linear value: compile with `loss="mse"`).
         pretrained: Pretrained. Aligned pretrained vectors for the embedding.
 
     Example:
     ```python
     model = seqzoo.build("tcn", kernel_size=8, dilations=[1, 2, 4, 8, 16, 32, 64, 128], filters=24)
     model.get_layer("tcn").receptive_field  # 3571
+    adding = seqzoo.build("tcn", input_channels=2, head="regression", pooling="last", loss="mse")
     ```
     """
-    check_choice("pooling", pooling, [p for p in POOLINGS if p != "last"])
-    if num_classes < 2:
+    check_choice("head", head, HEADS)
+    check_choice("pooling", pooling, POOLINGS if input_channels else [p for p in POOLINGS if p != "last"])
+    if head == "classification" and num_classes < 2:
         raise UserError(f"num_classes must be at least 2, got {num_classes}")
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
-    x = TCN(**tcn, return_sequences=True, name="tcn")(x)
-    x = sequence_pooling(pooling)(x)
+    if input_channels is None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        x = token_embedding(inputs, vocab_size=vocab_size, pretrained=pretrained, **embedding)
+    else:
+        inputs = keras.Input(shape=(None, input_channels), name="values")
+        x = inputs
+    x = TCN(**tcn, return_sequences=pooling != "last", name="tcn")(x)
+    if pooling != "last":
+        x = sequence_pooling(pooling)(x)
+    if head == "regression":
+        return keras.Model(inputs, keras.layers.Dense(1, name="value")(x), name="tcn")
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-    return keras.Model(token_ids, probabilities, name="tcn")
+    return keras.Model(inputs, probabilities, name="tcn")
 
 
 @register("tcn_tagger", task="tagging")
