@@ -20,7 +20,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     Args:
         heads: int. Attention heads; the model dimension must divide by it.
         ff_dim: int. Width of the feed-forward layer.
-        dropout: float. Dropout on attention weights and sub-layer outputs.
+        dropout: float. Dropout on each sub-layer's output before the residual add, as in
+            Vaswani et al. (not on attention weights or inside the feed-forward layer,
+            BERT-style additions that cost a [batch, heads, time, time] draw per block).
         norm_first: bool. Pre-norm instead of post-norm.
         causal: bool. Step t attends to steps <= t only.
         activation: str. The feed-forward activation: `relu` (Vaswani et al.) or `gelu`
@@ -50,7 +52,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             raise ValueError(f"model_dim {dim} does not divide into {self.heads} heads")
         # === Layers ===
         self.attention = keras.layers.MultiHeadAttention(
-            self.heads, key_dim=dim // self.heads, dropout=self.dropout, name="attention"
+            self.heads, key_dim=dim // self.heads, name="attention"
         )
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="attention_norm")
         self.feed_forward_in = keras.layers.Dense(self.ff_dim, activation=self.activation, name="ff_in")
@@ -75,7 +77,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if not self.norm_first:
             x = self.attention_norm(x)
         h = self.feed_forward_norm(x) if self.norm_first else x
-        h = self.feed_forward_out(self.dropout_layer(self.feed_forward_in(h), training=training))
+        h = self.feed_forward_out(self.feed_forward_in(h))
         x = x + self.dropout_layer(h, training=training)
         return x if self.norm_first else self.feed_forward_norm(x)
 
