@@ -20,6 +20,30 @@ def test_padding_does_not_change_the_prediction(positions, norm_first, pooling):
     np.testing.assert_allclose(padded, unpadded, atol=1e-6)
 
 
+def test_the_fused_attention_equals_keras_multi_head_attention():
+    from seqzoo.layers.transformer_encoder import TransformerEncoderBlock
+
+    dim, heads, size = 8, 2, 4
+    x = np.random.default_rng(0).normal(size=(2, 5, dim)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    block = TransformerEncoderBlock(heads, ff_dim=16)
+    block.build(x.shape)
+    rng = np.random.default_rng(1)
+    for weight in block.query_key_value.weights + block.attention_output.weights:
+        weight.assign(rng.normal(size=weight.shape))
+    reference = keras.layers.MultiHeadAttention(heads, key_dim=size)
+    reference.build(x.shape, x.shape)
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in block.query_key_value.weights)
+    kernel, bias = kernel.reshape(dim, 3, heads, size), bias.reshape(3, heads, size)
+    for index, dense in enumerate((reference._query_dense, reference._key_dense, reference._value_dense)):
+        dense.set_weights([kernel[:, index], bias[index]])
+    reference._output_dense.set_weights(block.attention_output.get_weights())
+    ours = block.self_attention(x, block.score_bias(x, mask))
+    expected = reference(x, x, attention_mask=mask[:, None, :])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(expected),
+                               atol=1e-5)
+
+
 def test_word_order_matters_through_the_positions():
     model = seqzoo.build("transformer", preset="tiny")
     a = keras.ops.convert_to_numpy(model(np.array([[5, 6, 7]], "int32")))
@@ -30,7 +54,7 @@ def test_word_order_matters_through_the_positions():
 def test_the_issue_example_builds_two_blocks_of_four_heads():
     model = seqzoo.build("transformer", layers=2, heads=4, model_dim=128)
     blocks = [layer for layer in model.layers if layer.name.startswith("block_")]
-    assert len(blocks) == 2 and blocks[0].attention.num_heads == 4
+    assert len(blocks) == 2 and blocks[0].heads == 4
     assert model.get_layer("embedding").output_dim == 128
 
 

@@ -5,10 +5,19 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from seqzoo.layers.attention import MASKED
+
 
 @keras.saving.register_keras_serializable(package="seqzoo")
 class TransformerEncoderBlock(keras.layers.Layer):
     """Multi-head self-attention over unpadded steps, then a position-wise feed-forward.
+
+    The attention computes what `keras.layers.MultiHeadAttention` does (a test holds them
+    equal), with the query, key and value projections fused into one matmul and padding
+    kept out by an additive bias on the keys ([batch, 1, 1, time]) rather than a
+    [batch, time, time] boolean mask. Small models on CPU are bound by the number of ops,
+    and this way the masked block trains and serves faster than the keras.io example's
+    unmasked one (bench/bench_transformer.py).
 
     Each sub-layer is residual, with layer normalisation after it (post-norm, as
     in Vaswani et al. 2017) or before it (pre-norm, which trains deep stacks more
@@ -51,28 +60,37 @@ class TransformerEncoderBlock(keras.layers.Layer):
         if dim % self.heads:
             raise ValueError(f"model_dim {dim} does not divide into {self.heads} heads")
         # === Layers ===
-        self.attention = keras.layers.MultiHeadAttention(
-            self.heads, key_dim=dim // self.heads, name="attention"
+        # EinsumDense, not Dense: on [batch, time, dim], Dense adds a round trip of eight
+        # shape ops per projection (each a CPU dispatch, in training and in serving).
+        size = dim // self.heads
+        self.query_key_value = keras.layers.EinsumDense(
+            "btd,dk->btk", (None, 3 * dim), bias_axes="k", name="query_key_value"
+        )
+        self.attention_output = keras.layers.EinsumDense(
+            "btnh,nhd->btd", (None, dim), bias_axes="d", name="attention_output"
         )
         self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="attention_norm")
-        self.feed_forward_in = keras.layers.Dense(self.ff_dim, activation=self.activation, name="ff_in")
-        self.feed_forward_out = keras.layers.Dense(dim, name="ff_out")
+        self.feed_forward_in = keras.layers.EinsumDense(
+            "btd,df->btf", (None, self.ff_dim), bias_axes="f", activation=self.activation, name="ff_in"
+        )
+        self.feed_forward_out = keras.layers.EinsumDense(
+            "btf,fd->btd", (None, dim), bias_axes="d", name="ff_out"
+        )
         self.feed_forward_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="ff_norm")
         self.dropout_layer = keras.layers.Dropout(self.dropout)
-        self.attention.build(input_shape, input_shape)
+        for position_wise in (self.query_key_value, self.attention_output, self.feed_forward_in,
+                              self.feed_forward_out):
+            position_wise.supports_masking = True  # as Dense: steps stay where they are
+        self.query_key_value.build(input_shape)
+        self.attention_output.build((*input_shape[:-1], self.heads, size))
         self.attention_norm.build(input_shape)
         self.feed_forward_in.build(input_shape)
         self.feed_forward_out.build((*input_shape[:-1], self.ff_dim))
         self.feed_forward_norm.build(input_shape)
 
     def call(self, x, mask=None, training=None):
-        attention_mask = None if mask is None else ops.expand_dims(ops.cast(mask, "bool"), 1)
-        if self.causal:
-            steps = ops.arange(ops.shape(x)[1])
-            earlier = ops.expand_dims(ops.greater_equal(ops.expand_dims(steps, 1), steps), 0)
-            attention_mask = earlier if attention_mask is None else ops.logical_and(attention_mask, earlier)
         h = self.attention_norm(x) if self.norm_first else x
-        h = self.attention(h, h, attention_mask=attention_mask, training=training)
+        h = self.self_attention(h, self.score_bias(x, mask))
         x = x + self.dropout_layer(h, training=training)
         if not self.norm_first:
             x = self.attention_norm(x)
@@ -80,6 +98,28 @@ class TransformerEncoderBlock(keras.layers.Layer):
         h = self.feed_forward_out(self.feed_forward_in(h))
         x = x + self.dropout_layer(h, training=training)
         return x if self.norm_first else self.feed_forward_norm(x)
+
+    def score_bias(self, x, mask=None):
+        """What to add to the attention scores: MASKED where a key is padding or (causal) later."""
+        bias = None
+        if mask is not None:  # [batch, 1, 1, keys]
+            bias = ops.reshape((1.0 - ops.cast(mask, x.dtype)) * MASKED, (ops.shape(x)[0], 1, 1, -1))
+        if self.causal:  # [1, 1, queries, keys]
+            steps = ops.arange(ops.shape(x)[1])
+            later = ops.less(ops.expand_dims(steps, 1), ops.expand_dims(steps, 0))
+            causal = ops.expand_dims(ops.expand_dims(ops.cast(later, x.dtype) * MASKED, 0), 0)
+            bias = causal if bias is None else bias + causal
+        return bias
+
+    def self_attention(self, x, bias=None):
+        """Scaled dot-product attention in `heads` subspaces: [batch, time, dim] -> same."""
+        batch, time, size = ops.shape(x)[0], ops.shape(x)[1], x.shape[-1] // self.heads
+        heads = ops.reshape(self.query_key_value(x), (batch, time, 3, self.heads, size))
+        query, key, value = ops.unstack(ops.transpose(heads, (2, 0, 3, 1, 4)), 3, axis=0)
+        scores = ops.einsum("bnqh,bnkh->bnqk", query * size**-0.5, key)
+        weights = ops.softmax(scores if bias is None else scores + bias, axis=-1)
+        context = ops.transpose(ops.matmul(weights, value), (0, 2, 1, 3))
+        return self.attention_output(context)
 
     def compute_mask(self, x, mask=None):
         return mask
