@@ -7,8 +7,8 @@ and read the same padded token ids from gensim's Pang & Lee sentences. The refer
 is the keras.io example as written: TokenAndPositionEmbedding, one TransformerBlock
 (key_dim = embed_dim, ReLU feed-forward, post-norm), GlobalAveragePooling1D, Dropout,
 Dense(20, relu), Dropout, Dense(2, softmax). Target: seqzoo / example >= 1.0 on
-training and on inference tokens/s, as the median of paired rounds (both models timed back
-to back on the same batches).
+training and on inference tokens/s, as the median of paired rounds (one batch on each
+model, timed back to back, `--rounds` times).
 """
 
 from __future__ import annotations
@@ -117,9 +117,10 @@ def main() -> None:
             order = list(models) if index % 2 else list(models)[::-1]
             for name in order:
                 seconds[name].append(timed(lambda m=models[name], b=batch, step=step: step(m, b)))
-        tokens = np.array([int((x[batches[i % len(batches)]] != 0).sum()) for i in range(args.rounds)])
+        batch_tokens = np.array([int((x[batches[i % len(batches)]] != 0).sum())
+                                 for i in range(args.rounds)])
         ratios = np.array(seconds["keras.io example"]) / np.array(seconds["seqzoo transformer"])
-        rates = {name: np.median(tokens / np.array(s)) for name, s in seconds.items()}
+        rates = {name: np.median(batch_tokens / np.array(s)) for name, s in seconds.items()}
         low, high = np.percentile(ratios, [25, 75])
         print(f"{label:9s} " + "   ".join(f"{n}: {r:,.0f} tokens/s" for n, r in rates.items())
               + f"   seqzoo / example = {np.median(ratios):.2f} (quartiles {low:.2f}-{high:.2f}, "

@@ -38,7 +38,7 @@ def test_the_fused_attention_equals_keras_multi_head_attention():
     for index, dense in enumerate((reference._query_dense, reference._key_dense, reference._value_dense)):
         dense.set_weights([kernel[:, index], bias[index]])
     reference._output_dense.set_weights(block.attention_output.get_weights())
-    ours = block.self_attention(x, block.score_bias(x, mask))
+    ours = block.self_attention(x, mask)
     expected = reference(x, x, attention_mask=mask[:, None, :])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(expected),
                                atol=1e-5)

@@ -90,7 +90,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def call(self, x, mask=None, training=None):
         h = self.attention_norm(x) if self.norm_first else x
-        h = self.self_attention(h, self.score_bias(x, mask))
+        h = self.self_attention(h, mask)
         x = x + self.dropout_layer(h, training=training)
         if not self.norm_first:
             x = self.attention_norm(x)
@@ -99,25 +99,24 @@ class TransformerEncoderBlock(keras.layers.Layer):
         x = x + self.dropout_layer(h, training=training)
         return x if self.norm_first else self.feed_forward_norm(x)
 
-    def score_bias(self, x, mask=None):
-        """What to add to the attention scores: MASKED where a key is padding or (causal) later."""
-        bias = None
-        if mask is not None:  # [batch, 1, 1, keys]
-            bias = ops.reshape((1.0 - ops.cast(mask, x.dtype)) * MASKED, (ops.shape(x)[0], 1, 1, -1))
-        if self.causal:  # [1, 1, queries, keys]
-            steps = ops.arange(ops.shape(x)[1])
-            later = ops.less(ops.expand_dims(steps, 1), ops.expand_dims(steps, 0))
-            causal = ops.expand_dims(ops.expand_dims(ops.cast(later, x.dtype) * MASKED, 0), 0)
-            bias = causal if bias is None else bias + causal
-        return bias
+    def self_attention(self, x, mask=None):
+        """Scaled dot-product attention in `heads` subspaces: [batch, time, dim] -> same.
 
-    def self_attention(self, x, bias=None):
-        """Scaled dot-product attention in `heads` subspaces: [batch, time, dim] -> same."""
+        Padded keys (`mask` False) get an additive bias of MASKED, [batch, 1, 1, keys];
+        later keys (`causal`) are replaced by MASKED with a select. Adding a
+        [1, 1, queries, keys] causal bias instead is 100x slower on CPU when the length is
+        dynamic (as in a SavedModel): oneDNN fuses the add into the matmul, slowly.
+        """
         batch, time, size = ops.shape(x)[0], ops.shape(x)[1], x.shape[-1] // self.heads
         heads = ops.reshape(self.query_key_value(x), (batch, time, 3, self.heads, size))
         query, key, value = ops.unstack(ops.transpose(heads, (2, 0, 3, 1, 4)), 3, axis=0)
-        scores = ops.einsum("bnqh,bnkh->bnqk", query * size**-0.5, key)
-        weights = ops.softmax(scores if bias is None else scores + bias, axis=-1)
+        scores = ops.einsum("bnqh,bnkh->bnqk", query * size**-0.5, key)  # [batch, heads, q, k]
+        if mask is not None:
+            scores = scores + ops.reshape((1.0 - ops.cast(mask, x.dtype)) * MASKED, (batch, 1, 1, time))
+        if self.causal:
+            steps = ops.arange(time)
+            scores = ops.where(ops.expand_dims(steps, 1) >= steps, scores, MASKED)
+        weights = ops.softmax(scores, axis=-1)
         context = ops.transpose(ops.matmul(weights, value), (0, 2, 1, 3))
         return self.attention_output(context)
 

@@ -28,7 +28,7 @@ def transformer(
         heads: int. Attention heads per block (model_dim must divide by it).
         ff_dim: int. Width of each block's feed-forward layer.
         activation: str. Its activation: `relu` or `gelu`.
-        dropout: float. Dropout on embeddings, attention and sub-layer outputs.
+        dropout: float. Dropout on the embeddings and on each sub-layer's output.
         norm_first: bool. Pre-norm blocks (and a final norm) instead of post-norm.
         positions: str. `sinusoidal` or `learned`.
         max_positions: int. Longest sequence the learned positions cover.
