@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from seqzoo.errors import UserError, did_you_mean
+from seqzoo.schema import validate
 
 
 def load_yaml(name: str) -> dict[str, Any]:
@@ -26,7 +27,8 @@ def load_yaml(name: str) -> dict[str, Any]:
 
 
 def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
-    """The merged config for `name`: defaults, then the preset, then the overrides."""
+    """The merged config for `name`: defaults, then the preset, then the overrides, every value
+    checked against its declared kind and range (`seqzoo.schema`)."""
     spec = load_yaml(name)
     config = copy.deepcopy(spec["defaults"])
     presets = spec.get("presets", {})
@@ -36,7 +38,7 @@ def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | No
         _merge(config, presets[preset] or {}, prefix="")
     for key, value in (overrides or {}).items():
         _merge_at(config, locate(config, key), value, prefix="")
-    return config
+    return validate(config)
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:
@@ -102,29 +104,19 @@ def _merge_at(config: dict, path: list[str], value: Any, prefix: str) -> None:
 
 
 def _merge(config: dict, update: dict, prefix: str) -> None:
-    """Merges update into config in place, checking every key and type against config."""
+    """Merges update into config in place; a section takes a dict, a value anything but one
+    (`seqzoo.schema.validate` then checks each value)."""
     for key, value in update.items():
         if key not in config:
             _merge_at(config, locate(config, key, prefix), value, prefix)
             continue
         where = prefix + key
-        current = config[key]
-        if isinstance(current, dict) and isinstance(value, dict):
-            _merge(current, value, where + ".")
+        if isinstance(config[key], dict):
+            if not isinstance(value, dict):
+                raise UserError(f"config key {where!r} is a section: give a dict, or set one of its "
+                                f"keys ({where}.{next(iter(config[key]), 'key')}=...)")
+            _merge(config[key], value, where + ".")
+        elif isinstance(value, dict):
+            raise UserError(f"config key {where!r} is a value, not a section; got {value!r}")
         else:
-            config[key] = _checked(where, current, value)
-
-
-def _checked(where: str, default: Any, value: Any) -> Any:
-    """value, if its type matches the default's (an int is a float too; None is open)."""
-    if default is None or value is None:
-        return value
-    expected = type(default)
-    if expected is float and type(value) is int:
-        return float(value)
-    if type(value) is not expected:
-        raise UserError(
-            f"config key {where!r} expects {expected.__name__}, "
-            f"got {type(value).__name__} ({value!r})"
-        )
-    return value
+            config[key] = value

@@ -66,10 +66,9 @@ def train(
     CSV and TensorBoard logs).
     """
     task = get_task(get_entry(name).task)
-    config = get_config(name, preset, **(overrides or {}))
+    overrides = {**(overrides or {}), **({"train.epochs": epochs} if epochs is not None else {})}
+    config = get_config(name, preset, **overrides)
     settings = config["train"]
-    if epochs is not None:
-        settings["epochs"] = epochs
     run_dir = _run_dir(name, out)
     data = Path(data) if data is not None else task.default_data()
     try:

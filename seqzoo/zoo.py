@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keras
@@ -16,6 +17,7 @@ from seqzoo.text import Vectorizer
 # Names keras.optimizers.get understands: its optimizer classes, lowercased, less the
 # base class and the wrappers that need another optimizer inside.
 _NOT_STANDALONE = {"optimizer", "lossscaleoptimizer", "multioptimizer"}
+BYTES_PER_TRAINED_PARAMETER = 16  # float32 weights, their gradients and Adam's two moments
 OPTIMIZERS = sorted(
     name.lower() for name, value in vars(keras.optimizers).items()
     if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)
@@ -69,12 +71,57 @@ def build(
 
 
 def build_from_config(name: str, config: dict, pretrained: Pretrained | None = None) -> keras.Model:
-    """Builds and compiles a zoo entry from a merged config (as `get_config` gives)."""
-    model = get_entry(name).factory(
-        vocab_size=config["text"]["max_tokens"], pretrained=pretrained, **config["model"]
-    )
+    """Builds and compiles a zoo entry from a merged config (as `get_config` gives).
+
+    The model is first planned without allocating a weight, and one too large to train in
+    this machine's memory is refused, naming its size (see `check_size`)."""
+    factory = get_entry(name).factory
+    arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
+    check_size(name, config, planned_parameters(factory, arguments))
+    model = factory(pretrained=pretrained, **arguments)
     compile_model(model, **config["compile"])
     return model
+
+
+def planned_parameters(factory, arguments: dict) -> int:
+    """How many weights the factory's model would have, without allocating them: its
+    variables are created deferred (`keras.StatelessScope`) and never initialised."""
+    from keras.src.backend.common import global_state
+
+    pending = global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    before = len(pending)
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            return factory(pretrained=None, **arguments).count_params()
+    finally:
+        del pending[before:]  # forgotten, so no later scope initialises them
+
+
+def check_size(name: str, config: dict, parameters: int) -> None:
+    """UserError when training `parameters` weights would need more than this machine's memory."""
+    needed = parameters * BYTES_PER_TRAINED_PARAMETER
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed <= available:
+        return
+    sizes = sorted(_sizes(config), key=lambda item: -item[1])[:3]
+    raise UserError(
+        f"model {name!r} would have {parameters:,} parameters, about {needed / 2**30:,.0f} GiB to train "
+        f"({BYTES_PER_TRAINED_PARAMETER} bytes each: weights, gradients, Adam's moments), more than this "
+        f"machine's {available / 2**30:,.0f} GiB; its largest sizes: "
+        + ", ".join(f"{key}={value:,}" for key, value in sizes)
+    )
+
+
+def _sizes(config: dict, prefix: str = "") -> list[tuple[str, int]]:
+    """(dotted key, value) of the integer sizes that set a model's weights."""
+    found = []
+    for key, value in config.items():
+        where = f"{prefix}{key}"
+        if isinstance(value, dict) and key not in ("train", "decoding", "generation", "compile"):
+            found += _sizes(value, where + ".")
+        elif type(value) is int and where.startswith(("model.", "text.max_tokens", "target.max_tokens")):
+            found.append((where, value))
+    return found
 
 
 def compile_model(

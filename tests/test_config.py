@@ -68,3 +68,79 @@ def test_cli_assignments_parse_values_as_yaml():
 def test_cli_assignment_without_equals_is_an_error():
     with pytest.raises(ValueError, match="--set expects KEY=VALUE, got 'units'"):
         parse_assignments(["units"])
+
+
+@pytest.mark.parametrize("name", seqzoo.list_models())
+def test_every_key_of_every_shipped_config_has_a_rule_and_its_presets_pass_it(name):
+    from seqzoo.config import load_yaml
+    from seqzoo.schema import rule_for
+
+    assert [path for path in _leaves(load_yaml(name)["defaults"]) if rule_for(path) is None] == []
+    for preset in [None, *load_yaml(name).get("presets", {})]:
+        seqzoo.get_config(name, preset=preset)  # raises if a shipped value breaks its rule
+
+
+def _leaves(config, prefix=""):
+    for key, value in config.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"units": 0}, "config key 'model.rnn.units' must be at least 1, got 0"),
+    ({"rnn.dropout": 1.5}, "config key 'model.rnn.dropout' must be in [0, 1), got 1.5"),
+    ({"embedding.dropout": -0.1}, "config key 'model.embedding.dropout' must be in [0, 1), got -0.1"),
+    ({"learning_rate": -1}, "config key 'compile.learning_rate' must be greater than 0, got -1.0"),
+    ({"learning_rate": float("nan")}, "config key 'compile.learning_rate' must be a finite number, got nan"),
+    ({"epochs": 0}, "config key 'train.epochs' must be at least 1, got 0"),
+    ({"validation_fraction": 1.0}, "config key 'train.validation_fraction' must be in (0, 1), got 1.0"),
+    ({"seed": -1}, "config key 'train.seed' must be in [0, 4294967295], got -1"),
+    ({"max_tokens": 2}, "config key 'text.max_tokens' must be at least 3, got 2"),
+    ({"units": 2**40}, "config key 'model.rnn.units' must be in [1, 2147483647], got 1099511627776"),
+    ({"units": None}, "config key 'model.rnn.units' needs a value (null is not allowed)"),
+    ({"units": True}, "config key 'model.rnn.units' expects int, got bool (True)"),
+    ({"rnn": 3}, "config key 'model.rnn' is a section: give a dict, or set one of its keys "
+                 "(model.rnn.cell=...)"),
+    ({"units": {"a": 1}}, "config key 'model.rnn.units' is a value, not a section; got {'a': 1}"),
+    ({"metrics": ["accuracy", 3]}, "config key 'compile.metrics[1]' expects str, got int (3)"),
+])
+def test_values_out_of_their_declared_range_are_refused_naming_the_key(overrides, message):
+    with pytest.raises(ValueError) as err:
+        seqzoo.get_config("sentiment", **overrides)
+    assert str(err.value) == message
+
+
+def test_a_tcn_dilation_below_one_is_refused_with_its_position():
+    with pytest.raises(ValueError, match=r"config key 'model.tcn.dilations\[1\]' must be at least 1, got 0"):
+        seqzoo.get_config("tcn", dilations=[1, 0])
+
+
+def test_cli_assignments_of_nan_and_inf_are_refused():
+    with pytest.raises(ValueError, match="'compile.learning_rate' must be a finite number, got inf"):
+        seqzoo.get_config("sentiment", **parse_assignments(["learning_rate=inf"]))
+
+
+def test_a_model_too_large_for_this_machine_is_refused_before_a_weight_is_allocated():
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError) as err:
+        seqzoo.build("sentiment", units=1_000_000, dim=100_000)
+    message = str(err.value)
+    assert message.startswith("model 'sentiment' would have 4,402,006,000,002 parameters, about 65,595 GiB")
+    assert message.endswith("its largest sizes: model.rnn.units=1,000,000, model.embedding.dim=100,000, "
+                            "text.max_tokens=20,000")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing allocated
+
+
+def test_the_planned_parameter_count_is_the_built_models():
+    from seqzoo.registry import get_entry
+    from seqzoo.zoo import planned_parameters
+
+    for name in ("sentiment", "seq2seq_attn", "transformer_lm", "tcn"):
+        config = seqzoo.get_config(name, preset="tiny")
+        arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
+        assert planned_parameters(get_entry(name).factory, arguments) == \
+            seqzoo.build(name, preset="tiny").count_params()

@@ -31,8 +31,8 @@ def test_multiclass_head():
 
 @pytest.mark.parametrize("overrides, message", [
     ({"pooling": "avg"}, "unknown pooling 'avg'; valid: last, max, mean"),
-    ({"num_classes": 1}, "num_classes must be at least 2, got 1"),
-    ({"layers": 0}, "rnn layers must be at least 1, got 0"),
+    ({"num_classes": 1}, "config key 'model.num_classes' must be at least 2, got 1"),
+    ({"layers": 0}, "config key 'model.rnn.layers' must be at least 1, got 0"),
 ])
 def test_bad_model_options_are_named(overrides, message):
     with pytest.raises(ValueError) as err:

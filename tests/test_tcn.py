@@ -70,7 +70,7 @@ def test_padding_after_the_text_does_not_change_the_classifier():
 
 @pytest.mark.parametrize("name, overrides, message", [
     ("tcn", {"normalization": "batch"}, "unknown normalization 'batch'; valid: layer, none, weight"),
-    ("tcn", {"dilations": []}, "kernel_size, stacks and every dilation must be at least 1"),
+    ("tcn", {"dilations": []}, "config key 'model.tcn.dilations' needs at least one item"),
     ("tcn_lm", {"padding": "same"}, "a language model's TCN must be causal (padding: causal)"),
 ])
 def test_bad_options_are_named(name, overrides, message):

@@ -1,0 +1,157 @@
+"""What every config key may hold: its kind and range, declared once and checked in one place.
+
+Keys are looked up by their full dotted path first, then by their last part, so
+`dropout` is a probability wherever it sits (`model.rnn.dropout`,
+`model.embedding.dropout`, ...) and a new family's keys are checked the moment
+its YAML uses a declared name. A key no rule covers is a bug (tests/test_config.py
+checks every shipped YAML).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from seqzoo.errors import UserError
+
+INT32_MAX = 2**31 - 1  # TensorFlow sizes and ids are int32 in the exported graphs
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A config value's kind (`int`, `float`, `bool`, `str`, `list`) and, for numbers, its range.
+
+    `above` / `below` are exclusive bounds, `minimum` / `maximum` inclusive ones; floats
+    are always finite. A list's items follow `item`.
+    """
+
+    kind: type
+    minimum: float | None = None
+    maximum: float | None = None
+    above: float | None = None
+    below: float | None = None
+    nullable: bool = False
+    item: Rule | None = None
+    non_empty: bool = False
+
+    def check(self, where: str, value: Any) -> Any:
+        """The value (an int given for a float becomes a float), or UserError naming the key."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise UserError(f"config key {where!r} needs a value (null is not allowed)")
+        value = self._of_kind(where, value)
+        if self.kind is list:
+            if self.non_empty and not value:
+                raise UserError(f"config key {where!r} needs at least one item")
+            return [self.item.check(f"{where}[{i}]", v) for i, v in enumerate(value)] if self.item else value
+        if self.kind in (int, float):
+            self._in_range(where, value)
+        return value
+
+    def _of_kind(self, where: str, value: Any) -> Any:
+        if self.kind is float and type(value) is int:
+            value = float(value)
+        if type(value) is not self.kind:  # `type`, not isinstance: True is not an int here
+            raise UserError(f"config key {where!r} expects {self.kind.__name__}, "
+                            f"got {type(value).__name__} ({value!r})")
+        if self.kind is float and not math.isfinite(value):
+            raise UserError(f"config key {where!r} must be a finite number, got {value!r}")
+        return value
+
+    def _in_range(self, where: str, value: float) -> None:
+        low = self.minimum if self.minimum is not None else self.above
+        high = self.maximum if self.maximum is not None else self.below
+        too_low = low is not None and (value < low if self.minimum is not None else value <= low)
+        too_high = high is not None and (value > high if self.maximum is not None else value >= high)
+        if not (too_low or too_high):
+            return
+        if high == INT32_MAX and not too_high:  # the int32 ceiling of sizes, named only when passed
+            high = None
+        if low is not None and high is not None:
+            opening, closing = "[(", "])"
+            bounds = (f"in {opening[self.minimum is None]}{_number(low)}, "
+                      f"{_number(high)}{closing[self.maximum is None]}")
+        elif low is not None:
+            bounds = f"{'at least' if self.minimum is not None else 'greater than'} {_number(low)}"
+        else:
+            bounds = f"{'at most' if self.maximum is not None else 'less than'} {_number(high)}"
+        raise UserError(f"config key {where!r} must be {bounds}, got {value!r}")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else str(value)
+
+
+def size(minimum: int = 1, maximum: int = INT32_MAX, nullable: bool = False) -> Rule:
+    return Rule(int, minimum=minimum, maximum=maximum, nullable=nullable)
+
+
+PROBABILITY = Rule(float, minimum=0.0, below=1.0)  # dropout: 1 would drop everything
+FRACTION = Rule(float, above=0.0, below=1.0)
+TEXT = Rule(str)
+FLAG = Rule(bool)
+
+RULES: dict[str, Rule] = {
+    # Sizes of the model: positive, and small enough for int32 shapes.
+    **{key: size() for key in (
+        "units", "dim", "filters", "layers", "heads", "attention_units", "ff_dim", "model_dim",
+        "target_embedding_dim", "kernel_size", "stacks", "skip_every", "max_positions", "max_length",
+    )},
+    "dilations": Rule(list, item=size(), non_empty=True),
+    "input_channels": size(nullable=True),
+    "max_tokens": size(minimum=3),  # padding, out-of-vocabulary, one token
+    "target.max_tokens": size(minimum=5),  # ... and [START], [END]
+    "target_vocab_size": size(minimum=5),
+    "num_classes": size(minimum=2),
+    "num_tags": size(minimum=2),
+    "dropout": PROBABILITY,
+    # Training.
+    "learning_rate": Rule(float, above=0.0),
+    "epochs": size(),
+    "batch_size": size(),
+    "seq_len": size(),
+    "patience": size(minimum=0),
+    "seed": size(minimum=0, maximum=2**32 - 1),  # NumPy's seed range
+    "validation_fraction": FRACTION,
+    # Decoding and generation.
+    "beam_width": size(maximum=16),
+    "length_penalty": Rule(float, minimum=0.0),
+    "max_new_tokens": size(minimum=0),
+    "max_new_tokens_limit": size(),
+    # Words: checked against their choices where they are used (check_choice names the closest).
+    **{key: TEXT for key in (
+        "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",
+        "padding", "pooling", "positions", "tokenizer", "trainable", "format",
+    )},
+    "attention": Rule(str, nullable=True),
+    "path": Rule(str, nullable=True),
+    "metrics": Rule(list, item=TEXT),
+    **{key: FLAG for key in (
+        "bidirectional", "lowercase", "strip_punctuation", "norm_first", "residual", "tie_embeddings",
+        "project", "trusted",
+    )},
+}
+
+
+def rule_for(path: str) -> Rule | None:
+    """The rule of a dotted key path: by the whole path, else by its last part."""
+    return RULES.get(path) or RULES.get(path.rsplit(".", 1)[-1])
+
+
+def validate(config: dict, prefix: str = "") -> dict:
+    """Checks every leaf of a merged config in place (ints given for floats become floats).
+
+    Raises UserError naming the first key whose value is of the wrong kind or out of range.
+    """
+    for key, value in config.items():
+        where = f"{prefix}{key}"
+        if isinstance(value, dict):
+            validate(value, where + ".")
+            continue
+        rule = rule_for(where)
+        if rule is None:
+            raise RuntimeError(f"config key {where!r} has no rule in seqzoo/schema.py")
+        config[key] = rule.check(where, value)
+    return config
