@@ -43,8 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with seqzoo's one-line errors (argparse prints the usage before the error)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqzoo", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="seqzoo", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     command = commands.add_parser("list", help="list the zoo's entries")
@@ -277,7 +284,7 @@ def _export(args) -> Path:
 def _predict(args) -> None:
     from seqzoo.exporters import ExportedModel
 
-    rows = ExportedModel(args.model).predict(args.texts, "tflite" if args.tflite else "saved_model")
+    rows = ExportedModel(args.model).predict(_texts(args.texts), "tflite" if args.tflite else "saved_model")
     for row in rows:
         print(json.dumps(row, ensure_ascii=False) if args.json
               else f"{row['label']}\t{row['probability']:.3f}\t{row['text']}")
@@ -288,7 +295,7 @@ def _tag(args) -> None:
 
     exported = ExportedModel(args.model)
     limit = exported.card["text"]["max_length"]
-    for row in exported.tag(args.texts):
+    for row in exported.tag(_texts(args.texts)):
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
             continue
@@ -303,7 +310,7 @@ def _translate(args) -> None:
     from seqzoo.exporters import ExportedModel
 
     exported = ExportedModel(args.model)
-    for row in exported.translate(args.texts, args.beam):
+    for row in exported.translate(_texts(args.texts), args.beam):
         print(json.dumps(row, ensure_ascii=False) if args.json else f"{row['translation']}\t{row['text']}")
         _translation_notes(row, exported.card["text"]["max_length"])
 
@@ -313,7 +320,7 @@ def _attention(args) -> None:
     from seqzoo.plots import plot_attention
 
     exported = ExportedModel(args.model)
-    row = exported.translate([args.text], args.beam, attention=True)[0]
+    row = exported.translate(_texts([args.text]), args.beam, attention=True)[0]
     plot_attention(row, args.out)
     print(f"{row['translation']}\t{row['text']}\nattention map: {args.out}")
     _translation_notes(row, exported.card["text"]["max_length"])
@@ -330,8 +337,8 @@ def _generate(args) -> None:
     from seqzoo.exporters import ExportedModel
 
     texts = ExportedModel(args.model).generate(
-        args.prompts or [""], args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-        args.seed, args.stop,
+        _texts(args.prompts or [""], "--prompt"), args.max_new_tokens, args.temperature, args.top_k,
+        args.top_p, args.seed, _texts(args.stop, "--stop"),
     )
     print("\n".join(texts))
 
@@ -388,6 +395,19 @@ def _demo(args) -> None:
           " seqzoo train sentiment --data an_aclImdb_folder_or_labelled_file)")
     print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}"
           "/models.config")
+
+
+def _texts(values: list[str], what: str = "TEXT") -> list[str]:
+    """Command-line texts as valid Unicode: bytes that are not UTF-8 (which Python keeps as
+    lone surrogates) become U+FFFD, with a note naming the argument."""
+    texts = []
+    for number, value in enumerate(values, start=1):
+        text = os.fsencode(value).decode("utf-8", errors="replace")
+        if text != value:
+            print(f"seqzoo: note: {what} {number} is not valid UTF-8; its invalid bytes were replaced "
+                  "with U+FFFD", file=sys.stderr)
+        texts.append(text)
+    return texts
 
 
 def _import_tensorflow_quietly() -> None:

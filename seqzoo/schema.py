@@ -10,12 +10,16 @@ checks every shipped YAML).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
 from seqzoo.errors import UserError
 
 INT32_MAX = 2**31 - 1  # TensorFlow sizes and ids are int32 in the exported graphs
+FLOAT32_MAX = 3.4028234663852886e38
+# Bounds that only say "fits the dtype": named in a message only when the value passes them.
+_DTYPE_LIMITS = (INT32_MAX, -INT32_MAX - 1, FLOAT32_MAX, -FLOAT32_MAX)
 
 
 @dataclass(frozen=True)
@@ -35,40 +39,46 @@ class Rule:
     item: Rule | None = None
     non_empty: bool = False
 
-    def check(self, where: str, value: Any) -> Any:
-        """The value (an int given for a float becomes a float), or UserError naming the key."""
+    def check(self, where: str, value: Any, what: str = "config key") -> Any:
+        """The value (an int given for a float becomes a float), or UserError naming it as
+        `what 'where'` (a config key), or as `where` alone when `what` is empty (an argument)."""
+        name = f"{what} {where!r}" if what else where
         if value is None:
             if self.nullable:
                 return None
-            raise UserError(f"config key {where!r} needs a value (null is not allowed)")
-        value = self._of_kind(where, value)
+            raise UserError(f"{name} needs a value (null is not allowed)")
+        value = self._of_kind(name, value)
         if self.kind is list:
             if self.non_empty and not value:
-                raise UserError(f"config key {where!r} needs at least one item")
-            return [self.item.check(f"{where}[{i}]", v) for i, v in enumerate(value)] if self.item else value
+                raise UserError(f"{name} needs at least one item")
+            if self.item is None:
+                return value
+            return [self.item.check(f"{where}[{i}]", v, what) for i, v in enumerate(value)]
         if self.kind in (int, float):
-            self._in_range(where, value)
+            self._in_range(name, value)
         return value
 
-    def _of_kind(self, where: str, value: Any) -> Any:
-        if self.kind is float and type(value) is int:
+    def _of_kind(self, name: str, value: Any) -> Any:
+        # NumPy numbers pass as Python ones; a bool is never a number here.
+        if self.kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
             value = float(value)
-        if type(value) is not self.kind:  # `type`, not isinstance: True is not an int here
-            raise UserError(f"config key {where!r} expects {self.kind.__name__}, "
-                            f"got {type(value).__name__} ({value!r})")
+        elif self.kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)
+        if type(value) is not self.kind:
+            raise UserError(f"{name} expects {self.kind.__name__}, got {type(value).__name__} ({value!r})")
         if self.kind is float and not math.isfinite(value):
-            raise UserError(f"config key {where!r} must be a finite number, got {value!r}")
+            raise UserError(f"{name} must be a finite number, got {value!r}")
         return value
 
-    def _in_range(self, where: str, value: float) -> None:
+    def _in_range(self, name: str, value: float) -> None:
         low = self.minimum if self.minimum is not None else self.above
         high = self.maximum if self.maximum is not None else self.below
         too_low = low is not None and (value < low if self.minimum is not None else value <= low)
         too_high = high is not None and (value > high if self.maximum is not None else value >= high)
         if not (too_low or too_high):
             return
-        if high == INT32_MAX and not too_high:  # the int32 ceiling of sizes, named only when passed
-            high = None
+        low = None if low in _DTYPE_LIMITS and not too_low else low
+        high = None if high in _DTYPE_LIMITS and not too_high else high
         if low is not None and high is not None:
             opening, closing = "[(", "])"
             bounds = (f"in {opening[self.minimum is None]}{_number(low)}, "
@@ -77,7 +87,7 @@ class Rule:
             bounds = f"{'at least' if self.minimum is not None else 'greater than'} {_number(low)}"
         else:
             bounds = f"{'at most' if self.maximum is not None else 'less than'} {_number(high)}"
-        raise UserError(f"config key {where!r} must be {bounds}, got {value!r}")
+        raise UserError(f"{name} must be {bounds}, got {value!r}")
 
 
 def _number(value: float) -> str:

@@ -129,5 +129,11 @@ def compile_model(
 ) -> None:
     """Compiles with a named Keras optimizer at the given learning rate."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    for what, name, get in [("loss", loss, keras.losses.get),
+                            *[("metric", metric, keras.metrics.get) for metric in metrics]]:
+        try:
+            get(name)
+        except ValueError:
+            raise UserError(f"unknown {what} {name!r}: Keras has no {what} of that name") from None
     optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)

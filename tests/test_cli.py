@@ -101,3 +101,36 @@ def test_demo_trains_exports_and_predicts_from_both_runtimes(tmp_path):
     assert (tmp_path / "saved_models" / "sentiment" / "1" / "sentiment.tflite").is_file()
     assert (tmp_path / "saved_models" / "models.config").is_file()
     assert (tmp_path / "runs" / "sentiment" / "run.json").is_file()
+
+
+def cli_error(capsys, *argv):
+    """(exit code, stderr) of a command that fails, in argparse or in seqzoo."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exited:
+        code = exited.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "sentiment", "--epochs", "many"],
+     "seqzoo train: error: argument --epochs: invalid int value: 'many' (see seqzoo train --help)"),
+    (["train", "sentiment", "--epochs", "0"],
+     "seqzoo: error: config key 'train.epochs' must be at least 1, got 0"),
+    (["frobnicate"], "seqzoo: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    (["train", "sentiment", "--set", "rnn.dropout=1.5"],
+     "seqzoo: error: config key 'model.rnn.dropout' must be in [0, 1), got 1.5"),
+])
+def test_argument_mistakes_are_one_line_with_exit_2(capsys, argv, message):
+    code, err = cli_error(capsys, *argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith(message), err
+
+
+def test_texts_that_are_not_utf8_are_replaced_and_named(capsys, exported_sentiment):
+    code, out, err = run_cli(capsys, "predict", str(exported_sentiment), "--json", "a gorgeous film",
+                             "caf\udcff film")  # what Python makes of the argv bytes b'caf\xff film'
+    assert code == 0
+    assert [json.loads(line)["text"] for line in out.splitlines()] == ["a gorgeous film", "caf\ufffd film"]
+    assert err == ("seqzoo: note: TEXT 2 is not valid UTF-8; its invalid bytes were replaced with "
+                   "U+FFFD\n")

@@ -144,3 +144,14 @@ def test_the_planned_parameter_count_is_the_built_models():
         arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
         assert planned_parameters(get_entry(name).factory, arguments) == \
             seqzoo.build(name, preset="tiny").count_params()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"loss": "hinge_typo"}, "unknown loss 'hinge_typo': Keras has no loss of that name"),
+    ({"metrics": ["acuracy"]}, "unknown metric 'acuracy': Keras has no metric of that name"),
+    ({"optimizer": "adamm"}, "unknown optimizer 'adamm'; did you mean 'adam'?"),
+])
+def test_compile_names_keras_does_not_know_are_refused(overrides, message):
+    with pytest.raises(ValueError) as err:
+        seqzoo.build("sentiment", preset="tiny", **overrides)
+    assert str(err.value) == message

@@ -92,6 +92,33 @@ def test_max_new_tokens_beyond_the_ceiling_is_refused(hello_export):
                   seed=tf.constant(0), stop=tf.constant([], tf.string))
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("temperature", float("nan"), "temperature must be a finite number, got nan"),
+    ("temperature", 1e300, "temperature must be at most 3.4028234663852886e+38, got 1e+300"),
+    ("top_p", float("nan"), "top_p must be a finite number, got nan"),
+    ("top_p", 0.0, "top_p must be greater than 0, got 0.0"),
+    ("seed", 2**40, "seed must be at most 2147483647, got 1099511627776"),
+    ("top_k", "3", "top_k expects int, got str ('3')"),
+])
+def test_sampling_controls_that_would_silently_mean_something_else_are_refused(hello_export, option,
+                                                                               value, message):
+    with pytest.raises(ValueError) as err:
+        generate(hello_export, ["h"], **{option: value})
+    assert str(err.value) == message
+
+
+def test_the_served_generate_signature_refuses_a_nan_temperature_itself(hello_export):
+    signature = tf.saved_model.load(str(hello_export)).signatures["generate"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="temperature is not finite"):
+        signature(prompt=tf.constant(["h"]), max_new_tokens=tf.constant(3),
+                  temperature=tf.constant(float("nan")), top_k=tf.constant(0), top_p=tf.constant(1.0),
+                  seed=tf.constant(0), stop=tf.constant([], tf.string))
+
+
+def test_a_prompt_holding_undecodable_bytes_generates_with_replacement(hello_export):
+    assert generate(hello_export, ["h\udcff"], max_new_tokens=0) == ["h\ufffd"]
+
+
 def test_the_step_signature_carries_states_like_the_full_model(hello, hello_export):
     model, vectorizer, _ = hello
     step = tf.saved_model.load(str(hello_export)).signatures["step"]

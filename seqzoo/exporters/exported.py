@@ -12,7 +12,13 @@ import tensorflow as tf
 from seqzoo.data.tagging import is_restoration_tagset, restore
 from seqzoo.errors import UserError
 from seqzoo.exporters.exporter import latest_version
-from seqzoo.text import Vectorizer
+from seqzoo.schema import FLOAT32_MAX, INT32_MAX, Rule
+from seqzoo.text import Vectorizer, string_tensor
+
+# What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
+INT32 = Rule(int, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
+SAMPLING = {"temperature": Rule(float, minimum=-FLOAT32_MAX, maximum=FLOAT32_MAX), "top_k": INT32,
+            "top_p": Rule(float, above=0.0, maximum=FLOAT32_MAX), "seed": INT32}
 
 
 class ExportedModel:
@@ -42,7 +48,7 @@ class ExportedModel:
         self._require_task("classification", "predict")
         if runtime == "saved_model":
             serve = self.saved_model.signatures["serving_default"]
-            probabilities = serve(text=tf.constant(texts, tf.string))["probabilities"].numpy()
+            probabilities = serve(text=string_tensor(texts))["probabilities"].numpy()
         elif runtime == "tflite":
             probabilities = self._tflite_probabilities(texts)
         else:
@@ -62,15 +68,18 @@ class ExportedModel:
         self._require_task("language_model", "generate")
         limit = self.card["max_new_tokens_limit"]
         max_new_tokens = self.card["max_new_tokens"] if max_new_tokens is None else max_new_tokens
+        max_new_tokens = INT32.check("max_new_tokens", max_new_tokens, what="")
         if not 0 <= max_new_tokens <= limit:
             raise UserError(f"max_new_tokens must be between 0 and {limit} (this model's ceiling), "
                             f"got {max_new_tokens}")
+        sampling = {name: rule.check(name, value, what="") for (name, rule), value in
+                    zip(SAMPLING.items(), (temperature, top_k, top_p, seed), strict=True)}
         generate = self.saved_model.signatures["generate"]
         out = generate(
-            prompt=tf.constant(list(prompts), tf.string), max_new_tokens=tf.constant(max_new_tokens),
-            temperature=tf.constant(float(temperature)), top_k=tf.constant(int(top_k)),
-            top_p=tf.constant(float(top_p)), seed=tf.constant(int(seed)),
-            stop=tf.constant(list(stop), tf.string),
+            prompt=string_tensor(list(prompts)), max_new_tokens=tf.constant(max_new_tokens),
+            temperature=tf.constant(sampling["temperature"], tf.float32),
+            top_k=tf.constant(sampling["top_k"]), top_p=tf.constant(sampling["top_p"], tf.float32),
+            seed=tf.constant(sampling["seed"]), stop=string_tensor(list(stop)),
         )
         return [text.decode("utf-8", errors="replace") for text in out["text"].numpy()]
 
@@ -78,7 +87,7 @@ class ExportedModel:
         """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a
         punctuation-restoration tagger, also 'restored': the text with capitals and marks."""
         self._require_task("tagging", "tag")
-        out = self.saved_model.signatures["serving_default"](text=tf.constant(list(texts), tf.string))
+        out = self.saved_model.signatures["serving_default"](text=string_tensor(list(texts)))
         restoring = is_restoration_tagset(self.card["tags"])
         rows = []
         for i, text in enumerate(texts):
@@ -100,6 +109,7 @@ class ExportedModel:
 
         self._require_task("translation", "translate")
         beam_width = self.card["beam_width"] if beam_width is None else beam_width
+        beam_width = INT32.check("beam width", beam_width, what="")
         if not 1 <= beam_width <= MAX_BEAM_WIDTH:
             raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
         signature = "translate_with_attention" if attention else "translate"
@@ -107,7 +117,7 @@ class ExportedModel:
             raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
                             "attention; seq2seq_attn has)")
         out = self.saved_model.signatures[signature](
-            text=tf.constant(list(texts), tf.string), beam_width=tf.constant(beam_width, tf.int32))
+            text=string_tensor(list(texts)), beam_width=tf.constant(beam_width, tf.int32))
         return translation_rows(list(texts), {k: v.numpy() for k, v in out.items()})
 
     @functools.cached_property

@@ -92,6 +92,10 @@ class LanguageModelTask(Task):
                 tf.debugging.assert_non_negative(max_new_tokens, message="max_new_tokens < 0"),
                 tf.debugging.assert_less_equal(max_new_tokens, limit,
                                                message=f"max_new_tokens > {limit}"),
+                # A NaN would otherwise fail every comparison and quietly mean greedy.
+                tf.debugging.assert_all_finite(temperature, message="temperature is not finite"),
+                tf.debugging.assert_all_finite(top_p, message="top_p is not finite"),
+                tf.debugging.assert_positive(top_p, message="top_p <= 0"),
             ]
             with tf.control_dependencies(checks):
                 ids = generator.generate(prompt_ids(prompt), max_new_tokens, temperature, top_k,
@@ -145,8 +149,8 @@ class LanguageModelTask(Task):
                 "generate": {
                     "inputs": {
                         "prompt": "tf.string [batch]", "max_new_tokens": "int32, 0 to "
-                        f"{meta['max_new_tokens_limit']}", "temperature": "float32; <= 0 is greedy",
-                        "top_k": "int32; <= 0 keeps all", "top_p": "float32; >= 1 keeps all",
+                        f"{meta['max_new_tokens_limit']}", "temperature": "float32, finite; <= 0 is greedy",
+                        "top_k": "int32; <= 0 keeps all", "top_p": "float32 > 0; >= 1 keeps all",
                         "seed": "int32: the same seed, the same text",
                         "stop": "tf.string [n]: cut the generated text at the first of these",
                     },

@@ -27,7 +27,7 @@ from seqzoo.decoding.translator import Translator
 from seqzoo.errors import UserError
 from seqzoo.metrics import translation_report
 from seqzoo.tasks.base import Endpoint, Prepared, Task
-from seqzoo.text import Vectorizer
+from seqzoo.text import Vectorizer, string_tensor
 
 START, END = "[START]", "[END]"
 START_ID, END_ID = 2, 3
@@ -226,7 +226,7 @@ def translate(run, texts: list[str], beam_width: int = 1) -> list[dict]:
     if not 1 <= beam_width <= MAX_BEAM_WIDTH:
         raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
     function = translate_function(run.model, run.vectorizer, run.meta, with_tokens=True)
-    out = function(tf.constant(list(texts), tf.string), tf.constant(beam_width))
+    out = function(string_tensor(list(texts)), tf.constant(beam_width))
     return translation_rows(texts, {k: v.numpy() for k, v in out.items()})
 
 

@@ -17,6 +17,26 @@ PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
 UNK = "[UNK]"
 
 
+def string_tensor(texts) -> tf.Tensor:
+    """Python texts (str or bytes) -> tf.string [batch]. A str holding lone surrogates (the
+    undecodable bytes Python keeps from argv or files) becomes invalid UTF-8, which the graph's
+    standardisation then repairs, instead of failing to encode."""
+    if isinstance(texts, (str, bytes)):
+        return tf.constant(_utf8(texts), tf.string)
+    return tf.constant([_utf8(text) for text in texts], tf.string, shape=[len(texts)])
+
+
+def _utf8(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        return text
+    for errors in ("strict", "surrogateescape"):  # surrogateescape: the original bytes of argv
+        try:
+            return text.encode("utf-8", errors=errors)
+        except UnicodeEncodeError:
+            pass
+    return text.encode("utf-8", errors="surrogatepass")  # other lone surrogates: invalid UTF-8
+
+
 def standardize(texts: tf.Tensor, lowercase: bool, strip_punctuation: bool) -> tf.Tensor:
     """Repairs invalid UTF-8 (U+FFFD), then lowercases and strips punctuation if asked."""
     texts = tf.strings.unicode_transcode(

@@ -147,12 +147,14 @@ class Vectorizer(keras.layers.Layer):
 
     def __call__(self, texts, *args, **kwargs):
         if isinstance(texts, (str, bytes, list, tuple)):  # Python strings are inputs too
-            texts = tf.constant(texts, dtype=tf.string)
+            texts = tokenizers.string_tensor(texts)
         return super().__call__(texts, *args, **kwargs)
 
     def lookup(self, texts) -> tf.RaggedTensor:
         """Strings [batch] -> int32 ids [batch, (tokens)], neither truncated nor padded."""
         self._check_adapted()
+        if isinstance(texts, (str, bytes, list, tuple)):
+            texts = tokenizers.string_tensor(texts)
         texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
         ids = tf.ragged.map_flat_values(self._table.lookup, self.tokenize(texts))
         return tf.cast(ids, tf.int32)
