@@ -18,16 +18,17 @@ _FUNCTIONS = {
     "build": "seqzoo.zoo",
     "get_config": "seqzoo.zoo",
     "list_models": "seqzoo.registry",
-    "train": "seqzoo.train",
-    "load_run": "seqzoo.train",
-    "evaluate_run": "seqzoo.train",
+    "train": "seqzoo.training",
+    "load_run": "seqzoo.training",
+    "evaluate_run": "seqzoo.training",
     "export": "seqzoo.exporters",
     "export_run": "seqzoo.exporters",
     "translate": "seqzoo.tasks.translation",
     "plot_attention": "seqzoo.plots",
     "UserError": "seqzoo.errors",
 }
-_SUBPACKAGES = ("data", "decoding", "embeddings", "exporters", "layers", "models", "tasks", "text")
+_SUBPACKAGES = ("data", "decoding", "embeddings", "exporters", "layers", "models", "tasks", "text",
+                "training")
 
 __all__ = [*_FUNCTIONS, *_SUBPACKAGES]
 

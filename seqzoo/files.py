@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -26,3 +27,36 @@ def write_json(path: Path, value: Any) -> None:
 def cache_dir(kind: str) -> Path:
     """`$SEQZOO_CACHE/<kind>` (default `~/.cache/seqzoo/<kind>`): parsed vectors, generated data."""
     return Path(os.environ.get("SEQZOO_CACHE", Path.home() / ".cache" / "seqzoo")) / kind
+
+
+WHOLE_FILE_HASH_LIMIT = 1 << 30  # bytes; past it a file is known by size, mtime and its two ends
+_BLOCK = 1 << 20
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes; past 1 GiB, of its size, mtime and first and last MiB."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        if size <= WHOLE_FILE_HASH_LIMIT:
+            for block in iter(lambda: file.read(_BLOCK), b""):
+                digest.update(block)
+        else:
+            digest.update(f"{size}:{path.stat().st_mtime_ns}".encode())
+            digest.update(file.read(_BLOCK))
+            file.seek(size - _BLOCK)
+            digest.update(file.read(_BLOCK))
+    return digest.hexdigest()
+
+
+def data_fingerprint(path: str | Path) -> dict:
+    """{'path', 'bytes', 'sha256'} of a data file, or of a folder's files (each relative path
+    and digest), so a run can tell whether it is resumed on the same data."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(path) if path.is_dir() else ''}\0{file_digest(file)}\0".encode())
+    return {"path": str(path.resolve()), "bytes": sum(f.stat().st_size for f in files),
+            "sha256": digest.hexdigest()}

@@ -154,3 +154,13 @@ def test_training_prints_the_alignment_report(sentiment_file, tmp_path, capsys):
     assert "embeddings: " in out and "by rule: exact" in out and "top OOV: " in out
     assert seqzoo.load_run(run).model.get_layer("embedding").__class__.__name__ == (
         "PartiallyFrozenEmbedding")
+
+
+def test_vectors_near_the_float32_limit_give_finite_rows_to_the_words_they_lack():
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=4)
+    kv.add_vectors(["film", "dull"], np.full((2, 4), 3e38, np.float32))
+    vectorizer = Vectorizer(max_tokens=10).adapt(["film dull unseen"])
+    matrix, report = embeddings.build_matrix(kv, vectorizer, oov="random")
+    assert np.isfinite(matrix).all() and report.oov_ids == [1, 4]  # [UNK] and "unseen"

@@ -1,13 +1,19 @@
-"""Training wiring: the run directory, resuming a killed run, tensorflow-text tokenizers."""
+"""Training wiring: the run directory, resuming a killed run exactly, runs that cannot quietly
+fail, tensorflow-text tokenizers."""
 
 import csv
 import json
+import re
+import subprocess
+import sys
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
 import seqzoo
+from seqzoo.cli import main
 
 
 class StopAfterEpoch(keras.callbacks.Callback):
@@ -64,3 +70,143 @@ def test_a_tensorflow_text_tokenizer_exports_and_the_card_says_so(sentiment_file
     from seqzoo.exporters import ExportedModel
 
     assert ExportedModel(path).predict(["filmic"], "tflite")[0]["label"] in ("neg", "pos")
+
+
+# Dropout on: a resumed run must also carry on Keras' dropout seeds to end where an uninterrupted one does.
+RESUMED = dict(preset="tiny", epochs=4, verbose=0,
+               overrides={"patience": 10, "model.embedding.dropout": 0.3, "model.rnn.dropout": 0.2})
+# Runs a training that SIGKILLs itself at one point: a step (a global batch number), inside the
+# backup of an epoch (before it is written, or after the weights and before the rename), or
+# after training, while the run's figures are computed.
+KILLED = """
+import os, signal, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import json, keras, numpy as np, seqzoo
+from seqzoo.tasks.classification import ClassificationTask
+from seqzoo.training.callbacks import RunBackup
+data, out, where, at, options = sys.argv[1:4] + [int(sys.argv[4]), json.loads(sys.argv[5])]
+die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+save, savez, calls = RunBackup._save_model, np.savez, []
+
+class AtStep(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == at:
+            die()
+
+def before_backup(self):
+    die() if self._current_epoch == at else save(self)
+
+def mid_backup(*args, **kwargs):
+    calls.append(1)
+    die() if len(calls) == at else savez(*args, **kwargs)
+
+RunBackup._save_model = before_backup if where == "before_backup" else save
+np.savez = mid_backup if where == "mid_backup" else savez
+ClassificationTask.metrics = die if where == "after_training" else ClassificationTask.metrics
+seqzoo.train("sentiment", data, out=out, callbacks=[AtStep()] if where == "step" else [], **options)
+"""
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(sentiment_file, tmp_path_factory):
+    return seqzoo.train("sentiment", sentiment_file, out=tmp_path_factory.mktemp("whole") / "run", **RESUMED)
+
+
+def weights(run_dir):
+    return keras.saving.load_model(run_dir / "model.keras").get_weights()
+
+
+@pytest.mark.parametrize("where, at", [("step", 5), ("step", 11), ("before_backup", 2), ("mid_backup", 3),
+                                       ("after_training", 0)])
+def test_a_run_killed_anywhere_and_restarted_ends_with_the_uninterrupted_model(
+        sentiment_file, uninterrupted, tmp_path, where, at):
+    out = tmp_path / "run"
+    killed = subprocess.run([sys.executable, "-c", KILLED, str(sentiment_file), str(out), where, str(at),
+                             json.dumps(RESUMED)], capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert not (out / "run.json").exists()
+
+    seqzoo.train("sentiment", sentiment_file, out=out, **RESUMED)
+    for got, expected in zip(weights(out), weights(uninterrupted), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert (out / "history.csv").read_text() == (uninterrupted / "history.csv").read_text()
+    assert json.loads((out / "run.json").read_text())["metrics"] == \
+        json.loads((uninterrupted / "run.json").read_text())["metrics"]
+    assert not (out / "backup").exists()
+
+
+def test_a_restart_with_other_settings_is_refused_naming_what_changed(sentiment_file, tmp_path):
+    options = dict(preset="tiny", overrides={"patience": 10}, epochs=3, out=tmp_path, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        seqzoo.train("sentiment", sentiment_file, callbacks=[StopAfterEpoch(0)], **options)
+    with pytest.raises(seqzoo.UserError) as err:
+        seqzoo.train("sentiment", sentiment_file, **{**options, "overrides": {"patience": 10, "units": 9}})
+    assert str(err.value) == (f"'{tmp_path}' holds an unfinished run started with other settings "
+                              "(config.model.rnn.units 8 -> 9); run it again with those settings to resume "
+                              "it, or choose another --out")
+    other_data = tmp_path.parent / "other.txt"
+    other_data.write_text(sentiment_file.read_text() + "__label__pos one more\n")
+    size = sentiment_file.stat().st_size
+    changed = rf"other settings \(data.bytes {size} -> {size + 22}, data.path"
+    with pytest.raises(seqzoo.UserError, match=changed):
+        seqzoo.train("sentiment", other_data, **options)
+    seqzoo.train("sentiment", sentiment_file, **{**options, "epochs": 4})  # more epochs: resumed
+    assert epochs_logged(tmp_path) == [0, 1, 2, 3]
+
+
+def test_a_diverging_run_stops_with_one_line_and_leaves_nothing_behind(capsys, sentiment_file, tmp_path):
+    code = main(["train", "sentiment", "--data", str(sentiment_file), "--preset", "tiny", "--out",
+                 str(tmp_path / "new" / "run"), "--set", "optimizer=sgd", "--set", "learning_rate=1e38"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.splitlines()) == 1
+    assert re.fullmatch(r"seqzoo: error: training diverged: (the loss|val_loss) became (nan|inf) at .*; "
+                        r"likely cause: a learning rate too high \(compile.learning_rate=1e\+38\); "
+                        r"the run was not finished\n", err), err
+    assert not (tmp_path / "new").exists()
+
+
+def test_the_divergence_check_names_where_the_loss_stopped_being_a_number():
+    from seqzoo.training import NonFiniteLoss
+    from seqzoo.training.callbacks import StopOnNonFiniteLoss
+
+    check = StopOnNonFiniteLoss("likely cause: x")
+    check.on_epoch_begin(2)
+    check.on_batch_end(4, {"loss": 0.7})
+    with pytest.raises(NonFiniteLoss, match=r"^training diverged: the loss became nan at epoch 3, step 5; "
+                                            r"likely cause: x$"):
+        check.on_batch_end(4, {"loss": float("nan")})
+    with pytest.raises(NonFiniteLoss, match="val_accuracy became inf at the end of epoch 3"):
+        check.on_epoch_end(2, {"loss": 0.5, "val_accuracy": float("inf")})
+
+
+def test_a_run_that_fails_after_starting_removes_only_what_it_created(sentiment_file, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(seqzoo.UserError, match="vector file '.*missing.vec' does not exist"):
+        seqzoo.train("sentiment", sentiment_file, preset="tiny", out=tmp_path, verbose=0,
+                     overrides={"embeddings.path": str(tmp_path / "missing.vec")})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_mistake_in_the_data_creates_no_run_folder(tmp_path):
+    (tmp_path / "bad.txt").write_text("no label here\n")
+    with pytest.raises(seqzoo.UserError, match="expected '__label__<label> <text>'"):
+        seqzoo.train("sentiment", tmp_path / "bad.txt", preset="tiny", out=tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_stopped_early_run_killed_before_its_figures_does_not_train_again(sentiment_file, tmp_path):
+    class Killed(Exception):
+        pass
+
+    class KillAtEnd(keras.callbacks.Callback):
+        def on_train_end(self, logs=None):
+            raise KeyboardInterrupt
+
+    options = dict(preset="tiny", overrides={"patience": 0, "learning_rate": 0.5}, epochs=20, out=tmp_path,
+                   verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        seqzoo.train("sentiment", sentiment_file, callbacks=[KillAtEnd()], **options)
+    logged = epochs_logged(tmp_path)
+    assert len(logged) < 20  # early stopping ended it
+    seqzoo.train("sentiment", sentiment_file, **options)
+    assert epochs_logged(tmp_path) == logged

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from seqzoo.data.batching import batches
 from seqzoo.data.readers import read_text
 from seqzoo.errors import UserError
 
@@ -36,19 +37,24 @@ def split_documents(documents: list[str], validation_fraction: float, seed: int)
 
 
 def window_dataset(
-    stream: np.ndarray, seq_len: int, batch_size: int, shuffle_seed: int | None = None
+    stream: np.ndarray, seq_len: int, batch_size: int, shuffle_seed: int | None = None,
+    epochs: range | None = None,
 ) -> tf.data.Dataset:
-    """(ids[t : t+n], ids[t+1 : t+n+1]) windows of a token stream, n = seq_len, no overlap.
+    """(ids[t : t+n], ids[t+1 : t+n+1]) windows of a token stream, n = seq_len, no overlap, in
+    the order `seqzoo.data.batching.batches` gives.
 
     A stream shorter than seq_len + 1 gives one shorter window.
     """
+    inputs, targets = windows(stream, seq_len)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+    return batches(dataset, lambda d: d.batch(batch_size), shuffle_seed, epochs)
+
+
+def windows(stream: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (inputs, targets) next-token windows of a stream, [count, seq_len] each."""
     seq_len = min(seq_len, len(stream) - 1)
     if seq_len < 1:
         raise UserError(f"the text has {len(stream)} tokens; a language model needs at least 2")
     count = (len(stream) - 1) // seq_len
-    inputs = stream[: count * seq_len].reshape(count, seq_len)
-    targets = stream[1 : count * seq_len + 1].reshape(count, seq_len)
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (stream[: count * seq_len].reshape(count, seq_len),
+            stream[1 : count * seq_len + 1].reshape(count, seq_len))

@@ -162,9 +162,11 @@ def build_matrix(
         )
     oov_rows = [i for i, r in enumerate(rules) if r == "oov"]
     if oov in ("random", "mean"):
-        mean = matrix.mean(axis=0, where=found)  # `where`, not a copy of the found rows
+        # `where`, not a copy of the found rows; float64, so vectors near float32's limit cannot
+        # overflow the statistics into inf and NaN rows.
+        mean = matrix.mean(axis=0, where=found, dtype=np.float64)
         if oov == "random":
-            std = matrix.std(axis=0, where=found)
+            std = matrix.std(axis=0, where=found, dtype=np.float64)
             matrix[oov_rows] = np.random.default_rng(seed).normal(mean, std, (len(oov_rows), dim))
         else:
             matrix[oov_rows] = mean

@@ -98,7 +98,7 @@ def export(
 
 def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path = "saved_models") -> Path:
     """Exports a finished `seqzoo train` run directory."""
-    from seqzoo.train import load_run
+    from seqzoo.training import load_run
 
     run = load_run(run_dir)
     return export(

@@ -24,11 +24,20 @@ class Prepared:
     """A task's data, ready for `fit`."""
 
     vectorizer: Vectorizer
-    train: tf.data.Dataset
+    # Training batches: `train_batches(None)` is one pass reshuffled at every iteration (a plain
+    # Keras fit); `train_batches(range(k, n))` epochs k..n-1, each in an order of its own
+    # (`seqzoo.data.batching.batches`), which is how a resumed run repeats none and skips none.
+    train_batches: Callable[[range | None], tf.data.Dataset]
+    steps_per_epoch: int
     validation: tf.data.Dataset
     meta: dict  # what serving needs besides the vectorizer (label names, ...)
     heldout_texts: list[str]  # kept for the export-time parity check
     train_texts: list[str] = field(default_factory=list)  # for the embeddings' token counts
+
+    @property
+    def train(self) -> tf.data.Dataset:
+        """One pass over the training data, reshuffled at every iteration."""
+        return self.train_batches(None)
 
 
 class Task:

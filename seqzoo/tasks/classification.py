@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import keras
@@ -9,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
+from seqzoo.data.batching import batches, steps_per_epoch
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
@@ -39,7 +41,9 @@ class ClassificationTask(Task):
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
-            train=labelled_dataset(train_set, labels, vectorizer, batch, settings["seed"]),
+            train_batches=functools.partial(labelled_dataset, train_set, labels, vectorizer, batch,
+                                            settings["seed"]),
+            steps_per_epoch=steps_per_epoch(len(train_set), batch),
             validation=labelled_dataset(heldout, labels, vectorizer, batch),
             meta={"labels": labels},
             heldout_texts=heldout.texts,
@@ -90,13 +94,12 @@ class ClassificationTask(Task):
 
 def labelled_dataset(
     examples: LabelledTexts, labels: list[str], vectorizer: Vectorizer, batch_size: int,
-    shuffle_seed: int | None = None,
+    shuffle_seed: int | None = None, epochs: range | None = None,
 ) -> tf.data.Dataset:
-    """(token ids padded per batch, label ids), tokenized by the vectorizer in tf.data."""
+    """(token ids padded per batch, label ids), tokenized by the vectorizer in tf.data; the
+    order as `seqzoo.data.batching.batches` gives it."""
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(examples.texts, tf.string), tf.constant(examples.label_ids(labels), tf.int32))
     )
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(examples), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda text, label: (vectorizer(text), label))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return batches(dataset, lambda d: d.batch(batch_size).map(lambda text, label: (vectorizer(text), label)),
+                   shuffle_seed, epochs)

@@ -13,6 +13,7 @@ The `.tflite` file has `step`, at batch 1.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -21,7 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import news_corpus
-from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset
+from seqzoo.data.batching import steps_per_epoch
+from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset, windows
 from seqzoo.decoding import Generator, generator_for
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
@@ -51,9 +53,11 @@ class LanguageModelTask(Task):
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
         meta = lm_meta(config, vectorizer)
         seq_len, batch = settings["seq_len"], settings["batch_size"]
+        train_stream = token_stream(vectorizer, train_docs)
         return Prepared(
             vectorizer=vectorizer,
-            train=window_dataset(token_stream(vectorizer, train_docs), seq_len, batch, settings["seed"]),
+            train_batches=functools.partial(window_dataset, train_stream, seq_len, batch, settings["seed"]),
+            steps_per_epoch=steps_per_epoch(len(windows(train_stream, seq_len)[0]), batch),
             validation=window_dataset(token_stream(vectorizer, heldout_docs), seq_len, batch),
             meta=meta,
             heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in heldout_docs[:16]],

@@ -8,12 +8,14 @@ The `.tflite` file: token_ids [1, time] -> probabilities [1, time, tags].
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from seqzoo.data.batching import batches, steps_per_epoch
 from seqzoo.data.tagging import TaggedSentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
@@ -52,7 +54,9 @@ class TaggingTask(Task):
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
-            train=tagged_dataset(train_set, tags, vectorizer, batch, settings["seed"]),
+            train_batches=functools.partial(tagged_dataset, train_set, tags, vectorizer, batch,
+                                            settings["seed"]),
+            steps_per_epoch=steps_per_epoch(len(train_set), batch),
             validation=tagged_dataset(heldout, tags, vectorizer, batch),
             meta=meta,
             heldout_texts=heldout.texts(),
@@ -160,21 +164,20 @@ def token_mask(vectorizer: Vectorizer, texts, ids) -> tuple[tf.Tensor, tf.Tensor
 
 
 def tagged_dataset(sentences: TaggedSentences, tags: list[str], vectorizer: Vectorizer,
-                   batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+                   batch_size: int, shuffle_seed: int | None = None, epochs: range | None = None
+                   ) -> tf.data.Dataset:
     """(token ids, tag ids), padded per batch with 0; the model's mask keeps padding out of the
-    loss and the metrics. Sentences must already fit `max_length` (see `chunked`)."""
+    loss and the metrics. Sentences must already fit `max_length` (see `chunked`). The order as
+    `seqzoo.data.batching.batches` gives it."""
     index = {tag: i for i, tag in enumerate(tags)}
     tag_ids = tf.ragged.constant([[index[t] for t in row] for row in sentences.tags], tf.int32)
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sentences.texts()), tag_ids))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(sentences), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def vectorize(text, tag_ids):
         ids = vectorizer(text)
         return ids, tag_ids.to_tensor(shape=tf.shape(ids))
 
-    dataset = dataset.ragged_batch(batch_size).map(vectorize)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return batches(dataset, lambda d: d.ragged_batch(batch_size).map(vectorize), shuffle_seed, epochs)
 
 
 def _split(sentences: TaggedSentences, fraction: float, seed: int):

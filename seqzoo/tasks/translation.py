@@ -16,12 +16,14 @@ converter takes the search loop, always `encode` + `decode_step`; the card lists
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from seqzoo.data.batching import batches, steps_per_epoch
 from seqzoo.data.translation import ParallelTexts, dates_corpus, read_pairs
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import UserError
@@ -56,7 +58,9 @@ class TranslationTask(Task):
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=source,
-            train=pair_dataset(train_pairs, source, target, batch, settings["seed"]),
+            train_batches=functools.partial(pair_dataset, train_pairs, source, target, batch,
+                                            settings["seed"]),
+            steps_per_epoch=steps_per_epoch(len(train_pairs), batch),
             validation=pair_dataset(heldout, source, target, batch),
             meta=meta,
             heldout_texts=heldout.sources[:HELDOUT_FOR_PARITY],
@@ -310,11 +314,10 @@ def detokenize(vocabulary: tf.Tensor, token_ids, separator: str) -> tf.Tensor:
 
 
 def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, batch_size: int,
-                 shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """((source ids, [START] + target ids), target ids + [END]), padded per batch with 0."""
+                 shuffle_seed: int | None = None, epochs: range | None = None) -> tf.data.Dataset:
+    """((source ids, [START] + target ids), target ids + [END]), padded per batch with 0; the order
+    as `seqzoo.data.batching.batches` gives it."""
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(pairs.sources), tf.constant(pairs.targets)))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(pairs), seed=shuffle_seed, reshuffle_each_iteration=True)
 
     def vectorize(sources, targets):
         ids = target.lookup(targets)[:, : target.max_length]
@@ -323,7 +326,7 @@ def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, b
         decoder_out = tf.concat([ids, edge(END_ID)], axis=1).to_tensor()
         return (source(sources), decoder_in), decoder_out
 
-    return dataset.batch(batch_size).map(vectorize).prefetch(tf.data.AUTOTUNE)
+    return batches(dataset, lambda d: d.batch(batch_size).map(vectorize), shuffle_seed, epochs)
 
 
 def read_splits(data: Path, validation_fraction: float, seed: int) -> tuple[ParallelTexts, ParallelTexts]:

@@ -1,0 +1,295 @@
+"""Fit wiring: data -> vectorizer -> model -> Keras fit with resumable callbacks -> run dir.
+
+A run directory holds everything `seqzoo export` needs:
+    run.json         entry name, merged config, the task's meta (label names, ...), metrics,
+                     held-out texts; written last: a run without it is unfinished
+    vectorizer.json  the adapted vectorizer (its config, vocabulary included)
+    model.keras      the best model so far (lowest validation loss)
+    history.csv, logs/ (TensorBoard), backup/ (only while a run is unfinished)
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import copy
+import csv
+import inspect
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from seqzoo.embeddings.pretrained import pretrained_from_config
+from seqzoo.errors import UserError
+from seqzoo.files import data_fingerprint, write_json, write_text
+from seqzoo.registry import get_entry
+from seqzoo.tasks import get_task
+from seqzoo.text import Vectorizer
+from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonFiniteLoss
+from seqzoo.zoo import build_from_config, get_config
+
+HELDOUT_TEXTS_KEPT = 64
+RUN_FILES = ("run.json", "vectorizer.json", "model.keras")
+# What a run writes before its first backup: cleared when such a run starts over.
+LEFTOVERS = ("history.csv", "logs", "model.keras", ".model.tmp.keras", "backup")
+# Settings a resumed run may change: more epochs continue it as if it had been asked for them.
+RESUMABLE_CHANGES = ("config.train.epochs",)
+
+
+@dataclass
+class Run:
+    """A trained entry loaded back from its run directory."""
+
+    path: Path
+    name: str
+    config: dict
+    meta: dict  # the task's serving metadata: label names, ...
+    metrics: dict[str, float]
+    heldout_texts: list[str]
+    model: keras.Model
+    vectorizer: Vectorizer
+
+
+def train(
+    name: str,
+    data: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    epochs: int | None = None,
+    out: str | Path | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: int | str = "auto",
+    **read_options,
+) -> Path:
+    """Trains a zoo entry on a data file and returns its run directory.
+
+    `data` defaults to the entry's task's offline corpus; `read_options` go to
+    its reader (`text_column`, `label_column` for tables). Without `out`, the run
+    goes to `runs/<name>`, or `runs/<name>-2`, ... when that holds a finished run.
+    `callbacks` run after seqzoo's own (checkpoint, early stopping, CSV and
+    TensorBoard logs, backup).
+
+    An unfinished run in `out` (killed mid-way) resumes from its last epoch and ends
+    with the model an uninterrupted run would have; a restart with other settings or
+    data is refused (more `epochs` are allowed). A run that fails (a mistake, a
+    diverged loss) leaves nothing behind that it created; one that is interrupted
+    keeps its backup to resume from.
+    """
+    task = get_task(get_entry(name).task)
+    overrides = {**(overrides or {}), **({"train.epochs": epochs} if epochs is not None else {})}
+    config = get_config(name, preset, **overrides)
+    data = Path(data) if data is not None else task.default_data()
+    try:
+        inspect.signature(task.prepare).bind(config, data, **read_options)
+    except TypeError:
+        raise UserError(f"{name} data takes no option {', '.join(read_options)} "
+                        f"({task.name} reads plain text)") from None
+    if not data.exists():
+        raise UserError(f"data file '{data}' does not exist")
+    run_dir = _run_dir(name, out)
+    settings = {"model": name, "config": copy.deepcopy(config), "data": data_fingerprint(data),
+                "read_options": read_options}
+    checkpoint = BestModelCheckpoint(run_dir / "model.keras")
+    early_stopping = keras.callbacks.EarlyStopping(patience=config["train"]["patience"],
+                                                   restore_best_weights=True)
+    backup = RunBackup(run_dir / "backup", settings, [checkpoint, early_stopping])
+    _check_resumable(run_dir, backup, settings)
+    prepared = task.prepare(config, data, **read_options)  # a mistake in the data stops here
+
+    with _removed_on_failure(run_dir):
+        if backup.latest is None:
+            _clear_leftovers(run_dir)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"cannot create run directory '{run_dir}': {err.strerror}") from None
+        model = _build(name, config, prepared, verbose)
+        first, last = backup.completed_epochs, config["train"]["epochs"]
+        _trim_history(run_dir / "history.csv", first)
+        if first < last and not backup.stopped_early:
+            model.fit(
+                prepared.train_batches(range(first, last)),
+                steps_per_epoch=prepared.steps_per_epoch,
+                validation_data=prepared.validation,
+                initial_epoch=first,
+                epochs=last,
+                callbacks=[StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
+                           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+                           keras.callbacks.TensorBoard(str(run_dir / "logs")), backup,
+                           *(callbacks or [])],
+                shuffle=False,  # the batches come in their epoch's own order
+                verbose=verbose,
+            )
+        best = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+        write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
+        write_json(run_dir / "run.json", {
+            "model": name,
+            "config": config,
+            "meta": prepared.meta,
+            "metrics": task.metrics(best, prepared.validation, prepared.meta),
+            "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
+            "data": str(data),
+        })
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: nothing to resume
+    return run_dir
+
+
+def load_run(path: str | Path) -> Run:
+    """The model, vectorizer and metadata of a finished run directory."""
+    path = Path(path)
+    if not (path / "run.json").is_file():
+        raise UserError(f"'{path}' is not a finished run directory (no run.json)")
+    missing = [name for name in RUN_FILES if not (path / name).is_file()]
+    if missing:
+        raise UserError(f"run directory '{path}' is damaged: {', '.join(missing)} missing")
+    try:
+        meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        vectorizer = Vectorizer.from_config(
+            json.loads((path / "vectorizer.json").read_text(encoding="utf-8")))
+        model = keras.saving.load_model(path / "model.keras", safe_mode=True)
+        return Run(
+            path=path, name=meta["model"], config=meta["config"], meta=meta["meta"],
+            metrics=meta["metrics"], heldout_texts=meta["heldout_texts"], model=model,
+            vectorizer=vectorizer,
+        )
+    except UserError:
+        raise
+    except Exception as err:  # JSON, zip and Keras errors all mean the same to a user
+        raise UserError(f"run directory '{path}' is damaged: {type(err).__name__}: "
+                        f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
+
+
+def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, float]:
+    """A finished run's figures on a user's held-out file, or, without one, its own split."""
+    run = load_run(path)
+    if data is None:
+        return run.metrics
+    data = Path(data)
+    if not data.exists():
+        raise UserError(f"data file '{data}' does not exist")
+    task = get_task(get_entry(run.name).task)
+    dataset = task.evaluation_dataset(run.config, run.vectorizer, run.meta, data)
+    return {k.removeprefix("val_"): v for k, v in task.metrics(run.model, dataset, run.meta).items()}
+
+
+def _build(name: str, config: dict, prepared, verbose) -> keras.Model:
+    """The seeded model, starting from pretrained vectors when the config names a file."""
+    settings = config["train"]
+    keras.utils.set_random_seed(settings["seed"])
+    pretrained = None
+    if config.get("embeddings", {}).get("path") is not None:
+        vectorizer = prepared.vectorizer
+        counts = collections.Counter(
+            token.decode("utf-8")
+            for row in vectorizer.tokenize(prepared.train_texts).to_list() for token in row
+        )
+        pretrained, report = pretrained_from_config(
+            config["embeddings"], vectorizer, token_counts=counts, seed=settings["seed"]
+        )
+        if verbose:
+            print("\n".join(report.lines()))
+    return build_from_config(name, config, pretrained)
+
+
+def _divergence_hint(config: dict) -> str:
+    causes = [f"a learning rate too high (compile.learning_rate={config['compile']['learning_rate']:g})"]
+    if config.get("embeddings", {}).get("path"):
+        causes.append(f"huge values in the pretrained vectors ({config['embeddings']['path']})")
+    return f"likely cause: {' or '.join(causes)}; the run was not finished"
+
+
+def _check_resumable(run_dir: Path, backup: RunBackup, settings: dict) -> None:
+    saved = backup.saved("settings.json")
+    if saved is None:
+        return
+    old, new = _flat(saved), _flat(json.loads(json.dumps(settings)))  # as JSON gives it back
+    changed = [key for key in sorted(old.keys() | new.keys())
+               if old.get(key) != new.get(key) and key not in RESUMABLE_CHANGES]
+    if changed:
+        shown = ", ".join(f"{key} {_short(old.get(key))} -> {_short(new.get(key))}" for key in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        raise UserError(f"'{run_dir}' holds an unfinished run started with other settings ({shown}{more}); "
+                        "run it again with those settings to resume it, or choose another --out")
+    if not (run_dir / "model.keras").is_file():
+        raise UserError(f"'{run_dir}' holds an unfinished run whose model.keras is missing; delete the "
+                        "folder to start over")
+
+
+def _flat(value, prefix: str = "") -> dict:
+    if not isinstance(value, dict):
+        return {prefix.rstrip("."): value}
+    return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else text[:20] + "...'"
+
+
+def _trim_history(path: Path, completed: int) -> None:
+    """Drops rows of epochs past the last backup (a kill can come between the log and the backup)."""
+    if not path.is_file():
+        return
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < completed]
+    if kept != rows:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(kept)
+        write_text(path, out.getvalue())
+
+
+def _clear_leftovers(run_dir: Path) -> None:
+    """A run killed before its first backup has nothing to resume: its files go."""
+    for name in LEFTOVERS:
+        target = run_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+@contextlib.contextmanager
+def _removed_on_failure(run_dir: Path) -> Iterator[None]:
+    """On an error, removes what the block created in `run_dir` (the folder itself, and any
+    parents, if it made them). An interrupt (Ctrl-C, SIGTERM's KeyboardInterrupt) is no
+    error: the backup stays to resume from."""
+    created = run_dir
+    while not created.parent.exists():
+        created = created.parent
+    created = None if run_dir.exists() else created
+    before = set(run_dir.iterdir()) if run_dir.is_dir() else set()
+    try:
+        yield
+    except Exception:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        elif run_dir.is_dir():
+            for entry in set(run_dir.iterdir()) - before:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+        raise
+
+
+def _run_dir(name: str, out: str | Path | None) -> Path:
+    """The run's folder (not created yet): `out`, or the first `runs/<name>[-n]` not finished."""
+    if out is not None:
+        run_dir = Path(out)
+        if (run_dir / "run.json").exists():
+            raise UserError(f"'{run_dir}' already holds a finished run; choose another --out")
+    else:
+        run_dir, suffix = Path("runs") / name, 1
+        while (run_dir / "run.json").exists():
+            suffix += 1
+            run_dir = Path("runs") / f"{name}-{suffix}"
+    existing = run_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create run directory '{run_dir}': '{existing}' is a file")
+    return run_dir
