@@ -53,6 +53,12 @@ def test_seeded_split_is_reproducible_and_disjoint():
     ("\n\n", "empty.txt", "data file '{dir}/empty.txt' has no labelled examples"),
     ("pos a film\n", "bad.txt", "{dir}/bad.txt:1: expected '__label__<label> <text>', got 'pos a film'"),
     ("text,target\nfilm,pos\n", "a.csv", "{dir}/a.csv: no column 'label'; valid: target, text"),
+    ("", "empty.csv", "{dir}/empty.csv: no column 'text'; valid: "),
+    ('text,label\n"two\nlines",pos\nfilm,pos,extra\n', "wide.csv",
+     "{dir}/wide.csv:4: row has 3 columns, the header 2"),
+    ("text,label\nfilm,\n", "nolabel.csv", "{dir}/nolabel.csv:2: empty 'label'"),
+    ('text,label\nfilm,pos\n"never closed,pos\nfilm,neg\n', "open.csv",
+     "{dir}/open.csv:3: unexpected end of data (in the row that starts here)"),
 ])
 def test_bad_files_give_one_clear_line(tmp_path, content, name, message):
     if content is not None:
@@ -65,3 +71,21 @@ def test_bad_files_give_one_clear_line(tmp_path, content, name, message):
 def test_labels_unseen_in_training_are_named():
     with pytest.raises(ValueError, match=r"labels \['maybe'\] were not seen in training"):
         LabelledTexts(["x"], ["maybe"]).label_ids(["neg", "pos"])
+
+
+def test_quoted_line_breaks_stay_in_the_text_and_later_lines_keep_their_numbers(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text('text,label\n"first line\nsecond line",pos\r\nfilm,neg\n\nbad\n')
+    with pytest.raises(ValueError, match=r"a.csv:6: row has 1 columns, the header 2"):
+        read_labelled(path)
+    path.write_text('text,label\n"first line\nsecond line",pos\r\nfilm,neg\n')
+    assert read_labelled(path).texts == ["first line\nsecond line", "film"]
+
+
+def test_only_real_line_breaks_split_lines(tmp_path):
+    path = tmp_path / "train.txt"  # a form feed and U+2028 are characters of a text, not line ends
+    path.write_text("__label__pos a\x0cgorgeous\u2028film\r\n__label__neg dull\rx\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"train.txt:3: expected '__label__<label> <text>', got 'x'"):
+        read_labelled(path)
+    path.write_text("__label__pos a\x0cgorgeous\u2028film\r\n__label__neg dull\n", encoding="utf-8")
+    assert read_labelled(path).texts == ["a\x0cgorgeous\u2028film", "dull"]

@@ -7,11 +7,13 @@ from seqzoo.data.readers import (
     read_aclimdb,
     read_fasttext,
     read_labelled,
+    read_lines,
     read_table,
     read_text,
 )
 
 __all__ = [
-    "LabelledTexts", "read_aclimdb", "read_fasttext", "read_labelled", "read_table", "read_text",
+    "LabelledTexts", "read_aclimdb", "read_fasttext", "read_labelled", "read_lines", "read_table",
+    "read_text",
     "news_corpus", "read_documents", "sentiment_corpus", "split_documents", "window_dataset",
 ]

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data.batching import batches
-from seqzoo.data.readers import read_text
+from seqzoo.data.readers import read_lines
 from seqzoo.errors import UserError
 
 
@@ -19,7 +19,7 @@ def read_documents(path: str | Path) -> list[str]:
     files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
     if path.is_dir() and not files:
         raise UserError(f"folder '{path}' has no .txt files")
-    documents = [line.strip() for file in files for line in read_text(file).splitlines()]
+    documents = [line.strip() for file in files for line in read_lines(file)]
     documents = [d for d in documents if d]
     if not documents:
         raise UserError(f"data file '{path}' has no text")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +59,21 @@ def read_text(path: str | Path) -> str:
     return path.read_bytes().decode("utf-8", errors="replace")
 
 
+def read_lines(path: str | Path) -> list[str]:
+    """A text file's lines, split where an editor splits them (\\n, \\r\\n or \\r): line numbers
+    in messages are the ones the user sees, and a form feed or U+2028 inside a text (which
+    `str.splitlines` would also split at) stays part of it."""
+    lines = _LINE_BREAK.split(read_text(path))
+    return lines[:-1] if lines[-1] == "" else lines
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def read_fasttext(path: str | Path) -> LabelledTexts:
     """`__label__pos a gorgeous film` lines; the first label of a line is kept."""
     texts, labels = [], []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         label, _, text = line.strip().partition(" ")
@@ -74,20 +87,34 @@ def read_fasttext(path: str | Path) -> LabelledTexts:
 
 
 def read_table(path: str | Path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
-    """A CSV (`.csv`) or TSV (`.tsv`, `.tab`) file with a header row naming the columns."""
+    """A CSV (`.csv`) or TSV (`.tsv`, `.tab`) file with a header row naming the columns.
+
+    Quoted fields keep their line breaks; a row with more or fewer columns than the header,
+    or without a label, is an error naming the line it starts on.
+    """
     path = Path(path)
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    rows = csv.DictReader(read_text(path).splitlines(), delimiter=delimiter)
-    columns = rows.fieldnames or []
-    for column in (text_column, label_column):
-        if column not in columns:
-            raise UserError(f"{path}: no column {column!r}{did_you_mean(column, columns)}")
-    texts, labels = [], []
-    for number, row in enumerate(rows, start=2):
-        if row[label_column] is None or row[text_column] is None:
-            raise UserError(f"{path}:{number}: row has fewer columns than the header")
-        texts.append(row[text_column])
-        labels.append(row[label_column].strip())
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a long review is no error
+    rows = csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter, strict=True)
+    texts, labels, line = [], [], 1
+    try:
+        columns = next(rows, [])
+        for column in (text_column, label_column):
+            if column not in columns:
+                raise UserError(f"{path}: no column {column!r}{did_you_mean(column, columns)}")
+        text_at, label_at = columns.index(text_column), columns.index(label_column)
+        line = rows.line_num + 1  # where the next row starts
+        for row in rows:
+            if row:  # the csv module gives [] for a blank line
+                if len(row) != len(columns):
+                    raise UserError(f"{path}:{line}: row has {len(row)} columns, the header {len(columns)}")
+                if not row[label_at].strip():
+                    raise UserError(f"{path}:{line}: empty {label_column!r}")
+                texts.append(row[text_at])
+                labels.append(row[label_at].strip())
+            line = rows.line_num + 1
+    except csv.Error as err:  # a quote left open, or text after a closing quote
+        raise UserError(f"{path}:{line}: {err} (in the row that starts here)") from None
     return _non_empty(LabelledTexts(texts, labels), path)
 
 

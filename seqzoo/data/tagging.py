@@ -9,7 +9,7 @@ from pathlib import Path
 
 from seqzoo.data.corpora import news_corpus
 from seqzoo.data.language_modeling import read_documents
-from seqzoo.data.readers import read_text
+from seqzoo.data.readers import read_lines
 from seqzoo.errors import UserError
 from seqzoo.files import cache_dir, write_text
 
@@ -74,7 +74,7 @@ def read_conll(path: str | Path) -> TaggedSentences:
             tokens.clear()
             tags.clear()
 
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             close()
             continue

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqzoo.data.readers import read_lines
 from seqzoo.errors import UserError
 from seqzoo.files import cache_dir, write_text
 
@@ -49,7 +50,7 @@ def read_pairs(path: str | Path) -> ParallelTexts:
     if not path.is_file():
         raise UserError(f"data file '{path}' does not exist")
     sources, targets, lines = [], [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         columns = line.split("\t")

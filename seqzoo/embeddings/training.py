@@ -8,7 +8,7 @@ from gensim.models import FastText, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 from gensim.utils import simple_preprocess
 
-from seqzoo.data import read_text
+from seqzoo.data import read_lines
 from seqzoo.errors import UserError, check_choice
 
 ALGORITHMS = {"word2vec": Word2Vec, "fasttext": FastText}
@@ -34,7 +34,7 @@ class _EpochProgress(CallbackAny2Vec):
 
 def corpus_sentences(path: str | Path) -> list[list[str]]:
     """One token list per non-empty line: lowercased words (gensim's simple_preprocess)."""
-    sentences = [simple_preprocess(line) for line in read_text(path).splitlines()]
+    sentences = [simple_preprocess(line) for line in read_lines(path)]
     sentences = [s for s in sentences if s]
     if not sentences:
         raise UserError(f"corpus '{path}' has no words")
