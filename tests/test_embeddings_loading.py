@@ -155,3 +155,98 @@ def test_rows_are_exact_across_parse_chunks(tmp_path, monkeypatch, header):
     np.testing.assert_array_equal(parsed.vectors, [v for _, v in rows])
     kept = parse_text_vectors(path, wanted={"w1", "w4", "w7"})
     np.testing.assert_array_equal(kept.vectors, [[1, -0.25], [4, -1], [7, -1.75]])
+
+
+@pytest.mark.parametrize("content", [b"the 1 2\nof nan 4\nand 5 6\n", b"3 2\nthe 1 2\nof 3 -inf\nand 5 6\n"])
+def test_rows_that_are_not_finite_are_refused_naming_the_line_or_skipped_and_counted(tmp_path, content):
+    path = write(tmp_path, "v.txt", content)
+    refused = r"v.txt:\d: the vector of 'of' holds (nan|-inf) \(pass on_error='skip'"
+    with pytest.raises(ValueError, match=refused):
+        embeddings.load(path, cache_enabled=False)
+    loaded = embeddings.load_with_details(path, on_error="skip", cache_enabled=False)
+    assert loaded.kv.index_to_key == ["the", "and"] and loaded.stats["non_finite_rows"] == 1
+    assert np.isfinite(loaded.kv.vectors).all()
+
+
+def test_a_header_claiming_billions_of_words_allocates_only_what_the_bytes_hold(tmp_path):
+    import resource
+
+    path = write(tmp_path, "v.vec", b"4000000000 300\nthe " + b"1 " * 299 + b"1\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match=r"is truncated: its header declares 4000000000 words, it holds 1 "
+                                         r"\(the file ends at byte 619\)"):
+        embeddings.load(path, cache_enabled=False)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+    lying = write(tmp_path, "w.vec", b"1 5000000\nthe 1 2\n")
+    with pytest.raises(ValueError, match=r"declares dimension 5000000, more than its 18 bytes can hold"):
+        embeddings.load(lying, "word2vec_text", cache_enabled=False)
+
+
+def binary_file(tmp_path, words, vectors, header=None, name="v.bin"):
+    rows = b"".join(word.encode() + b" " + np.asarray(vector, "<f4").tobytes() + b"\n"
+                    for word, vector in zip(words, vectors, strict=True))
+    dim = len(vectors[0])
+    return write(tmp_path, name, (header or f"{len(words)} {dim}\n".encode()) + rows)
+
+
+def test_binary_word2vec_equals_gensims_reader_and_keeps_a_vocabulary(tmp_path):
+    path = binary_file(tmp_path, ["the", "of", "and"], [[1, 2], [3, 4], [5.5, -6]])
+    np.testing.assert_array_equal(embeddings.load(path, cache_enabled=False).vectors,
+                                  KeyedVectors.load_word2vec_format(str(path), binary=True).vectors)
+    assert embeddings.load(path, vocabulary=["and"], cache_enabled=False).index_to_key == ["and"]
+
+
+@pytest.mark.parametrize("cut, header, message", [
+    (5, None, r"is truncated at byte 37: word 3 of 3 \(at byte 29\) has no vector"),
+    (0, b"3000000000 2\n", r"is truncated or its header is wrong: 3,000,000,000 words of 2 floats need "
+                           r"at least 30,000,000,000 bytes after the header, the file has 38"),
+    (0, b"not a header\n", r"has no word2vec header"),
+])
+def test_a_cut_or_lying_binary_file_is_named_with_the_byte(tmp_path, cut, header, message):
+    path = binary_file(tmp_path, ["the", "of", "and"], [[1, 2], [3, 4], [5, 6]], header)
+    if cut:
+        path.write_bytes(path.read_bytes()[:-cut])
+    with pytest.raises(ValueError, match=message):
+        embeddings.load(path, format="word2vec_bin", cache_enabled=False)
+
+
+def test_a_binary_vector_holding_nan_is_named_or_skipped(tmp_path):
+    path = binary_file(tmp_path, ["the", "of"], [[1, 2], [float("nan"), 4]])
+    with pytest.raises(ValueError, match=r"the vector of 'of' \(at byte 20\) holds nan"):
+        embeddings.load(path, cache_enabled=False)
+    assert embeddings.load(path, on_error="skip", cache_enabled=False).index_to_key == ["the"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete_words"])
+def test_a_damaged_cache_entry_is_parsed_again_not_fatal(tmp_path, damage):
+    path = write(tmp_path, "v.txt", b"the 1 2\nof 3 4\n")
+    embeddings.load(path)
+    key = cache.cache_key(path, {"format": "glove", "on_error": "raise", "wanted": None})
+    entry = cache.cache_root() / key
+    if damage == "truncate":
+        (entry / "vectors.npy").write_bytes((entry / "vectors.npy").read_bytes()[:-3])
+    elif damage == "flip":
+        data = bytearray((entry / "vectors.npy").read_bytes())
+        data[-1] ^= 0xFF
+        (entry / "vectors.npy").write_bytes(bytes(data))
+    else:
+        (entry / "words.json").unlink()
+    again = embeddings.load_with_details(path)
+    assert again.cache == "written" and again.kv.index_to_key == ["the", "of"]
+    np.testing.assert_array_equal(again.kv["of"], [3, 4])
+    assert embeddings.load_with_details(path).cache == "hit"
+
+
+@pytest.mark.parametrize("name, damage, message", [
+    ("lee_fasttext.bin", lambda b: b[: len(b) // 2], r"does not read as fasttext_bin"),
+    ("v.npy", None, r"does not read as npy: vectors.npy is float32\[2, 2\], not float \[3, dimension\]"),
+])
+def test_whole_file_formats_that_do_not_read_are_named(tmp_path, name, damage, message):
+    if name == "v.npy":
+        (tmp_path / name).mkdir()
+        np.save(tmp_path / name / "vectors.npy", np.ones((2, 2), np.float32))
+        (tmp_path / name / "words.json").write_text('["a", "b", "c"]')
+    else:
+        write(tmp_path, name, damage(open(datapath(name), "rb").read()))
+    with pytest.raises(ValueError, match=message):
+        embeddings.load(tmp_path / name)

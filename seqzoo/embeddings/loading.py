@@ -12,8 +12,9 @@ from gensim.models import KeyedVectors
 
 from seqzoo.embeddings import cache
 from seqzoo.embeddings.alignment import lookup_candidates
+from seqzoo.embeddings.binary_format import parse_binary_vectors
 from seqzoo.embeddings.formats import detect_format
-from seqzoo.embeddings.text_format import ParseStats, parse_text_vectors
+from seqzoo.embeddings.text_format import parse_text_vectors
 from seqzoo.errors import UserError
 
 PARSED_FORMATS = ("glove", "word2vec_text", "word2vec_bin")  # parsed to arrays, so cached
@@ -65,21 +66,13 @@ def load_with_details(
     """load(), also telling the format, the parser's counts and the cache state."""
     path = Path(path)
     format = detect_format(path, format)
-    if format == "fasttext_bin":
-        from gensim.models.fasttext import load_facebook_vectors
-
-        return Loaded(load_facebook_vectors(str(path)), format, {}, "n/a")
-    if format == "gensim":
-        if not trusted:
-            raise UserError(
-                f"'{path}' is a gensim KeyedVectors file, a pickle that can run code when "
-                "loaded; load it with trusted=True (--trusted) only if you made it"
-            )
-        return Loaded(KeyedVectors.load(str(path)), format, {}, "n/a")
-    if format == "npy":
-        words = json.loads((path / "words.json").read_text(encoding="utf-8"))
-        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        return Loaded(keyed_vectors(words, vectors), format, {}, "n/a")
+    if format == "gensim" and not trusted:
+        raise UserError(
+            f"'{path}' is a gensim KeyedVectors file, a pickle that can run code when "
+            "loaded; load it with trusted=True (--trusted) only if you made it"
+        )
+    if format in ("fasttext_bin", "gensim", "npy"):
+        return Loaded(_finite(_whole_file(path, format), path), format, {}, "n/a")
 
     wanted = None if vocabulary is None else wanted_spellings(vocabulary)
     options = {"format": format, "on_error": on_error, "wanted": _digest(wanted)}
@@ -89,11 +82,11 @@ def load_with_details(
         words, vectors, meta = cached
         return Loaded(keyed_vectors(words, vectors), format, meta["stats"], "hit")
     if format == "word2vec_bin":
-        words, vectors, stats = _parse_word2vec_binary(path, wanted)
+        parsed = parse_binary_vectors(path, wanted, on_error)
     else:
         parsed = parse_text_vectors(path, wanted, on_error)
-        words, vectors, stats = parsed.words, parsed.vectors, parsed.stats
-        stats.format = format
+        parsed.stats.format = format
+    words, vectors, stats = parsed.words, parsed.vectors, parsed.stats
     written = key and cache.write_cached(key, words, vectors, {"stats": stats.as_dict()})
     state = "written" if written else "off"
     return Loaded(keyed_vectors(words, vectors), format, stats.as_dict(), state)
@@ -116,11 +109,35 @@ def wanted_spellings(vocabulary) -> set[str]:
     return {spelling for word in vocabulary for _, spelling in lookup_candidates(word)}
 
 
-def _parse_word2vec_binary(path: Path, wanted: set[str] | None):
-    kv = KeyedVectors.load_word2vec_format(str(path), binary=True, unicode_errors="replace")
-    words = [w for w in kv.index_to_key if wanted is None or w in wanted]
-    vectors = kv.vectors[[kv.key_to_index[w] for w in words]]
-    return words, vectors, ParseStats(format="word2vec_bin", rows_read=len(kv.index_to_key))
+def _whole_file(path: Path, format: str) -> KeyedVectors:
+    """The formats read whole (fastText's own .bin, gensim's .kv, seqzoo's npy folder); a file
+    that does not read is named with the reader's reason, whatever exception it raised."""
+    try:
+        if format == "fasttext_bin":
+            from gensim.models.fasttext import load_facebook_vectors
+
+            return load_facebook_vectors(str(path))
+        if format == "gensim":
+            return KeyedVectors.load(str(path))
+        words = json.loads((path / "words.json").read_text(encoding="utf-8"))
+        vectors = np.load(path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        if not (isinstance(words, list) and all(isinstance(w, str) for w in words)):
+            raise ValueError("words.json is not a list of words")
+        if vectors.ndim != 2 or vectors.dtype.kind != "f" or len(vectors) != len(words):
+            raise ValueError(f"vectors.npy is {vectors.dtype}{list(vectors.shape)}, not float "
+                             f"[{len(words)}, dimension]")
+        return keyed_vectors(words, vectors)
+    except Exception as err:  # struct, EOF, unpickling, zip, JSON errors: all a damaged file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"vector file '{path}' does not read as {format}: {reason}") from None
+
+
+def _finite(kv: KeyedVectors, path: Path) -> KeyedVectors:
+    bad = ~np.isfinite(kv.vectors).all(axis=1)
+    if bad.any():
+        raise UserError(f"vector file '{path}': the vector of {kv.index_to_key[int(np.argmax(bad))]!r} "
+                        f"and {int(bad.sum()) - 1} other(s) hold NaN or infinite values")
+    return kv
 
 
 def _digest(wanted: set[str] | None) -> str | None:

@@ -32,6 +32,7 @@ class ParseStats:
     undecodable_words: int = 0  # words with invalid UTF-8, kept with U+FFFD
     words_with_spaces: int = 0  # GloVe 840B has ". . ."
     skipped_rows: int = 0  # wrong dimension, under on_error="skip"
+    non_finite_rows: int = 0  # NaN or infinite values, skipped under on_error="skip"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,15 +53,15 @@ def parse_text_vectors(
     Args:
         path: str. The vector file.
         wanted: iterable of str. Words to keep (None keeps all).
-        on_error: str. `raise` on a row whose dimension differs (naming its line),
-            or `skip` it and count it.
+        on_error: str. `raise` on a row whose dimension differs or whose values are not
+            finite (naming its line), or `skip` it and count it.
     """
     if on_error not in ("raise", "skip"):
         raise UserError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     wanted = None if wanted is None else set(wanted)
     stats = ParseStats()
-    words: list[str] = []
     seen: set[str] = set()
+    size = Path(path).stat().st_size
     with open(path, "rb") as file:
         first = file.readline()
         if not first.strip():
@@ -75,8 +76,13 @@ def parse_text_vectors(
             lines, first_number = _chain([first], file), 1
         if dim < 1:
             raise UserError(f"{path}:1: no vector values after the word")
-        rows = _RowBuffer(dim, path, capacity=len(wanted) if wanted is not None
-                          else stats.declared_words)
+        if 2 * dim > size:  # every value takes a digit and a separator
+            raise UserError(f"vector file '{path}': its header declares dimension {dim}, more than its "
+                            f"{size:,} bytes can hold")
+        # A header may lie about its word count: never allocate more rows than the bytes can hold.
+        known = [c for c in (stats.declared_words, None if wanted is None else len(wanted)) if c is not None]
+        capacity = min(*known, size // (2 * dim)) if known else None
+        rows = _RowBuffer(dim, path, capacity, on_error, stats)
         for number, raw in enumerate(lines, start=first_number):
             line = raw.rstrip()
             if not line:
@@ -108,16 +114,16 @@ def parse_text_vectors(
                 stats.duplicates += 1
                 continue
             seen.add(text)
-            words.append(text)
-            rows.add(text, rest)
+            rows.add(text, rest, number)
     if stats.rows_read == 0:
         raise UserError(f"vector file '{path}' has no vector rows")
     if stats.declared_words is not None and stats.rows_read + stats.skipped_rows < stats.declared_words:
         raise UserError(
             f"vector file '{path}' is truncated: its header declares {stats.declared_words} "
-            f"words, it holds {stats.rows_read + stats.skipped_rows}"
+            f"words, it holds {stats.rows_read + stats.skipped_rows} (the file ends at byte {size:,})"
         )
-    return ParsedVectors(words, rows.finish(), stats)
+    vectors = rows.finish()
+    return ParsedVectors(rows.words, vectors, stats)
 
 
 def _split_row(line: bytes, dim: int) -> tuple[bytes, bytes | None]:
@@ -143,7 +149,8 @@ def _looks_numeric(field: bytes) -> bool:
 
 
 class _RowBuffer:
-    """Parses kept rows in chunks into one float32 array.
+    """Parses kept rows in chunks into one float32 array, dropping (or refusing) rows that are
+    not finite.
 
     With a known capacity the array is allocated once, and pages never written
     never become resident, so memory follows the rows kept, not the capacity.
@@ -151,17 +158,16 @@ class _RowBuffer:
 
     CHUNK_ROWS = 1024  # rows of text held at once: small, so the bytes never outweigh the floats
 
-    def __init__(self, dim: int, path, capacity: int | None):
-        self.dim, self.path = dim, path
+    def __init__(self, dim: int, path, capacity: int | None, on_error: str, stats: ParseStats):
+        self.dim, self.path, self.on_error, self.stats = dim, path, on_error, stats
         self.array = np.empty((capacity, dim), np.float32) if capacity else None
         self.blocks: list[np.ndarray] = []
         self.filled = 0
-        self.pending_words: list[str] = []
-        self.pending: list[bytes] = []
+        self.words: list[str] = []
+        self.pending: list[tuple[str, bytes, int]] = []  # word, values, line number
 
-    def add(self, word: str, rest: bytes) -> None:
-        self.pending_words.append(word)
-        self.pending.append(rest)
+    def add(self, word: str, rest: bytes, line: int) -> None:
+        self.pending.append((word, rest, line))
         if len(self.pending) == self.CHUNK_ROWS:
             self._flush()
 
@@ -174,7 +180,22 @@ class _RowBuffer:
     def _flush(self) -> None:
         if not self.pending:
             return
-        block = _parse_floats(self.pending, self.dim, self.path, self.pending_words)
+        words, rests, lines = zip(*self.pending, strict=True)
+        block = _parse_floats(list(rests), self.dim, self.path, list(words))
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            bad = int(np.argmin(finite))
+            if self.on_error == "raise":
+                value = block[bad][~np.isfinite(block[bad])][0]
+                raise UserError(f"{self.path}:{lines[bad]}: the vector of {words[bad]!r} holds {value} "
+                                "(pass on_error='skip' to skip rows that are not finite)")
+            self.stats.non_finite_rows += int((~finite).sum())
+            block, words = block[finite], [w for w, keep in zip(words, finite, strict=True) if keep]
+        self._append(block)
+        self.words.extend(words)
+        self.pending = []
+
+    def _append(self, block: np.ndarray) -> None:
         if self.array is not None and self.filled + len(block) <= len(self.array):
             self.array[self.filled : self.filled + len(block)] = block
         else:  # more rows than the header declared
@@ -182,7 +203,6 @@ class _RowBuffer:
                 self.blocks, self.array = [self.array[: self.filled].copy()], None
             self.blocks.append(block)
         self.filled += len(block)
-        self.pending, self.pending_words = [], []
 
 
 def _parse_floats(rests: list[bytes], dim: int, path, words: list[str]) -> np.ndarray:
