@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 DEMO_SENTENCES = [
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _import_tensorflow_quietly()
     from seqzoo.errors import UserError
+
+    _show_notes_as_one_line()
 
     try:
         args.run(args)
@@ -395,6 +398,21 @@ def _demo(args) -> None:
           " seqzoo train sentiment --data an_aclImdb_folder_or_labelled_file)")
     print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}"
           "/models.config")
+
+
+def _show_notes_as_one_line() -> None:
+    """seqzoo's notes (`SeqzooNote` warnings) print as `seqzoo: note: ...`; others as Python shows them."""
+    from seqzoo.errors import SeqzooNote
+
+    shown = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, SeqzooNote):
+            print(f"seqzoo: note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
 
 
 def _texts(values: list[str], what: str = "TEXT") -> list[str]:

@@ -36,3 +36,8 @@ def check_choice(what: str, value: str, options: Iterable[str]) -> str:
     if value not in options:
         raise UserError(f"unknown {what} {value!r}{did_you_mean(str(value), options)}")
     return value
+
+
+class SeqzooNote(UserWarning):
+    """Something a user should know that is no error: a damaged version skipped, a killed
+    export's leftovers removed. The CLI prints it as one `seqzoo: note:` line."""

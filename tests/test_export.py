@@ -1,12 +1,17 @@
 """Export: the version layout, the card, atomic publishing, and what the served model takes."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import seqzoo
+import seqzoo.errors
 from seqzoo.exporters import ExportedModel, latest_version
 from seqzoo.exporters import exporter as exporter_module
 
@@ -101,3 +106,78 @@ def test_a_custom_export_name_needs_the_entry_it_was_built_from(sentiment_run, t
                          labels=run.meta["labels"], base=tmp_path)
     assert path == tmp_path / "reviews" / "1"
     assert (path / "reviews.tflite").is_file()
+
+
+def test_the_card_lists_every_file_of_the_version_with_its_size_and_sha256(exported_sentiment):
+    version = exported_sentiment
+    card = json.loads((version / "seqzoo.json").read_text())
+    on_disk = sorted(path.relative_to(version).as_posix()
+                     for path in version.rglob("*") if path.is_file() and path.name != "seqzoo.json")
+    assert sorted(card["files"]) == on_disk
+    assert "saved_model.pb" in card["files"] and "sentiment.tflite" in card["files"]
+    assert card["files"]["vocabulary.json"]["bytes"] == (version / "vocabulary.json").stat().st_size
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda v: (v / "sentiment.tflite").unlink(), "sentiment.tflite is missing"),
+    (lambda v: (v / "vocabulary.json").write_text("[]"), "vocabulary.json has changed since export"),
+    (lambda v: (v / "seqzoo.json").write_text("{not json"), "seqzoo.json does not read (JSONDecodeError)"),
+    (lambda v: [p.unlink() for p in v.rglob("*") if p.is_file()], "seqzoo.json is missing"),
+])
+def test_a_damaged_newest_version_is_named_and_never_hides_the_good_one(sentiment_run, tmp_path, damage,
+                                                                       reason):
+    good = seqzoo.export_run(sentiment_run, base=tmp_path)
+    newest = seqzoo.export_run(sentiment_run, base=tmp_path)
+    damage(newest)
+    skipped = f"'{newest}' is damaged \\({re.escape(reason)}.*; using version 1"
+    with pytest.warns(seqzoo.errors.SeqzooNote, match=skipped):
+        assert ExportedModel(tmp_path / "sentiment").path == good
+    with pytest.raises(ValueError, match=f"exported version '{newest}' is damaged: {re.escape(reason)}"):
+        ExportedModel(newest)
+    damage(good)
+    none_whole = f"holds no whole exported version; the newest, '{newest}', is damaged"
+    with pytest.raises(ValueError, match=none_whole):
+        ExportedModel(tmp_path / "sentiment")
+
+
+def test_the_cli_prints_the_skipped_version_as_a_note_and_still_predicts(capsys, sentiment_run, tmp_path):
+    from seqzoo.cli import main
+
+    seqzoo.export_run(sentiment_run, base=tmp_path)
+    (tmp_path / "sentiment" / "2").mkdir()  # an empty newest version, as a copy cut short leaves
+    assert main(["predict", str(tmp_path / "sentiment"), "a gorgeous film"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"seqzoo: note: '{tmp_path / 'sentiment' / '2'}' is damaged (seqzoo.json is missing); " \
+                  "using version 1\n"
+    assert out.endswith("\ta gorgeous film\n")
+
+
+def test_the_folder_of_a_killed_export_is_removed_by_the_next_one(sentiment_run, tmp_path):
+    import socket
+
+    killed = tmp_path / "sentiment" / f".export@{socket.gethostname()}@999999999@abc"
+    running = tmp_path / "sentiment" / f".export@{socket.gethostname()}@{os.getpid()}@def"
+    for folder in (killed, running):
+        (folder / "variables").mkdir(parents=True)
+    removed = "removed '.*999999999@abc', the unfinished folder of an export that was killed"
+    with pytest.warns(seqzoo.errors.SeqzooNote, match=removed):
+        seqzoo.export_run(sentiment_run, base=tmp_path)
+    assert not killed.exists() and running.exists()
+
+
+def test_a_full_disk_during_export_is_one_line_and_publishes_nothing(sentiment_run, tmp_path):
+    # A real write failure: the file-size limit makes the kernel refuse the SavedModel's writes.
+    script = (
+        "import os, resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n"
+        "from seqzoo.cli import main\n"
+        "sys.exit(main(['export', sys.argv[1], '--base', sys.argv[2]]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(sentiment_run), str(tmp_path)],
+                            capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert re.fullmatch(rf"seqzoo: error: export to '{tmp_path / 'sentiment'}' failed, nothing was "
+                        r"published: .*File too large.*", last), last
+    assert list((tmp_path / "sentiment").iterdir()) == []

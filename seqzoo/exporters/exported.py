@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from seqzoo.data.tagging import is_restoration_tagset, restore
 from seqzoo.errors import UserError
-from seqzoo.exporters.exporter import latest_version
+from seqzoo.exporters.integrity import latest_version
 from seqzoo.schema import FLOAT32_MAX, INT32_MAX, Rule
 from seqzoo.text import Vectorizer, string_tensor
 

@@ -1,23 +1,32 @@
 """export(): a trained model -> saved_models/<name>/<version>/, whole or not at all.
 
 A version folder holds the SavedModel (strings in, tokenization in the graph),
-`<name>.tflite`, `vocabulary.json` and `seqzoo.json` (the model card). It is
-built in a hidden temporary folder beside the versions, checked for parity, and
-renamed to the next free integer: TF Serving never sees half a version, and no
-version is ever overwritten.
+`<name>.tflite`, `vocabulary.json` and `seqzoo.json` (the model card, which lists every
+other file with its size and sha256). It is built in a hidden temporary folder beside the
+versions, checked for parity, and renamed to the next free integer: TF Serving never sees
+half a version, and no version is ever overwritten. A failed write (a full disk) publishes
+nothing; the folder a killed export leaves is removed by the next export.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
-from seqzoo.errors import UserError
+from seqzoo.errors import ExportError, SeqzooNote, UserError
 from seqzoo.exporters.card import model_card
+from seqzoo.exporters.integrity import file_table
 from seqzoo.exporters.parity import check_parity
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
@@ -71,28 +80,37 @@ def export(
     task = get_task(get_entry(entry or name).task)
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
     model_dir = _writable_model_dir(Path(base), name)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+    _remove_stale_exports(model_dir)
+    with _writing(model_dir):
+        owner = f"{TMP_PREFIX}{socket.gethostname()}@{os.getpid()}@"
+        tmp = Path(tempfile.mkdtemp(prefix=owner, dir=model_dir))
     try:
-        with portable_rnn_kernels(model):
+        with _writing(model_dir), portable_rnn_kernels(model):
             write_saved_model(tmp, task.endpoints(model, vectorizer, meta), model, vectorizer)
             tflite_model = to_tflite(model, task.tflite_endpoints(model, meta))
-        tflite_file = f"{name}.tflite"
-        (tmp / tflite_file).write_bytes(tflite_model)
-        write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
-        if vectorizer.wordpiece_vocabulary is not None:
-            write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
+            tflite_file = f"{name}.tflite"
+            (tmp / tflite_file).write_bytes(tflite_model)
+            write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
+            if vectorizer.wordpiece_vocabulary is not None:
+                write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
         parity = check_parity(task, model, vectorizer, tmp, tflite_model, heldout_texts or [], meta)
-        version = _next_version(model_dir)
-        write_json(tmp / "seqzoo.json", model_card(
-            name=name, entry=entry or name, task=task, version=version, config=config,
-            meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
-            tflite_file=tflite_file,
-        ))
-        published = _publish(tmp, model_dir, version)
+        with _writing(model_dir):
+            version = _next_version(model_dir)
+            card = model_card(
+                name=name, entry=entry or name, task=task, version=version, config=config,
+                meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
+                tflite_file=tflite_file,
+            )
+            write_json(tmp / "seqzoo.json", {**card, "files": file_table(tmp)})
+            published = _publish(tmp, model_dir, version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    write_models_config(Path(base))
+    try:
+        write_models_config(Path(base))
+    except OSError as err:
+        raise UserError(f"exported '{published}', but could not update {base}/models.config: "
+                        f"{err.strerror}") from None
     return published
 
 
@@ -107,17 +125,6 @@ def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path
     )
 
 
-def latest_version(model_dir: str | Path) -> Path:
-    """The highest numbered version folder of an exported model."""
-    model_dir = Path(model_dir)
-    if (model_dir / "saved_model.pb").is_file():
-        return model_dir  # already a version folder
-    versions = [p for p in model_dir.glob("*") if p.is_dir() and p.name.isdigit()]
-    if not versions:
-        raise UserError(f"'{model_dir}' holds no exported versions (expected {model_dir}/<n>/)")
-    return max(versions, key=lambda p: int(p.name))
-
-
 def _writable_model_dir(base: Path, name: str) -> Path:
     model_dir = base / name
     try:
@@ -127,6 +134,53 @@ def _writable_model_dir(base: Path, name: str) -> Path:
     if not os.access(model_dir, os.W_OK | os.X_OK):
         raise UserError(f"export base '{base}' is not writable: permission denied")
     return model_dir
+
+
+TMP_PREFIX = ".export@"  # .export@<host>@<pid>@<random>: whose it is, so leftovers can be told apart
+STALE_AFTER = 24 * 3600  # seconds: a temporary folder this old is a leftover, whoever made it
+
+
+@contextlib.contextmanager
+def _writing(model_dir: Path) -> Iterator[None]:
+    """A failed write (a full disk, a file-size limit, permissions) as one line; TensorFlow
+    reports its own writes as OpErrors naming the file and the reason."""
+    try:
+        yield
+    except OSError as err:
+        raise ExportError(f"export to '{model_dir}' failed, nothing was published: {err.strerror or err}"
+                          + (f" ({err.filename})" if err.filename else "")) from None
+    except tf.errors.OpError as err:
+        reason = re.sub(r"^\{\{.*?\}\}\s*|\s*\[Op:\w+\].*$", "", err.message.strip().splitlines()[0])
+        raise ExportError(f"export to '{model_dir}' failed, nothing was published: {reason}") from None
+
+
+def _remove_stale_exports(model_dir: Path) -> None:
+    """Removes the temporary folders of exports that were killed: made on this host by a process
+    that is gone, or older than a day. A running export's folder is left alone."""
+    host = socket.gethostname()
+    for folder in model_dir.glob(".export*"):
+        _, _, owner = folder.name.partition("@")
+        made_on, _, pid = owner.partition("@")
+        pid = pid.partition("@")[0]
+        try:
+            old = time.time() - folder.stat().st_mtime > STALE_AFTER
+        except OSError:
+            continue
+        dead = made_on == host and pid.isdigit() and not _alive(int(pid))
+        if old or dead or not owner:  # `not owner`: the unnamed folders of older seqzoo versions
+            shutil.rmtree(folder, ignore_errors=True)
+            warnings.warn(f"removed '{folder}', the unfinished folder of an export that was killed",
+                          SeqzooNote, stacklevel=3)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _next_version(model_dir: Path) -> int:

@@ -1,0 +1,74 @@
+"""Is an exported version whole? Its card lists every file with its size and sha256; a version
+is checked against that list before it is used, and a damaged one is named with what is wrong."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+from seqzoo.errors import SeqzooNote, UserError
+from seqzoo.files import file_digest
+
+CARD = "seqzoo.json"
+REQUIRED = ("saved_model.pb", "variables/variables.index", "vocabulary.json")  # for cards without a list
+
+
+def file_table(version: Path) -> dict[str, dict]:
+    """{relative path: {'bytes', 'sha256'}} of every file of a version folder but the card."""
+    return {
+        path.relative_to(version).as_posix(): {"bytes": path.stat().st_size, "sha256": file_digest(path)}
+        for path in sorted(version.rglob("*")) if path.is_file() and path.name != CARD
+    }
+
+
+def problems(version: Path) -> list[str]:
+    """What is wrong with a version folder: its card, or a file missing or changed since export."""
+    try:
+        card = json.loads((version / CARD).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{CARD} is missing"]
+    except (OSError, ValueError) as err:
+        return [f"{CARD} does not read ({type(err).__name__})"]
+    if not isinstance(card, dict):
+        return [f"{CARD} is not a model card"]
+    listed = card.get("files") or {name: None for name in (*REQUIRED, card.get("tflite", {}).get("file"))
+                                    if name}
+    found = []
+    for name, expected in listed.items():
+        path = version / name
+        if not path.is_file():
+            found.append(f"{name} is missing")
+        elif expected and (path.stat().st_size, file_digest(path)) != (expected["bytes"], expected["sha256"]):
+            found.append(f"{name} has changed since export (size or sha256)")
+    return found
+
+
+def latest_version(path: str | Path) -> Path:
+    """A usable version folder: `path` itself if it is one, else the newest whole version in it.
+
+    A newer version that is damaged or empty is skipped with a note naming what is wrong,
+    never silently; UserError when no version is whole.
+    """
+    path = Path(path)
+    if path.name.isdigit() or (path / "saved_model.pb").is_file() or (path / CARD).is_file():
+        found = problems(path)
+        if found:
+            raise UserError(f"exported version '{path}' is damaged: {'; '.join(found)}")
+        return path
+    versions = sorted((p for p in path.glob("*") if p.is_dir() and p.name.isdigit()),
+                      key=lambda p: int(p.name), reverse=True)
+    if not versions:
+        raise UserError(f"'{path}' holds no exported versions (expected {path}/<n>/)")
+    skipped = []
+    for version in versions:
+        found = problems(version)
+        if not found:
+            for damaged, reasons in skipped:
+                warnings.warn(f"'{damaged}' is damaged ({'; '.join(reasons)}); using version {version.name}",
+                              SeqzooNote, stacklevel=2)
+            return version
+        skipped.append((version, found))
+    newest, reasons = skipped[0]
+    raise UserError(f"'{path}' holds no whole exported version; the newest, '{newest}', is damaged: "
+                    f"{'; '.join(reasons)}")
