@@ -91,3 +91,22 @@ def test_tflite_matches_keras_at_batch_one(name, export_base):
         got = tflite_outputs(t, exported(name, export_base) / f"{name}.tflite")
         for output in expected:
             np.testing.assert_allclose(got[output], expected[output], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_every_tflite_signature_gives_finite_outputs_for_all_padding_inputs(name, export_base):
+    # What an app may feed: ids that are all padding (0), zero states and masks. Masked pooling
+    # once divided 0 by 0 here.
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported(name, export_base) / f"{name}.tflite"))
+    for key in interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner(key)
+        inputs = {
+            input_name: np.full([size if size > 0 else 3 for size in detail["shape_signature"]],
+                                1 if input_name == "beam_width" else 0, detail["dtype"])
+            for input_name, detail in runner.get_input_details().items()
+        }
+        for output_name, value in runner(**inputs).items():
+            if np.issubdtype(value.dtype, np.floating):
+                assert np.isfinite(value).all(), f"{key}: {output_name} is not finite for all-padding inputs"
