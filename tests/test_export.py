@@ -181,3 +181,43 @@ def test_a_full_disk_during_export_is_one_line_and_publishes_nothing(sentiment_r
     assert re.fullmatch(rf"seqzoo: error: export to '{tmp_path / 'sentiment'}' failed, nothing was "
                         r"published: .*File too large.*", last), last
     assert list((tmp_path / "sentiment").iterdir()) == []
+
+
+KILLED_EXPORT = """
+import os, signal, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import seqzoo
+from seqzoo.exporters import exporter
+run, base, where = sys.argv[1:4]
+die = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+if where == "saved_model":  # half a SavedModel written
+    write = exporter.write_saved_model
+    exporter.write_saved_model = lambda path, *a: (write(path, *a), (path / "saved_model.pb").unlink(), die())
+elif where == "publish":  # everything written, killed before the rename
+    exporter._publish = die
+else:  # published, killed before models.config
+    exporter.write_models_config = die
+seqzoo.export_run(run, base=base)
+"""
+
+
+@pytest.mark.parametrize("where, published", [("saved_model", 0), ("publish", 0), ("models_config", 1)])
+def test_an_export_killed_anywhere_leaves_no_half_version_and_the_next_export_is_whole(
+        sentiment_run, tmp_path, where, published):
+    killed = subprocess.run([sys.executable, "-c", KILLED_EXPORT, str(sentiment_run), str(tmp_path), where],
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    model_dir = tmp_path / "sentiment"
+    assert sorted(p.name for p in model_dir.iterdir() if p.name.isdigit()) == [str(v + 1) for v in
+                                                                                range(published)]
+    if published:
+        path = seqzoo.export_run(sentiment_run, base=tmp_path)
+    else:
+        with pytest.warns(seqzoo.errors.SeqzooNote, match="the unfinished folder of an export that was"):
+            path = seqzoo.export_run(sentiment_run, base=tmp_path)
+    assert path.name == str(published + 1)
+    assert [p.name for p in model_dir.iterdir() if p.name.startswith(".")] == []
+    assert latest_version(model_dir) == path
+    for version in model_dir.iterdir():
+        assert ExportedModel(version).predict(["a gorgeous film"])[0]["label"] in ("neg", "pos")
+    assert (tmp_path / "models.config").read_text().count("config {") == 1

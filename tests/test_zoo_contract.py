@@ -13,8 +13,12 @@ from contract import (
     tflite_outputs,
     train_tiny,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import seqzoo
+from seqzoo.registry import get_entry
+from seqzoo.tasks import get_task
 
 ENTRIES = seqzoo.list_models()
 
@@ -110,3 +114,30 @@ def test_every_tflite_signature_gives_finite_outputs_for_all_padding_inputs(name
         for output_name, value in runner(**inputs).items():
             if np.issubdtype(value.dtype, np.floating):
                 assert np.isfinite(value).all(), f"{key}: {output_name} is not finite for all-padding inputs"
+
+
+@functools.cache
+def loaded_saved_model(name, base):
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(exported(name, base))).signatures["serving_default"]
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.one_of(st.text(max_size=30), st.binary(max_size=30)), min_size=1, max_size=4))
+def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outputs(name, export_base, texts):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from seqzoo.text import string_tensor
+
+    outputs = loaded_saved_model(name, export_base)(text=string_tensor(texts))
+    for output_name, value in outputs.items():
+        if value.dtype.is_floating:
+            assert np.isfinite(value.numpy()).all(), f"serving_default: {output_name} is not finite"
+    t = trained(name)
+    interpreter = Interpreter(model_path=str(exported(name, export_base) / f"{name}.tflite"))
+    task = get_task(get_entry(name).task)
+    for output_name, value in task.tflite_outputs(interpreter, t.vectorizer, texts, t.meta).items():
+        if np.issubdtype(value.dtype, np.floating):
+            assert np.isfinite(value).all(), f"tflite: {output_name} is not finite"

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from seqzoo.errors import ExportError, SeqzooNote, UserError
 from seqzoo.exporters.card import model_card
-from seqzoo.exporters.integrity import file_table
+from seqzoo.exporters.integrity import card_digest, file_table
 from seqzoo.exporters.parity import check_parity
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
@@ -101,7 +101,8 @@ def export(
                 meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
                 tflite_file=tflite_file,
             )
-            write_json(tmp / "seqzoo.json", {**card, "files": file_table(tmp)})
+            card["files"] = file_table(tmp)
+            write_json(tmp / "seqzoo.json", {**card, "card_sha256": card_digest(card)})
             published = _publish(tmp, model_dir, version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

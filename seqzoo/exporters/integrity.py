@@ -3,6 +3,7 @@ is checked against that list before it is used, and a damaged one is named with 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -11,7 +12,6 @@ from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.files import file_digest
 
 CARD = "seqzoo.json"
-REQUIRED = ("saved_model.pb", "variables/variables.index", "vocabulary.json")  # for cards without a list
 
 
 def file_table(version: Path) -> dict[str, dict]:
@@ -22,6 +22,12 @@ def file_table(version: Path) -> dict[str, dict]:
     }
 
 
+def card_digest(card: dict) -> str:
+    """sha256 of a card's content (its own `card_sha256` left out), however it is spaced."""
+    content = {key: value for key, value in card.items() if key != "card_sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def problems(version: Path) -> list[str]:
     """What is wrong with a version folder: its card, or a file missing or changed since export."""
     try:
@@ -30,16 +36,17 @@ def problems(version: Path) -> list[str]:
         return [f"{CARD} is missing"]
     except (OSError, ValueError) as err:
         return [f"{CARD} does not read ({type(err).__name__})"]
-    if not isinstance(card, dict):
-        return [f"{CARD} is not a model card"]
-    listed = card.get("files") or {name: None for name in (*REQUIRED, card.get("tflite", {}).get("file"))
-                                    if name}
+    if not isinstance(card, dict) or not isinstance(card.get("files"), dict):
+        return [f"{CARD} lists no files (a damaged card, or an export older than seqzoo's file "
+                "checks: export it again)"]
+    if card.get("card_sha256") != card_digest(card):
+        return [f"{CARD} has changed since export"]
     found = []
-    for name, expected in listed.items():
+    for name, expected in card["files"].items():
         path = version / name
         if not path.is_file():
             found.append(f"{name} is missing")
-        elif expected and (path.stat().st_size, file_digest(path)) != (expected["bytes"], expected["sha256"]):
+        elif (path.stat().st_size, file_digest(path)) != (expected["bytes"], expected["sha256"]):
             found.append(f"{name} has changed since export (size or sha256)")
     return found
 
