@@ -60,3 +60,10 @@ def data_fingerprint(path: str | Path) -> dict:
         digest.update(f"{file.relative_to(path) if path.is_dir() else ''}\0{file_digest(file)}\0".encode())
     return {"path": str(path.resolve()), "bytes": sum(f.stat().st_size for f in files),
             "sha256": digest.hexdigest()}
+
+
+def json_digest(value: dict, without: str) -> str:
+    """sha256 of a JSON object's content, the key `without` (where the digest is kept) left
+    out, however the file is spaced: so a record can carry its own checksum."""
+    content = {key: item for key, item in value.items() if key != without}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -25,8 +25,8 @@ from seqzoo.embeddings import cache
 from seqzoo.exporters import latest_version
 from seqzoo.text import TOKENIZERS, Vectorizer
 
-SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                          HealthCheck.too_slow])
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 TEXTS = st.one_of(st.text(max_size=40), st.binary(max_size=40))
 
 
@@ -205,9 +205,20 @@ def test_a_damaged_newest_version_is_never_the_one_used(two_versions, tmp_path, 
     changed = corruptions(len(original)).map(lambda change: corrupt(original, change))
     damaged = data.draw(st.one_of(st.just(None), changed))
     assume(damaged != original)
+    if target.name == "seqzoo.json" and damaged is not None:
+        assume(not same_json(original, damaged))  # respaced, the card says the same: still whole
     if damaged is None:
         target.unlink()
     else:
         target.write_bytes(damaged)
     with pytest.warns(seqzoo.errors.SeqzooNote, match="is damaged"):
         assert latest_version(model_dir) == model_dir / "1"
+
+
+def same_json(a: bytes, b: bytes) -> bool:
+    import json
+
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False

@@ -116,7 +116,7 @@ def weights(run_dir):
     return keras.saving.load_model(run_dir / "model.keras").get_weights()
 
 
-@pytest.mark.parametrize("where, at", [("step", 5), ("step", 11), ("before_backup", 2), ("mid_backup", 3),
+@pytest.mark.parametrize("where, at", [("step", 5), ("before_backup", 2), ("mid_backup", 3),
                                        ("after_training", 0)])
 def test_a_run_killed_anywhere_and_restarted_ends_with_the_uninterrupted_model(
         sentiment_file, uninterrupted, tmp_path, where, at):

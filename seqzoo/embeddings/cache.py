@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqzoo.files import cache_dir, file_digest
+from seqzoo.files import cache_dir, file_digest, json_digest
 
 ENTRY_FILES = ("vectors.npy", "words.json")
 
@@ -41,6 +41,8 @@ def read_cached(key: str) -> tuple[list[str], np.ndarray, dict] | None:
         return None
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("meta_sha256") != json_digest(meta, without="meta_sha256"):
+            raise ValueError("meta.json differs from what was written")
         for name in ENTRY_FILES:
             expected, path = meta["files"][name], folder / name
             if path.stat().st_size != expected["bytes"] or file_digest(path) != expected["sha256"]:
@@ -49,7 +51,7 @@ def read_cached(key: str) -> tuple[list[str], np.ndarray, dict] | None:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
         if vectors.ndim != 2 or len(vectors) != len(words):
             raise ValueError("vectors and words differ in length")
-    except (OSError, ValueError, KeyError, TypeError):  # truncated, edited, or from an older seqzoo
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # truncated, edited, or older
         shutil.rmtree(folder, ignore_errors=True)
         return None
     return words, vectors, meta
@@ -69,7 +71,9 @@ def write_cached(key: str, words: list[str], vectors: np.ndarray, meta: dict) ->
         files = {name: {"bytes": (tmp / name).stat().st_size, "sha256": file_digest(tmp / name)}
                  for name in ENTRY_FILES}
         # Written last: its presence marks the entry whole.
-        (tmp / "meta.json").write_text(json.dumps({**meta, "files": files}), encoding="utf-8")
+        meta = {**meta, "files": files}
+        (tmp / "meta.json").write_text(json.dumps({**meta, "meta_sha256": json_digest(meta, "meta_sha256")}),
+                                       encoding="utf-8")
         os.rename(tmp, root / key)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # e.g. another process cached it first

@@ -3,13 +3,12 @@ is checked against that list before it is used, and a damaged one is named with 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
 
 from seqzoo.errors import SeqzooNote, UserError
-from seqzoo.files import file_digest
+from seqzoo.files import file_digest, json_digest
 
 CARD = "seqzoo.json"
 
@@ -24,8 +23,7 @@ def file_table(version: Path) -> dict[str, dict]:
 
 def card_digest(card: dict) -> str:
     """sha256 of a card's content (its own `card_sha256` left out), however it is spaced."""
-    content = {key: value for key, value in card.items() if key != "card_sha256"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return json_digest(card, without="card_sha256")
 
 
 def problems(version: Path) -> list[str]:
