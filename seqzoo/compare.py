@@ -13,6 +13,7 @@ import numpy as np
 from seqzoo.config import locate
 from seqzoo.errors import UserError
 from seqzoo.registry import get_entry
+from seqzoo.schema import Rule
 from seqzoo.tasks import get_task
 from seqzoo.zoo import build_from_config, get_config
 
@@ -68,6 +69,11 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
 
     Token rates count non-padding tokens and leave out the first (tracing) step.
     """
+    if not names:
+        raise UserError("compare needs at least one entry (--models a,b,...)")
+    budget = Rule(float, above=0.0).check("budget", budget, what="")
+    if parameters is not None:
+        parameters = Rule(int, minimum=1).check("parameters", parameters, what="")
     tasks = {get_entry(name).task for name in names}
     if len(tasks) != 1:
         raise UserError(f"compare needs entries of one task; got {', '.join(sorted(tasks))}")

@@ -51,7 +51,8 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError as err:
-            raise UserError(f"--set {key}: cannot parse value {raw!r}: {err}") from None
+            reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise UserError(f"--set {key}: cannot parse value {raw!r}: {reason}") from None
         parsed[key.strip()] = _float_or_self(value)
     return parsed
 

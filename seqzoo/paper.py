@@ -18,6 +18,7 @@ import numpy as np
 from seqzoo.errors import UserError, check_choice
 from seqzoo.files import write_json, write_text
 from seqzoo.layers.tcn import TCN
+from seqzoo.schema import size
 
 MODELS = ("tcn", "lstm", "gru", "rnn")
 MNIST_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -175,8 +176,13 @@ def run_task(name: str, models=MODELS, *, quick: bool = False, T: int | None = N
              verbose: int = 0) -> list[PaperRun]:
     """Trains each model on one task and scores it on the task's test set."""
     check_choice("task", name, TASKS)
+    if not models:
+        raise UserError(f"name at least one model ({', '.join(MODELS)})")
     for kind in models:
         check_choice("model", kind, MODELS)
+    for what, value in (("T", T), ("epochs", epochs)):
+        if value is not None:
+            size(minimum=2 if what == "T" else 1).check(what, value, what="")
     settings = asdict(TASKS[name]) | (QUICK[name] if quick else {})
     if T is not None:
         if name.endswith("mnist"):

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 
 from seqzoo import config as config_lib
-from seqzoo.embeddings.pretrained import pretrained_from_config
+from seqzoo.embeddings.pretrained import check_embeddings_block, pretrained_from_config
 from seqzoo.errors import UserError, check_choice
 from seqzoo.layers import Pretrained
 from seqzoo.registry import get_entry
@@ -76,6 +76,8 @@ def build_from_config(name: str, config: dict, pretrained: Pretrained | None = N
     The model is first planned without allocating a weight, and one too large to train in
     this machine's memory is refused, naming its size (see `check_size`)."""
     factory = get_entry(name).factory
+    if "embeddings" in config:
+        check_embeddings_block(config["embeddings"])
     arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
     check_size(name, config, planned_parameters(factory, arguments))
     model = factory(pretrained=pretrained, **arguments)

@@ -134,3 +134,23 @@ def test_texts_that_are_not_utf8_are_replaced_and_named(capsys, exported_sentime
     assert [json.loads(line)["text"] for line in out.splitlines()] == ["a gorgeous film", "caf\ufffd film"]
     assert err == ("seqzoo: note: TEXT 2 is not valid UTF-8; its invalid bytes were replaced with "
                    "U+FFFD\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["export", "{run}", "--name", "../../etc"],
+     "export name '../../etc' is not a folder name TF Serving can serve"),
+    (["export", "{run}", "--name", ""], "export name '' is not a folder name TF Serving can serve"),
+    (["train", "sentiment", "--text-column", "review"], "column names apply to CSV/TSV files; "),
+    (["train", "sentiment", "--set", "units=[1,2"], "--set units: cannot parse value '[1,2': expected ',' or "
+                                                    "']', but got '<stream end>'"),
+    (["train", "sentiment", "--set", "embeddings.format=xml"], "unknown vector format 'xml'; valid: auto, "),
+    (["compare", "--task", "sentiment", "--budget", "nan"], "budget must be a finite number, got nan"),
+    (["paper", "--task", "adding", "--T", "0"], "T must be at least 2, got 0"),
+    (["embeddings", "train", "--out", "{tmp}/v.vec", "--dim", "0"], "dim must be at least 1, got 0"),
+    (["train", "sentiment", "--data", "/proc/self/mem"], "cannot read data file '/proc/self/mem': "
+                                                         "Input/output error"),
+])
+def test_mistakes_found_by_probing_the_cli_are_one_line(capsys, sentiment_run, tmp_path, argv, message):
+    code, err = cli_error(capsys, *[a.format(run=sentiment_run, tmp=tmp_path) for a in argv])
+    assert code == 2
+    assert err.startswith(f"seqzoo: error: {message}") and len(err.splitlines()) == 1, err

@@ -56,7 +56,10 @@ def read_text(path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file '{path}' does not exist")
-    return path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as err:
+        raise UserError(f"cannot read data file '{path}': {err.strerror}") from None
 
 
 def read_lines(path: str | Path) -> list[str]:
@@ -139,11 +142,15 @@ def read_labelled(
 ) -> LabelledTexts:
     """Any supported labelled-text source, chosen by what the path is."""
     path = Path(path)
+    table = path.suffix.lower() in (".csv", ".tsv", ".tab")
+    if not table and (text_column, label_column) != ("text", "label"):
+        raise UserError(f"column names apply to CSV/TSV files; '{path}' is read as "
+                        f"{'an aclImdb folder' if path.is_dir() else 'fastText __label__ lines'}")
     if path.is_dir():
         return read_aclimdb(path)
     if not path.exists():
         raise UserError(f"data file '{path}' does not exist")
-    if path.suffix.lower() in (".csv", ".tsv", ".tab"):
+    if table:
         return read_table(path, text_column, label_column)
     return read_fasttext(path)
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from seqzoo.embeddings.alignment import AlignmentReport, build_matrix
+from seqzoo.embeddings.alignment import OOV_INITS, AlignmentReport, build_matrix
+from seqzoo.embeddings.formats import FORMATS
 from seqzoo.embeddings.loading import load
-from seqzoo.layers.embedding import Pretrained
+from seqzoo.errors import check_choice
+from seqzoo.layers.embedding import TRAINABLE_MODES, Pretrained
+
+
+def check_embeddings_block(embeddings: dict) -> None:
+    """The block's words are known ones, with or without a `path` (a typo in an unused
+    block is still a typo)."""
+    check_choice("vector format", embeddings["format"], ("auto", *FORMATS))
+    check_choice("oov initialisation", embeddings["oov"], OOV_INITS)
+    check_choice("embeddings trainable mode", embeddings["trainable"], TRAINABLE_MODES)
 
 
 def pretrained_from_config(

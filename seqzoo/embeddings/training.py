@@ -10,6 +10,7 @@ from gensim.utils import simple_preprocess
 
 from seqzoo.data import read_lines
 from seqzoo.errors import UserError, check_choice
+from seqzoo.schema import size
 
 ALGORITHMS = {"word2vec": Word2Vec, "fasttext": FastText}
 
@@ -53,6 +54,8 @@ def train_vectors(
 ):
     """Trains word vectors on a text file; returns the gensim model (its `.wv` are the vectors)."""
     check_choice("algorithm", algorithm, ALGORITHMS)
+    for name, value in (("dim", dim), ("epochs", epochs), ("window", window), ("min_count", min_count)):
+        size().check(name, value, what="")
     sentences = corpus_sentences(corpus)
     model = ALGORITHMS[algorithm](
         vector_size=dim, window=window, min_count=min_count, seed=seed, workers=2

@@ -71,6 +71,9 @@ def export(
     path = seqzoo.export(model, vectorizer, name="sentiment", labels=["neg", "pos"])
     ```
     """
+    if not MODEL_NAME.fullmatch(name or ""):
+        raise UserError(f"export name {name!r} is not a folder name TF Serving can serve: use letters, "
+                        "digits, '.', '_' and '-', starting with a letter or digit")
     if entry is None and name not in list_models():
         raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
                         f"built from ({', '.join(list_models())})")
@@ -121,7 +124,7 @@ def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path
 
     run = load_run(run_dir)
     return export(
-        run.model, run.vectorizer, name=name or run.name, entry=run.name, meta=run.meta,
+        run.model, run.vectorizer, name=run.name if name is None else name, entry=run.name, meta=run.meta,
         base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts,
     )
 
@@ -137,6 +140,7 @@ def _writable_model_dir(base: Path, name: str) -> Path:
     return model_dir
 
 
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # one folder under the base, never a path
 TMP_PREFIX = ".export@"  # .export@<host>@<pid>@<random>: whose it is, so leftovers can be told apart
 STALE_AFTER = 24 * 3600  # seconds: a temporary folder this old is a leftover, whoever made it
 

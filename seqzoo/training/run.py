@@ -94,14 +94,18 @@ def train(
     if not data.exists():
         raise UserError(f"data file '{data}' does not exist")
     run_dir = _run_dir(name, out)
-    settings = {"model": name, "config": copy.deepcopy(config), "data": data_fingerprint(data),
-                "read_options": read_options}
+    started_with = copy.deepcopy(config)  # `prepare` sets sizes from the data
+    prepared = task.prepare(config, data, **read_options)  # a mistake in the data stops here
+    try:
+        fingerprint = data_fingerprint(data)
+    except OSError as err:
+        raise UserError(f"cannot read data '{data}': {err.strerror} ({err.filename})") from None
+    settings = {"model": name, "config": started_with, "data": fingerprint, "read_options": read_options}
     checkpoint = BestModelCheckpoint(run_dir / "model.keras")
     early_stopping = keras.callbacks.EarlyStopping(patience=config["train"]["patience"],
                                                    restore_best_weights=True)
     backup = RunBackup(run_dir / "backup", settings, [checkpoint, early_stopping])
     _check_resumable(run_dir, backup, settings)
-    prepared = task.prepare(config, data, **read_options)  # a mistake in the data stops here
 
     with _removed_on_failure(run_dir):
         if backup.latest is None:
