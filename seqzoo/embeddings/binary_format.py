@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqzoo.embeddings.text_format import ParsedVectors, ParseStats
+from seqzoo.embeddings.text_format import ParsedVectors, ParseStats, wanted_word
 from seqzoo.errors import UserError
 
 LONGEST_WORD = 1 << 16  # bytes; a "word" longer than this means the offsets are off
@@ -58,15 +58,8 @@ def parse_binary_vectors(path: str | Path, wanted=None, on_error: str = "raise")
             raw_word, start = data[position:space], space + 1
             position = start + row_bytes
             stats.rows_read += 1
-            try:
-                word = raw_word.decode("utf-8")
-            except UnicodeDecodeError:
-                word = raw_word.decode("utf-8", errors="replace")
-                stats.undecodable_words += 1
-            if wanted is not None and word not in wanted:
-                continue
-            if word in seen:
-                stats.duplicates += 1
+            word = wanted_word(raw_word, wanted, seen, stats)
+            if word is None:
                 continue
             vector = np.frombuffer(data[start:position], "<f4")  # a copy: the map can close
             if not np.isfinite(vector).all():

@@ -103,18 +103,10 @@ def parse_text_vectors(
             stats.rows_read += 1
             if b" " in word:
                 stats.words_with_spaces += 1
-            try:
-                text = word.decode("utf-8")
-            except UnicodeDecodeError:
-                text = word.decode("utf-8", errors="replace")
-                stats.undecodable_words += 1
-            if wanted is not None and text not in wanted:
-                continue
-            if text in seen:
-                stats.duplicates += 1
-                continue
-            seen.add(text)
-            rows.add(text, rest, number)
+            text = wanted_word(word, wanted, seen, stats)
+            if text is not None:
+                seen.add(text)
+                rows.add(text, rest, number)
     if stats.rows_read == 0:
         raise UserError(f"vector file '{path}' has no vector rows")
     if stats.declared_words is not None and stats.rows_read + stats.skipped_rows < stats.declared_words:
@@ -124,6 +116,22 @@ def parse_text_vectors(
         )
     vectors = rows.finish()
     return ParsedVectors(rows.words, vectors, stats)
+
+
+def wanted_word(raw: bytes, wanted: set[str] | None, seen: set[str], stats: ParseStats) -> str | None:
+    """A row's word decoded (invalid UTF-8 replaced and counted), or None when it is not wanted
+    or was seen before (counted as a duplicate: the first row of a word is kept)."""
+    try:
+        word = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        word = raw.decode("utf-8", errors="replace")
+        stats.undecodable_words += 1
+    if wanted is not None and word not in wanted:
+        return None
+    if word in seen:
+        stats.duplicates += 1
+        return None
+    return word
 
 
 def _split_row(line: bytes, dim: int) -> tuple[bytes, bytes | None]:
