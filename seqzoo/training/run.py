@@ -91,8 +91,6 @@ def train(
     except TypeError:
         raise UserError(f"{name} data takes no option {', '.join(read_options)} "
                         f"({task.name} reads plain text)") from None
-    if not data.exists():
-        raise UserError(f"data file '{data}' does not exist")
     run_dir = _run_dir(name, out)
     started_with = copy.deepcopy(config)  # `prepare` sets sizes from the data
     prepared = task.prepare(config, data, **read_options)  # a mistake in the data stops here
