@@ -108,7 +108,10 @@ RULES: dict[str, Rule] = {
     **{key: size() for key in (
         "units", "dim", "filters", "layers", "heads", "attention_units", "ff_dim", "model_dim",
         "target_embedding_dim", "kernel_size", "stacks", "skip_every", "max_positions", "max_length",
+        "embedding_dim", "image_size",
     )},
+    "conv_filters": Rule(list, item=size(), non_empty=True),
+    "attention_penalty": Rule(float, minimum=0.0),
     "dilations": Rule(list, item=size(), non_empty=True),
     "input_channels": size(nullable=True),
     "max_tokens": size(minimum=3),  # padding, out-of-vocabulary, one token
@@ -133,14 +136,15 @@ RULES: dict[str, Rule] = {
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (
         "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",
-        "padding", "pooling", "positions", "tokenizer", "trainable", "format",
+        "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone",
     )},
     "attention": Rule(str, nullable=True),
     "path": Rule(str, nullable=True),
+    "backbone_weights": Rule(str, nullable=True),
     "metrics": Rule(list, item=TEXT),
     **{key: FLAG for key in (
         "bidirectional", "lowercase", "strip_punctuation", "norm_first", "residual", "tie_embeddings",
-        "project", "trusted",
+        "project", "trusted", "backbone_trainable", "gate",
     )},
 }
 

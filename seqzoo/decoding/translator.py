@@ -21,14 +21,18 @@ class Translation:
 
 
 class Translator:
-    """Translates source ids with a trained `seq2seq` / `seq2seq_attn` model, in the graph.
+    """Translates source ids with a trained `seq2seq` / `seq2seq_attn` model, in the graph, and
+    captions images with a captioner (`show_tell`, `show_attend_tell`): an image is a source
+    whose memory is its grid of regions, none of them padding.
 
     The encoder runs once; the decoder's `step` runs once per output position for
     all texts and beams together, inside a `tf.while_loop` that stops when every
     beam has produced [END] or after `max_steps`. Beam width 1 is greedy search.
 
     Args:
-        model: keras.Model. A model from `seqzoo.models.seq2seq.encoder_decoder`.
+        model: keras.Model. A model whose first input is the source (ids or images), with an
+            `encoder` layer returning (memory, summary) and a `decoder` (`RecurrentDecoder`):
+            `seqzoo.models.seq2seq.encoder_decoder`, `seqzoo.models.captioning.captioner`.
         start_id: int. The target [START] id, fed at the first step.
         end_id: int. The target [END] id.
 
@@ -46,10 +50,15 @@ class Translator:
         self.end_id = end_id
 
     def encode(self, source_ids) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, list[tf.Tensor]]:
-        """(memory, keys, memory mask, the decoder's first states) of source ids [batch, source]."""
+        """(memory, keys, memory mask, the decoder's first states) of source ids [batch, source]
+        or images [batch, height, width, 3]."""
         memory, summary = self.encoder(source_ids, training=False)
         states = self.decoder.initial_states(summary)
-        memory, keys, mask = self.decoder.attend_to(memory, tf.not_equal(source_ids, 0), summary)
+        if source_ids.dtype.is_integer:
+            mask = tf.not_equal(source_ids, 0)
+        else:  # an image's regions
+            mask = tf.ones_like(memory[:, :, 0], tf.bool)
+        memory, keys, mask = self.decoder.attend_to(memory, mask, summary)
         return memory, keys, mask, states
 
     def step(self, token_ids, states, memory, keys, mask):

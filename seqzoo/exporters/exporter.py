@@ -77,10 +77,10 @@ def export(
     if entry is None and name not in list_models():
         raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
                         f"built from ({', '.join(list_models())})")
-    if model.inputs and "int" not in str(model.inputs[0].dtype):
+    task = get_task(get_entry(entry or name).task)
+    if task.serving_input == "text" and model.inputs and "int" not in str(model.inputs[0].dtype):
         raise UserError(f"model {model.name!r} reads float sequences; `seqzoo.export` serves text models "
                         "only (save it with model.export(path) instead)")
-    task = get_task(get_entry(entry or name).task)
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
     model_dir = _writable_model_dir(Path(base), name)
     _remove_stale_exports(model_dir)

@@ -14,8 +14,6 @@ from seqzoo.tasks import Task
 from seqzoo.text import Vectorizer
 
 TOLERANCE = 1e-5
-# Edge cases every export must agree on, whatever the data: empty, unknown words, bad UTF-8.
-EDGE_CASES = ["", "zzqx unseen wordforms", b"\xff\xfe not utf-8 \xc3".decode("latin-1")]
 
 
 def check_parity(
@@ -24,20 +22,21 @@ def check_parity(
     vectorizer: Vectorizer,
     saved_model_dir: Path,
     tflite_model: bytes,
-    texts: list[str],
+    heldout: list,
     meta: dict,
     tolerance: float = TOLERANCE,
 ) -> dict:
     """Max abs difference of the task's outputs from the SavedModel and TFLite vs Keras.
 
-    The SavedModel gets the texts as one batch through `serving_default`; the
-    TFLite file is driven one text at a time, as an app would. Raises ExportError
-    with the numbers when either difference exceeds `tolerance`.
+    The SavedModel gets the held-out inputs and the task's edge cases (`Task.parity_inputs`)
+    as one batch through `serving_default`; the TFLite file is driven one input at a time,
+    as an app would. Raises ExportError with the numbers when either difference exceeds
+    `tolerance`.
     """
-    texts = list(texts) + EDGE_CASES
+    texts = task.parity_inputs(heldout)
     expected = task.reference_outputs(model, vectorizer, texts, meta)
     served = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
-    from_saved_model = {k: v.numpy() for k, v in served(text=tf.constant(texts)).items()}
+    from_saved_model = {k: v.numpy() for k, v in served(**{task.serving_input: tf.constant(texts)}).items()}
     from_tflite = task.tflite_outputs(Interpreter(model_content=tflite_model), vectorizer, texts, meta)
     report = {"texts": len(texts), "outputs": sorted(expected), "tolerance": tolerance}
     for target, outputs in (("saved_model", from_saved_model), ("tflite", from_tflite)):

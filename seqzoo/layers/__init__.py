@@ -2,6 +2,7 @@
 
 from seqzoo.layers.attention import ATTENTIONS, Attention
 from seqzoo.layers.embedding import TRAINABLE_MODES, Pretrained, token_embedding
+from seqzoo.layers.image_encoder import ImageEncoder
 from seqzoo.layers.partially_frozen_embedding import PartiallyFrozenEmbedding
 from seqzoo.layers.pooling import POOLINGS, MaskedGlobalMaxPooling1D, sequence_pooling
 from seqzoo.layers.recurrent_decoder import RecurrentDecoder
@@ -10,7 +11,8 @@ from seqzoo.layers.rnn_stack import CELLS, rnn_stack
 from seqzoo.layers.tcn import TCN
 
 __all__ = [
-    "ATTENTIONS", "CELLS", "POOLINGS", "TRAINABLE_MODES", "Attention", "MaskedGlobalMaxPooling1D",
+    "ATTENTIONS", "CELLS", "POOLINGS", "TRAINABLE_MODES", "Attention", "ImageEncoder",
+    "MaskedGlobalMaxPooling1D",
     "PartiallyFrozenEmbedding", "Pretrained", "RecurrentDecoder", "RecurrentEncoder", "TCN",
     "rnn_stack", "sequence_pooling", "token_embedding",
 ]

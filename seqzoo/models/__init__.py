@@ -1,3 +1,12 @@
 """One module per zoo family; importing them fills the registry."""
 
-from seqzoo.models import deep_rnn, language_model, sentiment, seq2seq, tagger, tcn, transformer  # noqa: F401
+from seqzoo.models import (  # noqa: F401
+    captioning,
+    deep_rnn,
+    language_model,
+    sentiment,
+    seq2seq,
+    tagger,
+    tcn,
+    transformer,
+)

@@ -1,6 +1,7 @@
 """Tasks: the data, metrics, serving signatures and parity each kind of entry shares."""
 
 from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.captioning import CaptioningTask
 from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.language_model import LanguageModelTask
 from seqzoo.tasks.tagging import TaggingTask
@@ -8,7 +9,7 @@ from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
-                                    TranslationTask())
+                                    TranslationTask(), CaptioningTask())
 }
 
 

@@ -33,6 +33,7 @@ class Prepared:
     meta: dict  # what serving needs besides the vectorizer (label names, ...)
     heldout_texts: list[str]  # kept for the export-time parity check
     train_texts: list[str] = field(default_factory=list)  # for the embeddings' token counts
+    heldout: object | None = None  # what `Task.metrics` reads when batches are not enough (captioning)
 
     @property
     def train(self) -> tf.data.Dataset:
@@ -44,6 +45,7 @@ class Task:
     """The interface; see `ClassificationTask` and `LanguageModelTask`."""
 
     name: str
+    serving_input = "text"  # the name of serving_default's input
 
     def default_data(self) -> Path:
         raise NotImplementedError
@@ -72,6 +74,11 @@ class Task:
     def tflite_endpoints(self, model: keras.Model, meta: dict) -> dict[str, Endpoint]:
         """The `.tflite` file's signatures: batch 1, builtin ops."""
         raise NotImplementedError
+
+    def parity_inputs(self, heldout: list) -> list:
+        """What the export-time parity check feeds: held-out inputs and the edge cases every
+        export must agree on (empty, unknown words, bad UTF-8)."""
+        return list(heldout) + ["", "zzqx unseen wordforms", b"\xff\xfe not utf-8 \xc3".decode("latin-1")]
 
     def reference_outputs(self, model: keras.Model, vectorizer: Vectorizer, texts: list[str],
                           meta: dict) -> dict[str, np.ndarray]:

@@ -94,20 +94,13 @@ class TranslationTask(Task):
         attention_function = translate_function(model, vectorizer, meta, with_tokens=True)
         translator = Translator(model, START_ID, END_ID)
 
-        def checked(beam_width):
-            return [
-                tf.debugging.assert_greater_equal(beam_width, 1, message="beam_width < 1"),
-                tf.debugging.assert_less_equal(beam_width, MAX_BEAM_WIDTH,
-                                               message=f"beam_width > {MAX_BEAM_WIDTH}"),
-            ]
-
         def with_beam(text, beam_width):
-            with tf.control_dependencies(checked(beam_width)):
+            with tf.control_dependencies(check_beam_width(beam_width)):
                 out = translate(text, tf.identity(beam_width))
             return {k: v for k, v in out.items() if k != "attention"}
 
         def with_attention(text, beam_width):
-            with tf.control_dependencies(checked(beam_width)):
+            with tf.control_dependencies(check_beam_width(beam_width)):
                 return attention_function(text, tf.identity(beam_width))
 
         endpoints = {
@@ -191,6 +184,14 @@ class TranslationTask(Task):
                 "target_vocabulary": target_of(meta).get_vocabulary(),
             },
         }
+
+
+def check_beam_width(beam_width: tf.Tensor) -> list:
+    """The served graph's checks of a beam width: 1 to MAX_BEAM_WIDTH."""
+    return [
+        tf.debugging.assert_greater_equal(beam_width, 1, message="beam_width < 1"),
+        tf.debugging.assert_less_equal(beam_width, MAX_BEAM_WIDTH, message=f"beam_width > {MAX_BEAM_WIDTH}"),
+    ]
 
 
 def target_vectorizer(text_config: dict, targets: list[str]) -> Vectorizer:

@@ -135,7 +135,7 @@ def train(
             "model": name,
             "config": config,
             "meta": prepared.meta,
-            "metrics": task.metrics(best, prepared.validation, prepared.meta),
+            "metrics": task.metrics(best, prepared.heldout or prepared.validation, prepared.meta),
             "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
             "data": str(data),
         })

@@ -1,0 +1,365 @@
+"""Captioning: encoded images -> captions with a CNN encoder and an RNN decoder (show_tell,
+show_attend_tell).
+
+The caption vocabulary starts with [START] (id 2) and [END] (id 3), as a translation target's.
+Training is teacher forcing on every (image, reference) pair: ((image, [START] w_1 ... w_n),
+w_1 ... w_n [END]). Images are read from disk, decoded and resized in tf.data.
+
+SavedModel signatures (decoding, resizing, search and detokenization all in the graph):
+  serving_default          image (encoded bytes [batch]) -> caption, score, token_ids, valid
+                           (beam search at the config's width; a bad image gets valid = False
+                           and '' and never fails the batch)
+  caption                  image, beam_width (1: greedy) -> the same outputs
+  caption_with_attention   + attention [batch, steps, rows, columns], tokens (show_attend_tell)
+  encode / decode_step     for a client that drives the loop itself
+The `.tflite` file: `caption` (float image [1, size, size, 3] in [0, 255], beam_width), `encode`
+and `decode_step`, builtin ops only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.batching import batches, steps_per_epoch
+from seqzoo.data.captions import CaptionedImages, digit_scenes, read_captions
+from seqzoo.data.images import decode_images
+from seqzoo.decoding.translator import Translator
+from seqzoo.errors import UserError
+from seqzoo.layers.image_encoder import ImageEncoder
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.translation import (
+    END_ID,
+    MAX_BEAM_WIDTH,
+    START_ID,
+    check_beam_width,
+    detokenize,
+    loop_endpoints,
+    target_vectorizer,
+)
+from seqzoo.text import Vectorizer
+
+IMAGE = [tf.TensorSpec([None], tf.string, name="image")]
+BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
+HELDOUT_FOR_PARITY = 16
+SPLIT_FILES = ("train.tsv", "validation.tsv")
+# Bytes every export must survive: nothing, not an image, a cut PNG.
+EDGE_CASES = [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"]
+
+
+@dataclass
+class HeldoutImages:
+    """What the captioning figures read: the images with all their references (and boxes), and
+    their (image, reference) batches for the loss."""
+
+    images: CaptionedImages
+    batches: tf.data.Dataset
+
+
+class CaptioningTask(Task):
+    """Captioned images: a digit-scenes folder, or a caption file (COCO JSON, Flickr8k tokens,
+    image_path<TAB>caption) with the image folder (`images=`)."""
+
+    name = "captioning"
+    serving_input = "image"
+
+    def default_data(self) -> Path:
+        return digit_scenes()
+
+    def prepare(self, config: dict, data: Path, images: str | None = None) -> Prepared:
+        settings = config["train"]
+        train, heldout = read_splits(data, images, settings["validation_fraction"], settings["seed"])
+        vectorizer = target_vectorizer(config["text"], train.pairs()[1])
+        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+        meta = captioning_meta(config, vectorizer)
+        size, batch = config["model"]["image_size"], settings["batch_size"]
+        validation = caption_dataset(heldout, vectorizer, size, batch)
+        return Prepared(
+            vectorizer=vectorizer,
+            train_batches=functools.partial(caption_dataset, train, vectorizer, size, batch,
+                                            settings["seed"]),
+            steps_per_epoch=steps_per_epoch(len(train.pairs()[0]), batch),
+            validation=validation,
+            meta=meta,
+            heldout_texts=heldout.paths[:HELDOUT_FOR_PARITY],
+            heldout=HeldoutImages(heldout, validation),
+        )
+
+    def evaluation_dataset(self, config, vectorizer, meta, data) -> HeldoutImages:
+        images = read_split(Path(data), None)
+        return HeldoutImages(images, caption_dataset(images, vectorizer, meta["image_size"],
+                                                     config["train"]["batch_size"]))
+
+    def metrics(self, model, dataset, meta) -> dict[str, float]:
+        """Loss and word accuracy (teacher forcing); BLEU-1..4, exact match (against any
+        reference) and, where boxes are known, exact match by objects and grounding, of the
+        captions the served search writes (the config's beam width)."""
+        if not isinstance(dataset, HeldoutImages):
+            return super().metrics(model, dataset, meta)
+        figures = super().metrics(model, dataset.batches, meta)
+        captions = caption_images(model, meta, dataset.images.paths, meta["beam_width"])
+        report = caption_report(dataset.images, captions, Vectorizer.from_config(meta["text"]))
+        figures.update({f"val_{k}": v for k, v in report.items()})
+        return figures
+
+    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
+        caption = caption_function(model, meta)
+        translator = Translator(model, START_ID, END_ID)
+        size = meta["image_size"]
+
+        def with_beam(image, beam_width, attention=False):
+            with tf.control_dependencies(check_beam_width(beam_width)):
+                out = caption(image, tf.identity(beam_width))
+            return out if attention else {k: v for k, v in out.items() if k not in ("attention", "tokens")}
+
+        endpoints = {
+            "serving_default": (lambda image: with_beam(image, tf.constant(meta["beam_width"])), IMAGE),
+            "caption": (with_beam, [*IMAGE, BEAM_WIDTH]),
+            **loop_endpoints(translator, lambda image: decode_images(image, size)[0], IMAGE),
+        }
+        if meta["attention"] is not None:
+            endpoints["caption_with_attention"] = (functools.partial(with_beam, attention=True),
+                                                   [*IMAGE, BEAM_WIDTH])
+        return endpoints
+
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        translator = Translator(model, START_ID, END_ID)
+        image = [tf.TensorSpec([1, meta["image_size"], meta["image_size"], 3], tf.float32, name="image")]
+
+        def caption(image, beam_width):
+            result = translator.search(image, beam_width, meta["max_steps"], meta["length_penalty"])
+            return {"token_ids": result.token_ids, "score": result.scores}
+
+        return {"caption": (caption, [*image, BEAM_WIDTH]),
+                **loop_endpoints(translator, lambda image: image, image, batch_size=1)}
+
+    def parity_inputs(self, heldout: list) -> list:
+        """The held-out images' bytes (those still on disk), and the bad-bytes edge cases."""
+        return [Path(p).read_bytes() for p in heldout if Path(p).is_file()] + EDGE_CASES
+
+    def reference_outputs(self, model, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
+        out = caption_function(model, meta)(tf.constant(inputs), tf.constant(meta["beam_width"]))
+        return {"token_ids": out["token_ids"].numpy(), "score": out["score"].numpy()}
+
+    def tflite_outputs(self, interpreter, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
+        caption = interpreter.get_signature_runner("caption")
+        images, ok = decode_images(tf.constant(inputs), meta["image_size"])
+        rows = {"token_ids": [], "score": []}
+        for image, valid in zip(images.numpy(), ok.numpy(), strict=True):
+            if not valid:  # as the card says: an app decodes the image, and skips one that does not
+                rows["token_ids"].append(np.zeros((1, meta["max_steps"]), np.int32))
+                rows["score"].append(np.zeros(1, np.float32))
+                continue
+            out = caption(image=image[None], beam_width=np.int32(meta["beam_width"]))
+            for name in rows:
+                rows[name].append(out[name])
+        return {name: np.concatenate(values) for name, values in rows.items()}
+
+    def card(self, meta) -> dict:
+        size, steps = meta["image_size"], meta["max_steps"]
+        caption = {
+            "caption": "tf.string [batch]: '' for an image that could not be decoded",
+            "token_ids": f"int32 [batch, {steps}]: caption ids, 0 from [END] on",
+            "score": "float32 [batch]: log p(caption, [END] | image)",
+            "valid": "bool [batch]: the image was decoded (PNG, JPEG, GIF or BMP, whole, at most "
+                     "40 million pixels); the others get '' and never fail the batch",
+        }
+        image = {"image": "tf.string [batch]: encoded PNG / JPEG / GIF / BMP bytes, any size and channels "
+                          f"(decoded, made RGB and resized to {size} x {size} in the graph)"}
+        signatures = {
+            "serving_default": {"inputs": image,
+                                "outputs": {**caption, "search": f"beam width {meta['beam_width']}"}},
+            "caption": {"inputs": {**image, "beam_width": f"int32, 1 (greedy) to {MAX_BEAM_WIDTH}"},
+                        "outputs": caption},
+            "encode": {"inputs": image, "outputs": {"memory": "float32 [batch, regions, units]", "keys":
+                       "float32 [batch, regions, k]", "memory_mask": "bool [batch, regions]",
+                       "states": "decoder states state_<k> float32 [batch, units]"}},
+            "decode_step": {"inputs": {"token_ids": f"int32 [batch]: the previous word, [START] ({START_ID}) "
+                                       "first", "memory, keys, memory_mask, states": "from encode, then "
+                                       "from the last step"},
+                            "outputs": {"probabilities": "float32 [batch, vocabulary]",
+                                        "attention": "float32 [batch, regions]", "states": "the new states"}},
+        }
+        if meta["attention"] is not None:
+            rows, columns = meta["grid"]
+            signatures["caption_with_attention"] = {
+                "inputs": signatures["caption"]["inputs"],
+                "outputs": {**caption, "attention": f"float32 [batch, {steps}, {rows}, {columns}]: each "
+                            "word's weights over the image's regions (row-major, over the resized image)",
+                            "tokens": f"tf.string [batch, {steps}]"}}
+        return {
+            "saved_model": signatures,
+            "tflite": {
+                "signatures": "caption, encode, decode_step",
+                "inputs": {"image": f"float32 [1, {size}, {size}, 3]: RGB in [0, 255], resized to "
+                           f"{size} x {size} by the app", "beam_width": "int32 (caption)"},
+                "outputs": {"token_ids": f"int32 [1, {steps}]: indexes vocabulary.json; 0 from [END] on",
+                            "score": "float32 [1]"},
+            },
+        }
+
+
+def captioning_meta(config: dict, vectorizer: Vectorizer) -> dict:
+    """What serving needs: the caption vectorizer, the image size, the search settings."""
+    model = config["model"]
+    encoder = ImageEncoder(model["backbone"], model["image_size"], model["conv_filters"], model["units"])
+    return {
+        "text": vectorizer.get_config(),
+        "image_size": model["image_size"],
+        "grid": list(encoder.grid()),
+        "max_steps": vectorizer.max_length + 1,  # the words and [END]
+        "beam_width": config["decoding"]["beam_width"],
+        "length_penalty": config["decoding"]["length_penalty"],
+        "attention": model.get("attention"),
+    }
+
+
+def caption_function(model: keras.Model, meta: dict):
+    """images (encoded bytes [batch]), beam_width -> caption, token_ids, score, valid, attention
+    [batch, steps, rows, columns], tokens: what the serving signatures return."""
+    translator = Translator(model, START_ID, END_ID)
+    vocabulary = tf.constant(Vectorizer.from_config(meta["text"]).get_vocabulary())
+    rows, columns = model.get_layer("encoder").grid()
+    size = meta["image_size"]
+
+    def caption(image, beam_width):
+        pixels, valid = decode_images(image, size)
+        result = translator.search(pixels, beam_width, meta["max_steps"], meta["length_penalty"])
+        token_ids = tf.where(valid[:, None], result.token_ids, 0)
+        out = {
+            "caption": detokenize(vocabulary, token_ids, " "),
+            "token_ids": token_ids,
+            "score": tf.where(valid, result.scores, 0.0),
+            "valid": valid,
+            "tokens": tf.gather(vocabulary, token_ids),
+        }
+        if meta["attention"] is not None:  # show_tell has one image vector, no map
+            attention = result.attention * tf.cast(valid, tf.float32)[:, None, None]
+            out["attention"] = tf.reshape(attention, [tf.shape(image)[0], meta["max_steps"], rows, columns])
+        return out
+
+    return caption
+
+
+def caption_images(model: keras.Model, meta: dict, paths: list[str], beam_width: int = 1,
+                   batch_size: int = 64) -> dict[str, np.ndarray]:
+    """The `caption_function` outputs for image files, batch by batch, as NumPy arrays."""
+    function = tf.function(caption_function(model, meta), autograph=False,
+                           input_signature=[IMAGE[0], BEAM_WIDTH])
+    parts = []
+    for start in range(0, len(paths), batch_size):
+        data = [Path(p).read_bytes() for p in paths[start : start + batch_size]]
+        parts.append({k: v.numpy() for k, v in function(tf.constant(data), tf.constant(beam_width)).items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def caption_report(images: CaptionedImages, outputs: dict[str, np.ndarray], vectorizer: Vectorizer) -> dict:
+    """BLEU-1..4 (sacrebleu, every reference), exact match against any reference; with boxes,
+    exact match by the number of objects and grounding: the share of digit words whose attention
+    mass lies mostly (> 0.5) inside the box of the digit they name."""
+    import sacrebleu
+
+    hypotheses = [c.decode("utf-8", errors="replace") for c in outputs["caption"]]
+    references = [[" ".join(t.decode() for t in row) for row in vectorizer.tokenize(refs).to_list()]
+                  for refs in images.captions]
+    most = max(len(refs) for refs in references)
+    streams = [[refs[i] if i < len(refs) else refs[0] for refs in references] for i in range(most)]
+    report = {f"bleu{n}": sacrebleu.BLEU(max_ngram_order=n).corpus_score(hypotheses, streams).score
+              for n in range(1, 5)}
+    exact = [h in refs for h, refs in zip(hypotheses, references, strict=True)]
+    report["exact_match"] = float(np.mean(exact))
+    if images.boxes:
+        objects = [len(scene) for scene in images.boxes]
+        for count in sorted(set(objects)):
+            report[f"exact_match[{count}]"] = float(np.mean([e for e, n in zip(exact, objects, strict=True)
+                                                             if n == count]))
+        if "attention" in outputs:
+            report["grounding"] = grounding(images.boxes, outputs["tokens"], outputs["attention"])
+    return report
+
+
+def grounding(boxes: list[list[dict]], tokens: np.ndarray, attention: np.ndarray) -> float:
+    """The share of generated digit words (naming a digit the scene holds) whose attention mass
+    inside that digit's box exceeds 0.5; each region's weight counts by the share of its cell the
+    box covers. A digit the scene holds twice counts its better box."""
+    rows, columns = attention.shape[2:]
+    top, left = np.arange(rows) / rows, np.arange(columns) / columns
+    grounded = []
+    for scene, words, weights in zip(boxes, tokens, attention, strict=True):
+        for word, step in zip(words, weights, strict=True):
+            word = word.decode("utf-8", errors="replace")
+            named = [d["box"] for d in scene if str(d["digit"]) == word]
+            if not named:
+                continue
+            masses = []
+            for y0, x0, y1, x1 in named:
+                cover_y = np.clip(np.minimum(top + 1 / rows, y1) - np.maximum(top, y0), 0, None) * rows
+                cover_x = np.clip(np.minimum(left + 1 / columns, x1) - np.maximum(left, x0), 0, None)
+                cover_x *= columns
+                masses.append(float(np.sum(step * np.outer(cover_y, cover_x))))
+            grounded.append(max(masses) > 0.5)
+    return float(np.mean(grounded)) if grounded else 0.0
+
+
+def caption_dataset(images: CaptionedImages, vectorizer: Vectorizer, size: int, batch_size: int,
+                    shuffle_seed: int | None = None, epochs: range | None = None) -> tf.data.Dataset:
+    """((image [size, size, 3], [START] + caption ids), caption ids + [END]) per reference, padded
+    per batch; images read from disk and decoded as the batches are made (by `decode_images`,
+    as the exports decode), in the order `seqzoo.data.batching.batches` gives. The readers have
+    skipped files that are not whole images; one that still fails to decode gets its caption
+    masked out of the loss (all padding), so it neither stops training nor teaches anything."""
+    paths, captions = images.pairs()
+    examples = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(captions)))
+
+    def vectorize(paths, captions):
+        pixels, valid = decode_images(tf.map_fn(tf.io.read_file, paths), size)
+        ids = vectorizer.lookup(captions)[:, : vectorizer.max_length]
+        edge = lambda token: tf.RaggedTensor.from_tensor(tf.fill([tf.shape(captions)[0], 1], token))  # noqa: E731
+        kept = tf.cast(valid[:, None], tf.int32)
+        return ((pixels, tf.concat([edge(START_ID), ids], axis=1).to_tensor() * kept),
+                tf.concat([ids, edge(END_ID)], axis=1).to_tensor() * kept)
+
+    def batch(examples):
+        return examples.batch(batch_size).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE,
+                                              deterministic=True)
+
+    return batches(examples, batch, shuffle_seed, epochs)
+
+
+def read_splits(data: Path, images: str | None, validation_fraction: float, seed: int
+                ) -> tuple[CaptionedImages, CaptionedImages]:
+    """(train, validation): a folder's train.tsv and validation.tsv (with boxes.json when the
+    digit scenes wrote it), or one caption file split by image with `seed`."""
+    if data.is_dir():
+        missing = [name for name in SPLIT_FILES if not (data / name).is_file()]
+        if missing:
+            raise UserError(f"data folder '{data}' needs {' and '.join(missing)} (image_path<TAB>caption "
+                            "lines), or give a caption file")
+        return read_split(data / SPLIT_FILES[0], images), read_split(data / SPLIT_FILES[1], images)
+    captioned = read_split(data, images)
+    if len(captioned) < 2:
+        raise UserError(f"caption file '{data}' needs at least 2 images (one held out)")
+    order = np.random.default_rng(seed).permutation(len(captioned))
+    count = min(max(1, round(len(captioned) * validation_fraction)), len(captioned) - 1)
+    return captioned.subset(sorted(order[count:])), captioned.subset(sorted(order[:count]))
+
+
+def read_split(data: Path, images: str | None) -> CaptionedImages:
+    """One caption file; the boxes of its images when a boxes.json lies beside it."""
+    if data.is_dir():
+        data = data / "test.tsv"
+    captioned = read_captions(data, images)
+    boxes_file = data.parent / "boxes.json"
+    if images is None and boxes_file.is_file():
+        boxes = json.loads(boxes_file.read_text(encoding="utf-8"))
+        root = data.parent
+        named = [boxes.get(str(Path(p).relative_to(root))) for p in captioned.paths]
+        if all(b is not None for b in named):
+            captioned.boxes = named
+    return captioned
