@@ -7,6 +7,7 @@ What differs by task (the data, the targets, the serving metadata) is here.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -19,7 +20,9 @@ import numpy as np
 import seqzoo
 from seqzoo.data.translation import ParallelTexts
 from seqzoo.registry import get_entry
+from seqzoo.data.captions import CaptionedImages
 from seqzoo.tasks import get_task
+from seqzoo.tasks.captioning import caption_dataset, captioning_meta
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
 from seqzoo.tasks.translation import START_ID, pair_dataset, target_vectorizer, translation_meta
 from seqzoo.text import Vectorizer
@@ -35,8 +38,9 @@ class Trained:
     model: keras.Model
     vectorizer: Vectorizer
     meta: dict
-    texts: list[str]
+    texts: list  # what serving_default takes: texts, or encoded images
     losses: list[float]
+    inputs: object = None  # what the Keras model takes for `texts`
 
 
 def task_data(name: str, config: dict):
@@ -68,18 +72,57 @@ def task_data(name: str, config: dict):
         (source_ids, decoder_in), decoder_out = next(iter(pair_dataset(pairs, source, target, len(TEXTS))))
         return source, [source_ids.numpy(), decoder_in.numpy()], decoder_out.numpy(), \
             translation_meta(config, target)
+    if task == "captioning":  # an image of coloured blocks per text, captioned by the text
+        config["text"]["max_tokens"] = 40
+        vectorizer = target_vectorizer(config["text"], [t for t in TEXTS if t])
+        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+        meta = captioning_meta(config, vectorizer)
+        paths = _block_images(len(TEXTS))
+        images = CaptionedImages(paths, [[t or "nothing"] for t in TEXTS])
+        (pixels, caption_in), caption_out = next(iter(caption_dataset(images, vectorizer, meta["image_size"],
+                                                                        len(TEXTS))))
+        return vectorizer, [pixels.numpy(), caption_in.numpy()], caption_out.numpy(), meta
     raise NotImplementedError(f"no contract data for task {task!r}")
 
 
-def forward_inputs(name: str, ids: np.ndarray):
-    """What the entry's model takes for token ids: an encoder-decoder also takes target ids."""
-    if get_entry(name).task == "translation":
+def _block_images(count: int) -> list[str]:
+    """PNG files of a few coloured rectangles each, in a temporary folder (seeded)."""
+    import tempfile
+
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix="seqzoo-contract-images-"))
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        pixels = np.zeros((24, 24, 3), np.uint8)
+        for _ in range(i % 3 + 1):
+            top, left = rng.integers(0, 16, size=2)
+            pixels[top : top + 8, left : left + 8] = rng.integers(64, 256, size=3)
+        path = folder / f"{i}.png"
+        Image.fromarray(pixels).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def image_bytes(paths: list[str]) -> list[bytes]:
+    return [Path(p).read_bytes() for p in paths]
+
+
+def forward_inputs(name: str, ids: np.ndarray, model: keras.Model | None = None):
+    """What the entry's model takes for token ids: an encoder-decoder also takes target ids; a
+    captioner takes images (random) and the ids as its caption."""
+    task = get_entry(name).task
+    if task == "translation":
         return [ids, np.full((len(ids), 5), START_ID, np.int32)]
+    if task == "captioning":
+        shape = (len(ids), *model.inputs[0].shape[1:])
+        return [np.random.default_rng(0).uniform(0, 255, shape).astype("float32"), ids]
     return ids
 
 
 def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
-    if get_entry(name).task in ("language_model", "tagging"):  # an output per step
+    if get_entry(name).task in ("language_model", "tagging", "captioning"):  # an output per step
         return (batch, length, model.output_shape[-1])
     if get_entry(name).task == "translation":  # an output per target step
         return (batch, 5, model.output_shape[-1])
@@ -93,7 +136,11 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
     keras.utils.set_random_seed(0)
     model = seqzoo.build(name, preset="tiny", vectorizer=vectorizer)
     history = model.fit(inputs, targets, batch_size=len(targets), epochs=steps, verbose=0)
-    return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"])
+    if get_entry(name).task == "captioning":  # served: the images' bytes
+        return Trained(name, model, vectorizer, meta, image_bytes(_block_images(len(TEXTS))),
+                       history.history["loss"], inputs)
+    return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"],
+                   forward_inputs(name, vectorizer(TEXTS).numpy()))
 
 
 def reference(trained: Trained) -> dict[str, np.ndarray]:
@@ -102,10 +149,11 @@ def reference(trained: Trained) -> dict[str, np.ndarray]:
     return task.reference_outputs(trained.model, trained.vectorizer, trained.texts, trained.meta)
 
 
-def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list[str]]]) -> dict[str, dict]:
-    """serving_default(text) of each SavedModel, run by one Python that imports tensorflow only.
+def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]]) -> dict[str, dict]:
+    """serving_default of each SavedModel, run by one Python that imports tensorflow only.
 
-    `requests` maps a name to (SavedModel path, texts). Each reply holds `outputs` (the
+    `requests` maps a name to (SavedModel path, texts or encoded images: the input is `image`
+    when they are bytes, else `text`). Each reply holds `outputs` (the
     non-string outputs as lists) or the `error` the load or call raised, and `loaded`: the
     seqzoo / tensorflow_text modules imported by then. One process for all: importing
     TensorFlow alone takes about 7 s on 2 cores.
@@ -113,9 +161,13 @@ def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list[st
     script = (
         "import json, sys, tensorflow as tf\n"
         "replies = {}\n"
-        "for name, (path, texts) in json.loads(sys.stdin.read()).items():\n"
+        "import base64\n"
+        "for name, (path, key, values) in json.loads(sys.stdin.read()).items():\n"
+        "    if key == 'image':\n"
+        "        values = [base64.b64decode(v) for v in values]\n"
         "    try:\n"
-        "        out = tf.saved_model.load(path).signatures['serving_default'](text=tf.constant(texts))\n"
+        "        serve = tf.saved_model.load(path).signatures['serving_default']\n"
+        "        out = serve(**{key: tf.constant(values)})\n"
         "        replies[name] = {'outputs': {k: v.numpy().tolist() for k, v in out.items()\n"
         "                                     if v.dtype != tf.string}}\n"
         "    except Exception as error:\n"
@@ -126,10 +178,16 @@ def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list[st
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
-        input=json.dumps({name: [str(path), texts] for name, (path, texts) in requests.items()}),
+        input=json.dumps({name: _request(path, values) for name, (path, values) in requests.items()}),
         capture_output=True, text=True, check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _request(path: Path, values: list) -> list:
+    if values and isinstance(values[0], bytes):
+        return [str(path), "image", [base64.b64encode(v).decode() for v in values]]
+    return [str(path), "text", values]
 
 
 def tflite_outputs(trained: Trained, path: Path) -> dict[str, np.ndarray]:

@@ -43,7 +43,7 @@ from seqzoo.tasks.translation import (
     loop_endpoints,
     target_vectorizer,
 )
-from seqzoo.text import Vectorizer
+from seqzoo.text import Vectorizer, string_tensor
 
 IMAGE = [tf.TensorSpec([None], tf.string, name="image")]
 BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
@@ -140,16 +140,18 @@ class CaptioningTask(Task):
                 **loop_endpoints(translator, lambda image: image, image, batch_size=1)}
 
     def parity_inputs(self, heldout: list) -> list:
-        """The held-out images' bytes (those still on disk), and the bad-bytes edge cases."""
-        return [Path(p).read_bytes() for p in heldout if Path(p).is_file()] + EDGE_CASES
+        """Held-out images (encoded bytes, or paths of files still on disk) and the bad-bytes edge cases."""
+        images = [item if isinstance(item, bytes) else Path(item).read_bytes() for item in heldout
+                  if isinstance(item, bytes) or Path(item).is_file()]
+        return images + EDGE_CASES
 
     def reference_outputs(self, model, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
-        out = caption_function(model, meta)(tf.constant(inputs), tf.constant(meta["beam_width"]))
+        out = caption_function(model, meta)(string_tensor(inputs), tf.constant(meta["beam_width"]))
         return {"token_ids": out["token_ids"].numpy(), "score": out["score"].numpy()}
 
     def tflite_outputs(self, interpreter, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
         caption = interpreter.get_signature_runner("caption")
-        images, ok = decode_images(tf.constant(inputs), meta["image_size"])
+        images, ok = decode_images(string_tensor(inputs), meta["image_size"])
         rows = {"token_ids": [], "score": []}
         for image, valid in zip(images.numpy(), ok.numpy(), strict=True):
             if not valid:  # as the card says: an app decodes the image, and skips one that does not
