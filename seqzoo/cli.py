@@ -1,6 +1,6 @@
 """The `seqzoo` command: train, export and run the zoo's entries.
 
-Commands: list, config, train, export, predict, tag, translate, attention, generate,
+Commands: list, config, train, export, predict, tag, translate, caption, attention, generate,
 evaluate, compare, paper, embeddings, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--out", help="run directory (default: runs/NAME, next free)")
     command.add_argument("--text-column", help="CSV/TSV column of the texts (default: text)")
     command.add_argument("--label-column", help="CSV/TSV column of the labels (default: label)")
+    command.add_argument("--images", help="captioners: the folder the caption file's image paths are "
+                         "relative to (default: the caption file's folder)")
     command.set_defaults(run=_train)
 
     command = commands.add_parser("export", help="export a run to SavedModel + TFLite")
@@ -102,9 +104,17 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_translate)
 
-    command = commands.add_parser("attention", help="draw the attention map of a translation")
+    command = commands.add_parser("caption", help="caption image files with an exported captioner")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
-    command.add_argument("text")
+    command.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF or BMP files")
+    command.add_argument("--beam", type=int, help="beam width, 1 (greedy) to 16 (default: the card's)")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_caption)
+
+    command = commands.add_parser("attention", help="draw the attention of a translation (a text) or "
+                                  "of a caption (an image file: one panel per word)")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("text", metavar="TEXT_OR_IMAGE")
     command.add_argument("--out", default="attention.png", help="image file: .png, .svg or .pdf")
     command.add_argument("--beam", type=int, help="beam width (default: the card's)")
     command.set_defaults(run=_attention)
@@ -262,7 +272,8 @@ def _train(args) -> Path:
     from seqzoo.config import parse_assignments
 
     read_options = {key: value for key, value in
-                    (("text_column", args.text_column), ("label_column", args.label_column)) if value}
+                    (("text_column", args.text_column), ("label_column", args.label_column),
+                     ("images", args.images)) if value}
     run_dir = seqzoo.train(
         args.name, args.data, preset=args.preset, overrides=parse_assignments(args.assignments),
         epochs=args.epochs, out=args.out, **read_options,
@@ -323,10 +334,56 @@ def _attention(args) -> None:
     from seqzoo.plots import plot_attention
 
     exported = ExportedModel(args.model)
+    if exported.card["task"] == "captioning":
+        from seqzoo.plots import plot_caption_attention
+
+        data = _image_files([args.text])[0][1]
+        row = exported.caption([data], args.beam, attention=True)[0]
+        plot_caption_attention(data, row, args.out)
+        print(f"{row['caption']}\t{args.text}\nattention: {args.out} (one panel per word)")
+        return
     row = exported.translate(_texts([args.text]), args.beam, attention=True)[0]
     plot_attention(row, args.out)
     print(f"{row['translation']}\t{row['text']}\nattention map: {args.out}")
     _translation_notes(row, exported.card["text"]["max_length"])
+
+
+def _caption(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    files = _image_files(args.images, all_needed=False)
+    rows = exported.caption([data for _, data in files], args.beam)
+    captioned = 0
+    for (name, _), row in zip(files, rows, strict=True):
+        if not row["valid"]:
+            print(f"seqzoo: {name}: not a whole PNG, JPEG, GIF or BMP image", file=sys.stderr)
+            continue
+        captioned += 1
+        print(json.dumps({"image": name, **row}, ensure_ascii=False) if args.json
+              else f"{row['caption']}\t{name}")
+    if not captioned:
+        from seqzoo.errors import UserError
+
+        raise UserError("no image could be captioned")
+
+
+def _image_files(names: list[str], all_needed: bool = True) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the files that read; one line on stderr per file that does not (an
+    error when `all_needed`, or when none reads)."""
+    from seqzoo.errors import UserError
+
+    files = []
+    for name in names:
+        try:
+            files.append((name, Path(name).read_bytes()))
+        except OSError as err:
+            if all_needed:
+                raise UserError(f"cannot read image '{name}': {err.strerror}") from None
+            print(f"seqzoo: {name}: cannot read it: {err.strerror}", file=sys.stderr)
+    if not files:
+        raise UserError("no image file could be read")
+    return files
 
 
 def _translation_notes(row: dict, limit: int) -> None:

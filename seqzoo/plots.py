@@ -41,13 +41,67 @@ def plot_attention(row: dict, path: str | Path | None = None):
     figure.colorbar(image, ax=axes, fraction=0.04)
     figure.tight_layout()
     if path is not None:
-        path = Path(path)
-        suffix = path.suffix.lstrip(".").lower()
-        if suffix not in figure.canvas.get_supported_filetypes():
-            raise UserError(f"cannot write a figure as '{path.name}': use .png, .svg or .pdf")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        figure.savefig(tmp, format=suffix, dpi=150)
-        os.replace(tmp, path)
+        _save(figure, path)
+        plt.close(figure)
+    return figure
+
+
+def _save(figure, path: str | Path) -> None:
+    """Writes a figure through a temporary file; the format from the suffix."""
+    path = Path(path)
+    suffix = path.suffix.lstrip(".").lower()
+    if suffix not in figure.canvas.get_supported_filetypes():
+        raise UserError(f"cannot write a figure as '{path.name}': use .png, .svg or .pdf")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    figure.savefig(tmp, format=suffix, dpi=150)
+    os.replace(tmp, path)
+
+
+def plot_caption_attention(image: bytes, row: dict, path: str | Path | None = None):
+    """The image once per generated word, that word's attention over the regions upsampled and
+    laid over it (Xu et al.'s figure). `row` is one of `ExportedModel.caption(...,
+    attention=True)`'s rows; with `path`, the figure is written there through a temporary file.
+
+    Example:
+    ```python
+    data = open("scene.png", "rb").read()
+    row = ExportedModel("saved_models/show_attend_tell").caption([data], attention=True)[0]
+    plot_caption_attention(data, row, "attention.png")
+    ```
+    """
+    import io
+
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    if "attention" not in row:
+        raise UserError("this caption has no attention weights (a show_attend_tell model gives them)")
+    if not row["valid"]:
+        raise UserError("the image could not be decoded, so it has no caption to draw")
+    picture = Image.open(io.BytesIO(image)).convert("RGB")
+    words = row["tokens"] or [""]
+    columns = min(len(words), 6)
+    lines = -(-len(words) // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(2.2 * columns, 2.4 * lines), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(words):
+            continue
+        weights = np.asarray(row["attention"][index] if row["attention"] else [[0.0]], np.float32)
+        overlay = Image.fromarray(weights / max(float(weights.max()), 1e-9)).resize(picture.size,
+                                                                                   Image.Resampling.BILINEAR)
+        axis.imshow(picture)
+        axis.imshow(np.asarray(overlay), cmap="gray", alpha=0.6, vmin=0.0, vmax=1.0)
+        axis.set_title(words[index], fontsize=10)
+    figure.suptitle(row["caption"], fontsize=10)
+    figure.tight_layout()
+    if path is not None:
+        _save(figure, path)
         plt.close(figure)
     return figure

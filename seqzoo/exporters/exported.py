@@ -35,6 +35,7 @@ class ExportedModel:
     ExportedModel("saved_models/char_lm").generate(["The minister"], max_new_tokens=50)
     ExportedModel("saved_models/bilstm_tagger").tag(["the minister said on tuesday"])
     ExportedModel("saved_models/seq2seq_attn").translate(["3rd of March, 2021"], beam_width=4)
+    ExportedModel("saved_models/show_attend_tell").caption([open("scene.png", "rb").read()])
     ```
     """
 
@@ -108,10 +109,7 @@ class ExportedModel:
         from seqzoo.tasks.translation import MAX_BEAM_WIDTH, translation_rows
 
         self._require_task("translation", "translate")
-        beam_width = self.card["beam_width"] if beam_width is None else beam_width
-        beam_width = INT32.check("beam width", beam_width, what="")
-        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+        beam_width = self._beam_width(beam_width, MAX_BEAM_WIDTH)
         signature = "translate_with_attention" if attention else "translate"
         if signature not in self.saved_model.signatures:
             raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
@@ -119,6 +117,41 @@ class ExportedModel:
         out = self.saved_model.signatures[signature](
             text=string_tensor(list(texts)), beam_width=tf.constant(beam_width, tf.int32))
         return translation_rows(list(texts), {k: v.numpy() for k, v in out.items()})
+
+    def caption(self, images: list[bytes], beam_width: int | None = None, attention: bool = False
+                ) -> list[dict]:
+        """[{'caption', 'score', 'valid'}] per encoded image (PNG / JPEG / GIF / BMP bytes), from
+        the SavedModel; an image that does not decode gets valid False and ''. `attention` adds
+        'tokens' and 'attention' [word][row][column] (show_attend_tell), which
+        `seqzoo.plots.plot_caption_attention` draws."""
+        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
+
+        self._require_task("captioning", "caption")
+        beam_width = self._beam_width(beam_width, MAX_BEAM_WIDTH)
+        signature = "caption_with_attention" if attention else "caption"
+        if signature not in self.saved_model.signatures:
+            raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
+                            "attention; show_attend_tell has)")
+        out = self.saved_model.signatures[signature](
+            image=tf.constant(list(images), tf.string, shape=[len(images)]),
+            beam_width=tf.constant(beam_width, tf.int32))
+        out = {k: v.numpy() for k, v in out.items()}
+        rows = []
+        for i in range(len(images)):
+            row = {"caption": out["caption"][i].decode("utf-8", errors="replace"),
+                   "score": float(out["score"][i]), "valid": bool(out["valid"][i])}
+            if "attention" in out:
+                words = [t.decode("utf-8", errors="replace") for t in out["tokens"][i] if t]
+                row.update(tokens=words, attention=out["attention"][i, : len(words)].tolist())
+            rows.append(row)
+        return rows
+
+    def _beam_width(self, beam_width, limit: int) -> int:
+        beam_width = self.card["beam_width"] if beam_width is None else beam_width
+        beam_width = INT32.check("beam width", beam_width, what="")
+        if not 1 <= beam_width <= limit:
+            raise UserError(f"beam width must be between 1 and {limit}, got {beam_width}")
+        return beam_width
 
     @functools.cached_property
     def saved_model(self):

@@ -12,7 +12,8 @@ from seqzoo.errors import UserError, check_choice
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    """MobileNetV3Small -> mobilenet_v3_small, EfficientNetB0 -> efficientnet_b0, ResNet50 -> resnet50."""
+    return re.sub(r"(?<=[a-z0-9])(?=V\d|B\d|[A-Z][a-z]+$)", "_", name).lower()
 
 
 # keras.applications models by snake-case name: mobilenet_v3_small -> MobileNetV3Small.
