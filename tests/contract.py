@@ -18,9 +18,9 @@ import keras
 import numpy as np
 
 import seqzoo
+from seqzoo.data.captions import CaptionedImages
 from seqzoo.data.translation import ParallelTexts
 from seqzoo.registry import get_entry
-from seqzoo.data.captions import CaptionedImages
 from seqzoo.tasks import get_task
 from seqzoo.tasks.captioning import caption_dataset, captioning_meta
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream

@@ -94,7 +94,7 @@ def test_missing_and_broken_images_are_skipped_with_a_note_and_none_is_an_error(
         read = read_captions(tmp_path / "pairs.tsv")
     assert read.captions == [["one"]]
     (tmp_path / "bad.tsv").write_text("gone.png\tthree\n")
-    with pytest.raises(UserError, match=r"no readable image .*gone.png': missing\); give the folder with --images"):
+    with pytest.raises(UserError, match=r"no readable image .*gone.png': missing\); give the folder with"):
         read_captions(tmp_path / "bad.tsv")
     (tmp_path / "bad.json").write_text('{"images": []}')
     with pytest.raises(UserError, match="not a COCO captions JSON file .*missing 'annotations'"):
@@ -170,7 +170,7 @@ def test_a_keras_applications_backbone_loads_a_local_weights_file(tmp_path):
     with pytest.raises(UserError, match=r"never downloads: save them on a machine with internet: .*"
                                         r"MobileNetV3Small\(include_top=False\)"):
         seqzoo.build("show_tell", preset="tiny", image_size=32, backbone="mobilenet_v3_small")
-    with pytest.raises(UserError, match="unknown backbone 'mobilenet_v3_smal'; did you mean 'mobilenet_v3_small'"):
+    with pytest.raises(UserError, match="backbone 'mobilenet_v3_smal'; did you mean 'mobilenet_v3_small'"):
         seqzoo.build("show_tell", preset="tiny", backbone="mobilenet_v3_smal")
 
 
@@ -179,14 +179,16 @@ def test_training_reports_bleu_exact_match_by_objects_and_grounding(exported):
     metrics = json.loads((run / "run.json").read_text())["metrics"]
     for key in ("val_loss", "val_bleu1", "val_bleu4", "val_exact_match", "val_grounding"):
         assert np.isfinite(metrics[key]), key
-    assert {k for k in metrics if k.startswith("val_exact_match[")} <= {f"val_exact_match[{n}]" for n in range(1, 5)}
+    by_objects = {k for k in metrics if k.startswith("val_exact_match[")}
+    assert by_objects <= {f"val_exact_match[{n}]" for n in range(1, 5)} and by_objects
     assert 0.0 <= metrics["val_grounding"] <= 1.0
 
 
 def test_the_export_captions_image_bytes_and_flags_bad_ones(exported, scenes):
     _, version = exported
     card = json.loads((version / "seqzoo.json").read_text())
-    assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5 and card["parity"]["tflite_max_abs_diff"] <= 1e-5
+    assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5
+    assert card["parity"]["tflite_max_abs_diff"] <= 1e-5
     good = (scenes / "images/test/00000.png").read_bytes()
     rows = ExportedModel(version).caption([good, b"", b"GIF89a cut", good], beam_width=2, attention=True)
     assert [r["valid"] for r in rows] == [True, False, False, True]
