@@ -21,11 +21,11 @@ def captioner(
     """[images, caption ids (teacher forcing)] -> next-word probabilities.
 
     An `ImageEncoder` (layer `encoder`) turns float images [batch, size, size, 3] in [0, 255]
-    into a grid of region features and their mean; a `RecurrentDecoder` (layer `decoder`)
-    writes the caption: with `attention` None, the mean is the decoder's first input (Show and
-    Tell); with an attention kind, the mean starts the decoder and every step attends over the
-    regions (Show, Attend and Tell). `seqzoo.decoding.Translator` searches captions with the
-    same two layers as it searches translations.
+    into a grid of region features and a summary; a `RecurrentDecoder` (layer `decoder`) writes
+    the caption: with `attention` None, a dense image vector over the whole grid is the decoder's
+    first input (Show and Tell); with an attention kind, the regions' mean starts the decoder and
+    every step attends over the regions (Show, Attend and Tell). `seqzoo.decoding.Translator`
+    searches captions with the same two layers as it searches translations.
 
     Args:
         vocab_size: int. Caption token ids, padding, OOV, [START] and [END] included.
@@ -48,7 +48,8 @@ def captioner(
         raise UserError("captioners learn their word embedding; pretrained embeddings are for text sources")
     images = keras.Input(shape=(image_size, image_size, 3), name="image")
     caption_ids = keras.Input(shape=(None,), dtype="int32", name="caption_ids")
-    encoder = ImageEncoder(backbone, image_size, conv_filters, units, backbone_trainable, name="encoder")
+    encoder = ImageEncoder(backbone, image_size, conv_filters, units, backbone_trainable,
+                           summary="mean" if attention else "dense", name="encoder")
     regions, mean = encoder(images)
     if backbone != "cnn":
         _load_backbone_weights(encoder.backbone, backbone, backbone_weights)
