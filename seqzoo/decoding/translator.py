@@ -52,6 +52,7 @@ class Translator:
     def encode(self, source_ids) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, list[tf.Tensor]]:
         """(memory, keys, memory mask, the decoder's first states) of source ids [batch, source]
         or images [batch, height, width, 3]."""
+        source_ids = tf.convert_to_tensor(source_ids)
         memory, summary = self.encoder(source_ids, training=False)
         states = self.decoder.initial_states(summary)
         if source_ids.dtype.is_integer:
