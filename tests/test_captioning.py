@@ -156,6 +156,8 @@ def test_options_that_need_attention_are_refused_without_it():
         RecurrentDecoder(40, 8, "lstm", 16, attention=None, gate=True)
     with pytest.raises(UserError, match="summary_first feeds the context once, without attention"):
         RecurrentDecoder(40, 8, "lstm", 16, attention="bahdanau", summary_first=True)
+    with pytest.raises(UserError, match="image_size 4 is too small for 3 pooling blocks: it must be at"):
+        seqzoo.build("show_attend_tell", image_size=4)
 
 
 def test_a_keras_applications_backbone_loads_a_local_weights_file(tmp_path):

@@ -85,6 +85,9 @@ class ImageEncoder(keras.layers.Layer):
                                         input_shape=(image_size, image_size, 3))
             self.preprocess = getattr(sys.modules[application.__module__], "preprocess_input", None)
         self.backbone.trainable = backbone_trainable
+        if min(self.grid()) < 1:
+            raise UserError(f"image_size {image_size} is too small for {len(filters)} pooling blocks: "
+                            f"it must be at least {2 ** len(filters)}")
         self.projection = keras.layers.Dense(units, activation="relu", name="regions")
         self.summary_layers = None
         if summary == "dense":  # each region narrowed to a few channels, then one layer over them all
@@ -103,6 +106,9 @@ class ImageEncoder(keras.layers.Layer):
 
     def grid(self, images_shape=None) -> tuple[int, int]:
         """(rows, columns) of the region grid."""
+        if self.backbone_name == "cnn":  # each block halves the side ('valid' 2x2 pooling)
+            side = self.image_size // 2 ** len(self.filters)
+            return side, side
         shape = self.backbone.compute_output_shape((1, self.image_size, self.image_size, 3))
         return int(shape[1]), int(shape[2])
 
