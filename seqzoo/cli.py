@@ -441,7 +441,7 @@ def _demo(args) -> None:
     print("== training the sentiment RNN on gensim's Pang & Lee movie-review sentences")
     train_args = argparse.Namespace(
         name="sentiment", data=None, preset="small", assignments=[], epochs=args.epochs,
-        out=None, text_column=None, label_column=None,
+        out=None, text_column=None, label_column=None, images=None,
     )
     run_dir = _train(train_args)
     print("== exporting")
