@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from bench_sentiment import median_seconds  # noqa: E402
 from bench_translation import timed, tutorial_loop  # noqa: E402
 
 import seqzoo  # noqa: E402
@@ -33,17 +32,6 @@ from seqzoo.data.captions import digit_scenes, read_captions  # noqa: E402
 from seqzoo.data.images import decode_images  # noqa: E402
 from seqzoo.decoding.translator import Translator  # noqa: E402
 from seqzoo.tasks.captioning import END_ID, START_ID  # noqa: E402
-
-
-def latency(call, repeats: int = 200) -> float:
-    """Median milliseconds of one call, after a warm-up call."""
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
@@ -88,8 +76,8 @@ def main() -> None:
     image, beam = tf.constant(data[:1]), tf.constant(1)
     runner = Interpreter(model_path=str(version / f"{run.name}.tflite")).get_signature_runner("caption")
     one = pixels[:1].numpy()
-    saved_ms = latency(lambda: served(image=image, beam_width=beam))
-    tflite_ms = latency(lambda: runner(image=one, beam_width=np.int32(1)))
+    saved_ms = median_seconds(lambda: served(image=image, beam_width=beam)) * 1000
+    tflite_ms = median_seconds(lambda: runner(image=one, beam_width=np.int32(1))) * 1000
     print(f"batch-1 latency, greedy: TFLite (pixels in) {tflite_ms:.2f} ms, SavedModel caption "
           f"(PNG bytes in, decoded in the graph) {saved_ms:.2f} ms: {saved_ms / tflite_ms:.1f}x")
 

@@ -106,16 +106,10 @@ class ExportedModel:
         """[{'text', 'translation', 'score', 'truncated', 'unknown_tokens'}] per text, from the
         SavedModel; `attention` adds 'source_tokens', 'target_tokens' and 'attention' (a
         seq2seq_attn model), which `seqzoo.plots.plot_attention` draws."""
-        from seqzoo.tasks.translation import MAX_BEAM_WIDTH, translation_rows
+        from seqzoo.tasks.translation import translation_rows
 
-        self._require_task("translation", "translate")
-        beam_width = self._beam_width(beam_width, MAX_BEAM_WIDTH)
-        signature = "translate_with_attention" if attention else "translate"
-        if signature not in self.saved_model.signatures:
-            raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
-                            "attention; seq2seq_attn has)")
-        out = self.saved_model.signatures[signature](
-            text=string_tensor(list(texts)), beam_width=tf.constant(beam_width, tf.int32))
+        search = self._search("translation", "translate", beam_width, attention, "seq2seq_attn")
+        out = search(text=string_tensor(list(texts)))
         return translation_rows(list(texts), {k: v.numpy() for k, v in out.items()})
 
     def caption(self, images: list[bytes], beam_width: int | None = None, attention: bool = False
@@ -124,17 +118,8 @@ class ExportedModel:
         the SavedModel; an image that does not decode gets valid False and ''. `attention` adds
         'tokens' and 'attention' [word][row][column] (show_attend_tell), which
         `seqzoo.plots.plot_caption_attention` draws."""
-        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
-
-        self._require_task("captioning", "caption")
-        beam_width = self._beam_width(beam_width, MAX_BEAM_WIDTH)
-        signature = "caption_with_attention" if attention else "caption"
-        if signature not in self.saved_model.signatures:
-            raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
-                            "attention; show_attend_tell has)")
-        out = self.saved_model.signatures[signature](
-            image=tf.constant(list(images), tf.string, shape=[len(images)]),
-            beam_width=tf.constant(beam_width, tf.int32))
+        search = self._search("captioning", "caption", beam_width, attention, "show_attend_tell")
+        out = search(image=tf.constant(list(images), tf.string, shape=[len(images)]))
         out = {k: v.numpy() for k, v in out.items()}
         rows = []
         for i in range(len(images)):
@@ -146,12 +131,22 @@ class ExportedModel:
             rows.append(row)
         return rows
 
-    def _beam_width(self, beam_width, limit: int) -> int:
+    def _search(self, task: str, verb: str, beam_width: int | None, attention: bool, attending: str):
+        """The search signature (`translate`, `caption`; `..._with_attention` when asked) with the
+        beam width checked and bound."""
+        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
+
+        self._require_task(task, verb)
         beam_width = self.card["beam_width"] if beam_width is None else beam_width
         beam_width = INT32.check("beam width", beam_width, what="")
-        if not 1 <= beam_width <= limit:
-            raise UserError(f"beam width must be between 1 and {limit}, got {beam_width}")
-        return beam_width
+        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+        signature = f"{verb}_with_attention" if attention else verb
+        if signature not in self.saved_model.signatures:
+            raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
+                            f"attention; {attending} has)")
+        return functools.partial(self.saved_model.signatures[signature],
+                                 beam_width=tf.constant(beam_width, tf.int32))
 
     @functools.cached_property
     def saved_model(self):
