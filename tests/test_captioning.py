@@ -231,5 +231,9 @@ def test_training_on_a_caption_file_with_an_image_folder(tmp_path):
         run = seqzoo.train("show_tell", tmp_path / "tokens.txt", preset="tiny", epochs=1, verbose=0,
                            out=tmp_path / "run", images=str(images))
     assert json.loads((run / "run.json").read_text())["meta"]["image_size"] == 16
+    with pytest.warns(SeqzooNote, match=r"5 of 10 training captions have more than text.max_length=2 words "
+                                        r"\(the longest 4\) and were cut; --set text.max_length=4"):
+        seqzoo.train("show_tell", tmp_path / "tokens.txt", preset="tiny", epochs=1, verbose=0,
+                     out=tmp_path / "run-short", images=str(images), overrides={"text.max_length": 2})
     assert main(["train", "show_tell", "--data", str(tmp_path / "tokens.txt"), "--images",
                  str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from seqzoo.data.batching import batches, steps_per_epoch
 from seqzoo.data.captions import CaptionedImages, digit_scenes, read_captions
 from seqzoo.data.images import decode_images
 from seqzoo.decoding.translator import Translator
-from seqzoo.errors import UserError
+from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.layers.image_encoder import ImageEncoder
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.translation import (
@@ -77,6 +78,7 @@ class CaptioningTask(Task):
         train, heldout = read_splits(data, images, settings["validation_fraction"], settings["seed"])
         vectorizer = target_vectorizer(config["text"], train.pairs()[1])
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+        _note_long_captions(train.pairs()[1], vectorizer)
         meta = captioning_meta(config, vectorizer)
         size, batch = config["model"]["image_size"], settings["batch_size"]
         validation = caption_dataset(heldout, vectorizer, size, batch)
@@ -205,6 +207,18 @@ class CaptioningTask(Task):
                             "score": "float32 [1]"},
             },
         }
+
+
+def _note_long_captions(captions: list[str], vectorizer: Vectorizer) -> None:
+    """A note when training captions are longer than the model may write: they are cut, and
+    the model can never produce them whole."""
+    lengths = vectorizer.tokenize(captions).row_lengths().numpy()
+    long = int(np.sum(lengths > vectorizer.max_length))
+    if long:
+        warnings.warn(f"{long} of {len(captions)} training captions have more than text.max_length="
+                      f"{vectorizer.max_length} words (the longest {int(lengths.max())}) and were cut; "
+                      f"--set text.max_length={int(lengths.max())} keeps them whole",
+                      SeqzooNote, stacklevel=3)
 
 
 def captioning_meta(config: dict, vectorizer: Vectorizer) -> dict:
