@@ -24,7 +24,9 @@ _FUNCTIONS = {
     "export": "seqzoo.exporters",
     "export_run": "seqzoo.exporters",
     "translate": "seqzoo.tasks.translation",
+    "caption": "seqzoo.tasks.captioning",
     "plot_attention": "seqzoo.plots",
+    "plot_caption_attention": "seqzoo.plots",
     "UserError": "seqzoo.errors",
 }
 _SUBPACKAGES = ("data", "decoding", "embeddings", "exporters", "layers", "models", "tasks", "text",

@@ -198,6 +198,11 @@ def test_the_export_captions_image_bytes_and_flags_bad_ones(exported, scenes):
     assert len(rows[0]["attention"]) == len(rows[0]["tokens"])
     assert np.array(rows[0]["attention"]).shape[1:] == (4, 4)
     np.testing.assert_allclose(np.array(rows[0]["attention"]).sum(axis=(1, 2)), 1.0, atol=1e-5)
+    in_memory = seqzoo.caption(seqzoo.load_run(exported[0]), [str(scenes / "images/test/00000.png")], 2)[0]
+    assert in_memory["caption"] == rows[0]["caption"] and in_memory["tokens"] == rows[0]["tokens"]
+    np.testing.assert_allclose(in_memory["attention"], rows[0]["attention"], atol=1e-5)
+    seqzoo.plot_caption_attention(good, in_memory, scenes.parent / "in_memory.png")
+    assert (scenes.parent / "in_memory.png").stat().st_size > 1000
 
 
 def test_cli_captions_good_files_and_names_each_bad_one(exported, scenes, tmp_path, capsys):

@@ -118,18 +118,11 @@ class ExportedModel:
         the SavedModel; an image that does not decode gets valid False and ''. `attention` adds
         'tokens' and 'attention' [word][row][column] (show_attend_tell), which
         `seqzoo.plots.plot_caption_attention` draws."""
+        from seqzoo.tasks.captioning import caption_rows
+
         search = self._search("captioning", "caption", beam_width, attention, "show_attend_tell")
         out = search(image=tf.constant(list(images), tf.string, shape=[len(images)]))
-        out = {k: v.numpy() for k, v in out.items()}
-        rows = []
-        for i in range(len(images)):
-            row = {"caption": out["caption"][i].decode("utf-8", errors="replace"),
-                   "score": float(out["score"][i]), "valid": bool(out["valid"][i])}
-            if "attention" in out:
-                words = [t.decode("utf-8", errors="replace") for t in out["tokens"][i] if t]
-                row.update(tokens=words, attention=out["attention"][i, : len(words)].tolist())
-            rows.append(row)
-        return rows
+        return caption_rows({k: v.numpy() for k, v in out.items()})
 
     def _search(self, task: str, verb: str, beam_width: int | None, attention: bool, attending: str):
         """The search signature (`translate`, `caption`; `..._with_attention` when asked) with the

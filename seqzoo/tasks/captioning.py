@@ -263,6 +263,38 @@ def caption_function(model: keras.Model, meta: dict):
     return caption
 
 
+def caption(run, images: list, beam_width: int = 1) -> list[dict]:
+    """Captions by a trained run (`seqzoo.load_run`) of encoded images or image files, with the
+    attention maps of a show_attend_tell model: rows as `caption_rows` makes them, which
+    `seqzoo.plots.plot_caption_attention` draws.
+
+    Example:
+    ```python
+    run = seqzoo.load_run("runs/show_attend_tell")
+    row = seqzoo.caption(run, ["scene.png"], beam_width=3)[0]  # row["caption"]: 'a large 7 at ...'
+    ```
+    """
+    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+        raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+    data = [item if isinstance(item, bytes) else Path(item).read_bytes() for item in images]
+    out = caption_function(run.model, run.meta)(string_tensor(data), tf.constant(beam_width))
+    return caption_rows({k: v.numpy() for k, v in out.items()})
+
+
+def caption_rows(outputs: dict[str, np.ndarray]) -> list[dict]:
+    """Per image: caption, score, valid, and, where the outputs have them, tokens and attention
+    [word][row][column]."""
+    rows = []
+    for i in range(len(outputs["caption"])):
+        row = {"caption": outputs["caption"][i].decode("utf-8", errors="replace"),
+               "score": float(outputs["score"][i]), "valid": bool(outputs["valid"][i])}
+        if "attention" in outputs:
+            words = [t.decode("utf-8", errors="replace") for t in outputs["tokens"][i] if t]
+            row.update(tokens=words, attention=outputs["attention"][i, : len(words)].tolist())
+        rows.append(row)
+    return rows
+
+
 def caption_images(model: keras.Model, meta: dict, paths: list[str], beam_width: int = 1,
                    batch_size: int = 64) -> dict[str, np.ndarray]:
     """The `caption_function` outputs for image files, batch by batch, as NumPy arrays."""
