@@ -365,6 +365,7 @@ def caption_dataset(images: CaptionedImages, vectorizer: Vectorizer, size: int, 
     paths, captions = images.pairs()
     examples = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(captions)))
 
+    @tf.autograph.experimental.do_not_convert  # plain ops; autograph only warned about the closure
     def vectorize(paths, captions):
         pixels, valid = decode_images(tf.map_fn(tf.io.read_file, paths), size)
         ids = vectorizer.lookup(captions)[:, : vectorizer.max_length]
