@@ -242,3 +242,13 @@ def test_training_on_a_caption_file_with_an_image_folder(tmp_path):
                      out=tmp_path / "run-short", images=str(images), overrides={"text.max_length": 2})
     assert main(["train", "show_tell", "--data", str(tmp_path / "tokens.txt"), "--images",
                  str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
+
+
+@pytest.mark.slow
+def test_show_attend_tell_small_captions_unseen_handwriting(tmp_path):
+    # The README's row: about 10 minutes on 2 cores.
+    run = seqzoo.train("show_attend_tell", preset="small", epochs=12, out=tmp_path / "sat", verbose=0)
+    metrics = seqzoo.evaluate_run(run, digit_scenes() / "test.tsv")
+    assert metrics["exact_match"] >= 0.75, metrics
+    assert metrics["grounding"] >= 0.8, metrics
+    assert metrics["exact_match[1]"] > metrics["exact_match[4]"], metrics
