@@ -222,3 +222,45 @@ def same_json(a: bytes, b: bytes) -> bool:
         return json.loads(a) == json.loads(b)
     except ValueError:
         return False
+
+
+# === Images to the captioners' decoder ===
+
+def _image_bytes(fmt: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    pixels = (np.arange(12 * 12 * 3) % 251).astype(np.uint8).reshape(12, 12, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@SETTINGS
+@given(fmt=st.sampled_from(["PNG", "JPEG", "GIF", "BMP"]), data=st.data())
+def test_a_damaged_image_is_flagged_or_decoded_and_never_fails_its_batch(fmt, data):
+    # Flipped bytes anywhere (past the header checks too), cuts, inserted bytes: the damaged
+    # image decodes or is flagged; the whole one beside it is decoded as if it were alone.
+    import tensorflow as tf
+
+    from seqzoo.data.images import decode_images
+
+    whole = _image_bytes(fmt)
+    damaged = bytearray(whole)
+    for _ in range(data.draw(st.integers(1, 4))):
+        kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        at = data.draw(st.integers(0, max(len(damaged) - 1, 0)))
+        if kind == "flip" and damaged:
+            damaged[at] ^= data.draw(st.integers(1, 255))
+        elif kind == "cut":
+            del damaged[at:]
+        else:
+            damaged[at:at] = data.draw(st.binary(min_size=1, max_size=8))
+    images, ok = decode_images(tf.constant([whole, bytes(damaged)]), 8)
+    alone, _ = decode_images(tf.constant([whole]), 8)
+    assert bool(ok[0])
+    np.testing.assert_array_equal(images[0].numpy(), alone[0].numpy())
+    assert np.isfinite(images.numpy()).all()
+    if not ok[1]:
+        assert not images[1].numpy().any()
