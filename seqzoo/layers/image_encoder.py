@@ -104,7 +104,7 @@ class ImageEncoder(keras.layers.Layer):
             self.summary_layers[0].build((None, None, self.units))
             self.summary_layers[1].build((None, rows * columns * SUMMARY_CHANNELS))
 
-    def grid(self, images_shape=None) -> tuple[int, int]:
+    def grid(self) -> tuple[int, int]:
         """(rows, columns) of the region grid."""
         if self.backbone_name == "cnn":  # each block halves the side ('valid' 2x2 pooling)
             side = self.image_size // 2 ** len(self.filters)
@@ -113,7 +113,7 @@ class ImageEncoder(keras.layers.Layer):
         return int(shape[1]), int(shape[2])
 
     def call(self, images, training=None):
-        if self.preprocess is not None and self.backbone_name != "cnn":
+        if self.preprocess is not None:
             images = self.preprocess(images)
         features = self.backbone(images, training=training and self.backbone_trainable)
         rows, columns = self.grid()

@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 
 from seqzoo.errors import UserError
-from seqzoo.layers.image_encoder import ImageEncoder
+from seqzoo.layers.image_encoder import APPLICATIONS, ImageEncoder
 from seqzoo.layers.recurrent_decoder import RecurrentDecoder
 from seqzoo.registry import register
 
@@ -64,7 +64,7 @@ def captioner(
 
 def _load_backbone_weights(backbone: keras.Model, name: str, path: str | None) -> None:
     example = (f"on a machine with internet: python -c \"import keras; keras.applications."
-               f"{_application_class(name)}(include_top=False).save_weights('{name}.weights.h5')\"")
+               f"{APPLICATIONS[name]}(include_top=False).save_weights('{name}.weights.h5')\"")
     if path is None:
         raise UserError(f"backbone {name!r} starts from ImageNet weights, which seqzoo never downloads: "
                         f"save them {example}, then pass backbone_weights=PATH")
@@ -75,12 +75,6 @@ def _load_backbone_weights(backbone: keras.Model, name: str, path: str | None) -
     except Exception as err:  # h5py and Keras name a mismatch in many ways; one line says it
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"backbone weights '{path}' do not fit {name!r} without its top: {reason}") from None
-
-
-def _application_class(name: str) -> str:
-    from seqzoo.layers.image_encoder import APPLICATIONS
-
-    return APPLICATIONS[name]
 
 
 @register("show_tell", task="captioning")

@@ -143,9 +143,8 @@ class CaptioningTask(Task):
 
     def parity_inputs(self, heldout: list) -> list:
         """Held-out images (encoded bytes, or paths of files still on disk) and the bad-bytes edge cases."""
-        images = [item if isinstance(item, bytes) else Path(item).read_bytes() for item in heldout
-                  if isinstance(item, bytes) or Path(item).is_file()]
-        return images + EDGE_CASES
+        kept = [item for item in heldout if isinstance(item, bytes) or Path(item).is_file()]
+        return [image_data(item) for item in kept] + EDGE_CASES
 
     def reference_outputs(self, model, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
         out = caption_function(model, meta)(string_tensor(inputs), tf.constant(meta["beam_width"]))
@@ -276,9 +275,7 @@ def caption(run, images: list, beam_width: int = 1) -> list[dict]:
     """
     if not 1 <= beam_width <= MAX_BEAM_WIDTH:
         raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
-    data = [item if isinstance(item, bytes) else Path(item).read_bytes() for item in images]
-    out = caption_function(run.model, run.meta)(string_tensor(data), tf.constant(beam_width))
-    return caption_rows({k: v.numpy() for k, v in out.items()})
+    return caption_rows(caption_images(run.model, run.meta, list(images), beam_width))
 
 
 def caption_rows(outputs: dict[str, np.ndarray]) -> list[dict]:
@@ -295,15 +292,21 @@ def caption_rows(outputs: dict[str, np.ndarray]) -> list[dict]:
     return rows
 
 
-def caption_images(model: keras.Model, meta: dict, paths: list[str], beam_width: int = 1,
+def image_data(item: bytes | str | Path) -> bytes:
+    """An encoded image, given as its bytes or as its file."""
+    return item if isinstance(item, bytes) else Path(item).read_bytes()
+
+
+def caption_images(model: keras.Model, meta: dict, images: list, beam_width: int = 1,
                    batch_size: int = 64) -> dict[str, np.ndarray]:
-    """The `caption_function` outputs for image files, batch by batch, as NumPy arrays."""
+    """The `caption_function` outputs for encoded images or image files, batch by batch (files
+    read as their batch comes), as NumPy arrays."""
     function = tf.function(caption_function(model, meta), autograph=False,
                            input_signature=[IMAGE[0], BEAM_WIDTH])
     parts = []
-    for start in range(0, len(paths), batch_size):
-        data = [Path(p).read_bytes() for p in paths[start : start + batch_size]]
-        parts.append({k: v.numpy() for k, v in function(tf.constant(data), tf.constant(beam_width)).items()})
+    for start in range(0, len(images), batch_size):
+        data = string_tensor([image_data(item) for item in images[start : start + batch_size]])
+        parts.append({k: v.numpy() for k, v in function(data, tf.constant(beam_width)).items()})
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
