@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--label-column", help="CSV/TSV column of the labels (default: label)")
     command.add_argument("--images", help="captioners: the folder the caption file's image paths are "
                          "relative to (default: the caption file's folder)")
+    command.add_argument("--strategy", help="auto | one_device | mirrored | multi_worker (default: the "
+                         "config's train.strategy; auto: mirrored when this host has several GPUs)")
+    command.add_argument("--workers", help="multi_worker without TF_CONFIG: host:port of every worker, "
+                         "comma-separated, the same list on each")
+    command.add_argument("--task-index", type=int, help="with --workers: this worker's place in the list")
     command.set_defaults(run=_train)
 
     command = commands.add_parser("export", help="export a run to SavedModel + TFLite")
@@ -270,14 +275,20 @@ def _config(args) -> None:
 def _train(args) -> Path:
     import seqzoo
     from seqzoo.config import parse_assignments
+    from seqzoo.training.distribute import workers_config
 
     read_options = {key: value for key, value in
                     (("text_column", args.text_column), ("label_column", args.label_column),
                      ("images", args.images)) if value}
+    if args.workers is not None or args.task_index is not None:
+        os.environ["TF_CONFIG"] = workers_config(args.workers, args.task_index)
     run_dir = seqzoo.train(
         args.name, args.data, preset=args.preset, overrides=parse_assignments(args.assignments),
-        epochs=args.epochs, out=args.out, **read_options,
+        epochs=args.epochs, out=args.out, strategy=args.strategy, **read_options,
     )
+    if not (run_dir / "run.json").is_file():
+        print(f"worker done; the chief writes {run_dir}")
+        return run_dir
     metrics = json.loads((run_dir / "run.json").read_text())["metrics"]
     print(f"run: {run_dir}  " + "  ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     return run_dir

@@ -17,6 +17,8 @@ import yaml
 from seqzoo.errors import UserError, did_you_mean
 from seqzoo.schema import validate
 
+SHARED = "training"  # zoo_configs/training.yaml: the `train` settings every entry shares
+
 
 def load_yaml(name: str) -> dict[str, Any]:
     """The parsed zoo_configs/<name>.yaml, shipped inside the package."""
@@ -31,6 +33,8 @@ def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | No
     checked against its declared kind and range (`seqzoo.schema`)."""
     spec = load_yaml(name)
     config = copy.deepcopy(spec["defaults"])
+    if "train" in config:  # the settings every entry shares, under the entry's own
+        config["train"] = {**load_yaml(SHARED)["defaults"]["train"], **config["train"]}
     presets = spec.get("presets", {})
     if preset is not None:
         if preset not in presets:

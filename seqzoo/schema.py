@@ -136,7 +136,8 @@ RULES: dict[str, Rule] = {
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (
         "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",
-        "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone",
+        "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone", "strategy",
+        "precision",
     )},
     "attention": Rule(str, nullable=True),
     "path": Rule(str, nullable=True),
@@ -144,7 +145,7 @@ RULES: dict[str, Rule] = {
     "metrics": Rule(list, item=TEXT),
     **{key: FLAG for key in (
         "bidirectional", "lowercase", "strip_punctuation", "norm_first", "residual", "tie_embeddings",
-        "project", "trusted", "backbone_trainable", "gate",
+        "project", "trusted", "backbone_trainable", "gate", "jit_compile",
     )},
 }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -17,6 +19,7 @@ from seqzoo.text import Vectorizer
 # Names keras.optimizers.get understands: its optimizer classes, lowercased, less the
 # base class and the wrappers that need another optimizer inside.
 _NOT_STANDALONE = {"optimizer", "lossscaleoptimizer", "multioptimizer"}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 BYTES_PER_TRAINED_PARAMETER = 16  # float32 weights, their gradients and Adam's two moments
 OPTIMIZERS = sorted(
     name.lower() for name, value in vars(keras.optimizers).items()
@@ -70,8 +73,10 @@ def build(
     return build_from_config(name, config, pretrained)
 
 
-def build_from_config(name: str, config: dict, pretrained: Pretrained | None = None) -> keras.Model:
-    """Builds and compiles a zoo entry from a merged config (as `get_config` gives).
+def build_from_config(name: str, config: dict, pretrained: Pretrained | None = None,
+                      precision: str | None = None) -> keras.Model:
+    """Builds and compiles a zoo entry from a merged config (as `get_config` gives), computing in
+    `precision` (default: the config's `train.precision`).
 
     The model is first planned without allocating a weight, and one too large to train in
     this machine's memory is refused, naming its size (see `check_size`)."""
@@ -80,9 +85,24 @@ def build_from_config(name: str, config: dict, pretrained: Pretrained | None = N
         check_embeddings_block(config["embeddings"])
     arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
     check_size(name, config, planned_parameters(factory, arguments))
-    model = factory(pretrained=pretrained, **arguments)
-    compile_model(model, **config["compile"])
+    train = config.get("train", {})
+    with dtype_policy(precision or train.get("precision", "float32")):
+        model = factory(pretrained=pretrained, **arguments)
+        compile_model(model, **config["compile"], jit_compile=train.get("jit_compile", False))
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(precision: str) -> Iterator[None]:
+    """Layers built inside compute in `precision` (weights stay float32 in the mixed ones);
+    every model's `probabilities` layer is float32 whatever the policy."""
+    check_choice("precision", precision, PRECISIONS)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def planned_parameters(factory, arguments: dict) -> int:
@@ -127,9 +147,11 @@ def _sizes(config: dict, prefix: str = "") -> list[tuple[str, int]]:
 
 
 def compile_model(
-    model: keras.Model, *, optimizer: str, learning_rate: float, loss: str, metrics: list[str]
+    model: keras.Model, *, optimizer: str, learning_rate: float, loss: str, metrics: list[str],
+    jit_compile: bool = False,
 ) -> None:
-    """Compiles with a named Keras optimizer at the given learning rate."""
+    """Compiles with a named Keras optimizer at the given learning rate (wrapped for loss
+    scaling by Keras when the model computes in mixed_float16)."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
     for what, name, get in [("loss", loss, keras.losses.get),
                             *[("metric", metric, keras.metrics.get) for metric in metrics]]:
@@ -138,4 +160,4 @@ def compile_model(
         except ValueError:
             raise UserError(f"unknown {what} {name!r}: Keras has no {what} of that name") from None
     optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)

@@ -94,7 +94,8 @@ class RecurrentDecoder(keras.layers.Layer):
         self.first_input = keras.layers.Dense(embedding_dim, name="first_input") if summary_first else None
         self.gate_dense = keras.layers.Dense(1, activation="sigmoid", name="gate") if gate else None
         self.attentional = keras.layers.Dense(units, activation="tanh", name="attentional")
-        self.output_dense = keras.layers.Dense(vocab_size, activation="softmax", name="probabilities")
+        self.output_dense = keras.layers.Dense(
+            vocab_size, activation="softmax", name="probabilities", dtype="float32")
 
     def build(self, target_ids_shape, memory_shape, memory_mask_shape, summary_shape):
         self.embedding.build(target_ids_shape)

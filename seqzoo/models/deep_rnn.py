@@ -53,7 +53,8 @@ def deep_rnn_model(
         x = keras.layers.Add(name=f"residual_{index}")([output, x]) if residual and index else output
     if head == "pooled":
         x = sequence_pooling(pooling)(x)
-    probabilities = keras.layers.Dense(outputs, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        outputs, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(token_ids, probabilities, name=name)
 
 

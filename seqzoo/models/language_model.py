@@ -59,7 +59,7 @@ def language_model(
                             **embedding)
     x = rnn_stack(x, **rnn, return_sequences=True)
     logits = table(x, reverse=True) if tie_embeddings else keras.layers.Dense(vocab_size, name="logits")(x)
-    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    probabilities = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(logits)
     return keras.Model(token_ids, probabilities, name=name)
 
 

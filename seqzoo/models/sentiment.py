@@ -47,7 +47,8 @@ def recurrent_classifier(
     x = rnn_stack(x, **rnn, return_sequences=pooling != "last")
     if pooling != "last":
         x = sequence_pooling(pooling)(x)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(token_ids, probabilities, name=name)
 
 

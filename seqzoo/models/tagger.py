@@ -38,5 +38,6 @@ def bilstm_tagger(
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
     x = rnn_stack(x, **rnn, return_sequences=True)
-    probabilities = keras.layers.Dense(num_tags, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        num_tags, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(token_ids, probabilities, name="bilstm_tagger")

@@ -57,7 +57,8 @@ def tcn(
         x = sequence_pooling(pooling)(x)
     if head == "regression":
         return keras.Model(inputs, keras.layers.Dense(1, name="value")(x), name="tcn")
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, probabilities, name="tcn")
 
 
@@ -79,7 +80,8 @@ def tcn_tagger(*, vocab_size: int, embedding: dict, tcn: dict, num_tags: int,
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = token_embedding(token_ids, vocab_size=vocab_size, pretrained=pretrained, **embedding)
     x = TCN(**tcn, return_sequences=True, name="tcn")(x)
-    probabilities = keras.layers.Dense(num_tags, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        num_tags, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(token_ids, probabilities, name="tcn_tagger")
 
 
@@ -104,5 +106,5 @@ def tcn_lm(*, vocab_size: int, embedding: dict, tcn: dict, pretrained: Pretraine
                         **embedding)
     x = TCN(**tcn, return_sequences=True, name="tcn")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
-    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    probabilities = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(logits)
     return keras.Model(token_ids, probabilities, name="tcn_lm")

@@ -59,7 +59,8 @@ def transformer(
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
     x = sequence_pooling(pooling)(x)
-    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    probabilities = keras.layers.Dense(
+        num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(token_ids, probabilities, name="transformer")
 
 
@@ -102,5 +103,5 @@ def transformer_lm(
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
     logits = keras.layers.Dense(vocab_size, name="logits")(x)
-    probabilities = keras.layers.Activation("softmax", name="probabilities")(logits)
+    probabilities = keras.layers.Activation("softmax", name="probabilities", dtype="float32")(logits)
     return keras.Model(token_ids, probabilities, name="transformer_lm")

@@ -28,7 +28,7 @@ class Prepared:
     # Keras fit); `train_batches(range(k, n))` epochs k..n-1, each in an order of its own
     # (`seqzoo.data.batching.batches`), which is how a resumed run repeats none and skips none.
     train_batches: Callable[[range | None], tf.data.Dataset]
-    steps_per_epoch: int
+    examples: int  # training examples in one epoch (windows for language models)
     validation: tf.data.Dataset
     meta: dict  # what serving needs besides the vectorizer (label names, ...)
     heldout_texts: list[str]  # kept for the export-time parity check

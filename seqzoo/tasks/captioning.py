@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.batching import batches, steps_per_epoch
+from seqzoo.data.batching import batches
 from seqzoo.data.captions import CaptionedImages, digit_scenes, read_captions
 from seqzoo.data.images import decode_images
 from seqzoo.decoding.translator import Translator
@@ -86,7 +86,7 @@ class CaptioningTask(Task):
             vectorizer=vectorizer,
             train_batches=functools.partial(caption_dataset, train, vectorizer, size, batch,
                                             settings["seed"]),
-            steps_per_epoch=steps_per_epoch(len(train.pairs()[0]), batch),
+            examples=len(train.pairs()[0]),
             validation=validation,
             meta=meta,
             heldout_texts=heldout.paths[:HELDOUT_FOR_PARITY],

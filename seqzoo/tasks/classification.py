@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
-from seqzoo.data.batching import batches, steps_per_epoch
+from seqzoo.data.batching import batches
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
@@ -43,7 +43,7 @@ class ClassificationTask(Task):
             vectorizer=vectorizer,
             train_batches=functools.partial(labelled_dataset, train_set, labels, vectorizer, batch,
                                             settings["seed"]),
-            steps_per_epoch=steps_per_epoch(len(train_set), batch),
+            examples=len(train_set),
             validation=labelled_dataset(heldout, labels, vectorizer, batch),
             meta={"labels": labels},
             heldout_texts=heldout.texts,

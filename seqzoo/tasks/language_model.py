@@ -22,7 +22,6 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import news_corpus
-from seqzoo.data.batching import steps_per_epoch
 from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset, windows
 from seqzoo.decoding import Generator, generator_for
 from seqzoo.tasks.base import Endpoint, Prepared, Task
@@ -57,7 +56,7 @@ class LanguageModelTask(Task):
         return Prepared(
             vectorizer=vectorizer,
             train_batches=functools.partial(window_dataset, train_stream, seq_len, batch, settings["seed"]),
-            steps_per_epoch=steps_per_epoch(len(windows(train_stream, seq_len)[0]), batch),
+            examples=len(windows(train_stream, seq_len)[0]),
             validation=window_dataset(token_stream(vectorizer, heldout_docs), seq_len, batch),
             meta=meta,
             heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in heldout_docs[:16]],

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.batching import batches, steps_per_epoch
+from seqzoo.data.batching import batches
 from seqzoo.data.tagging import TaggedSentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
@@ -56,7 +56,7 @@ class TaggingTask(Task):
             vectorizer=vectorizer,
             train_batches=functools.partial(tagged_dataset, train_set, tags, vectorizer, batch,
                                             settings["seed"]),
-            steps_per_epoch=steps_per_epoch(len(train_set), batch),
+            examples=len(train_set),
             validation=tagged_dataset(heldout, tags, vectorizer, batch),
             meta=meta,
             heldout_texts=heldout.texts(),

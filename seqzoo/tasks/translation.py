@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.batching import batches, steps_per_epoch
+from seqzoo.data.batching import batches
 from seqzoo.data.translation import ParallelTexts, dates_corpus, read_pairs
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import UserError
@@ -60,7 +60,7 @@ class TranslationTask(Task):
             vectorizer=source,
             train_batches=functools.partial(pair_dataset, train_pairs, source, target, batch,
                                             settings["seed"]),
-            steps_per_epoch=steps_per_epoch(len(train_pairs), batch),
+            examples=len(train_pairs),
             validation=pair_dataset(heldout, source, target, batch),
             meta=meta,
             heldout_texts=heldout.sources[:HELDOUT_FOR_PARITY],

@@ -82,12 +82,15 @@ class RunBackup(keras.callbacks.BackupAndRestore):
     any moment leaves the previous backup or the new one, never half of either.
 
     Place it after the callbacks whose state it keeps: it saves after they have updated, and
-    restores after their `on_train_begin` has reset them.
+    restores after their `on_train_begin` has reset them. `save_to` (a cluster's other workers)
+    saves elsewhere than it restores from.
     """
 
-    def __init__(self, backup_dir: str | Path, settings: dict, stateful: list[keras.callbacks.Callback]):
+    def __init__(self, backup_dir: str | Path, settings: dict, stateful: list[keras.callbacks.Callback],
+                 save_to: str | Path | None = None):
         super().__init__(str(backup_dir), delete_checkpoint=False)
         self.folder = Path(backup_dir)
+        self.save_to = Path(save_to or backup_dir)
         self.settings = settings
         self.stateful = stateful
         self.latest = self._newest()
@@ -132,8 +135,8 @@ class RunBackup(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         epoch = self._current_epoch
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".epoch-{epoch}.tmp"
+        self.save_to.mkdir(parents=True, exist_ok=True)
+        tmp = self.save_to / f".epoch-{epoch}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)  # left by a kill during the last attempt
         tmp.mkdir()
         self.model.save_weights(str(tmp / "latest.weights.h5"))
@@ -149,10 +152,10 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         })
         write_json(tmp / "settings.json", self.settings)
         write_json(tmp / "training_metadata.json", {"epoch": epoch, "batch": self._last_batch_seen})
-        target = self.folder / f"epoch-{epoch}"
+        target = self.save_to / f"epoch-{epoch}"
         shutil.rmtree(target, ignore_errors=True)
         os.rename(tmp, target)  # the backup of this epoch now exists, whole
-        for old in self.folder.glob("epoch-*"):
+        for old in self.save_to.glob("epoch-*"):
             if old != target:
                 shutil.rmtree(old, ignore_errors=True)
         self.latest = target

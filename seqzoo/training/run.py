@@ -17,21 +17,27 @@ import csv
 import inspect
 import io
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 
+from seqzoo.data.batching import steps_per_epoch
 from seqzoo.embeddings.pretrained import pretrained_from_config
 from seqzoo.errors import UserError
 from seqzoo.files import data_fingerprint, write_json, write_text
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
+from seqzoo.tasks.base import Prepared
 from seqzoo.text import Vectorizer
 from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonFiniteLoss
+from seqzoo.training.distribute import describe, fit_loop, is_chief, make_strategy
 from seqzoo.zoo import build_from_config, get_config
 
 HELDOUT_TEXTS_KEPT = 64
@@ -39,7 +45,7 @@ RUN_FILES = ("run.json", "vectorizer.json", "model.keras")
 # What a run writes before its first backup: cleared when such a run starts over.
 LEFTOVERS = ("history.csv", "logs", "model.keras", ".model.tmp.keras", "backup")
 # Settings a resumed run may change: more epochs continue it as if it had been asked for them.
-RESUMABLE_CHANGES = ("config.train.epochs",)
+RESUMABLE_CHANGES = ("config.train.epochs", "config.train.strategy", "config.train.jit_compile")
 
 
 @dataclass
@@ -66,6 +72,7 @@ def train(
     out: str | Path | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int | str = "auto",
+    strategy: str | None = None,
     **read_options,
 ) -> Path:
     """Trains a zoo entry on a data file and returns its run directory.
@@ -74,17 +81,22 @@ def train(
     its reader (`text_column`, `label_column` for tables). Without `out`, the run
     goes to `runs/<name>`, or `runs/<name>-2`, ... when that holds a finished run.
     `callbacks` run after seqzoo's own (checkpoint, early stopping, CSV and
-    TensorBoard logs, backup).
+    TensorBoard logs, backup). `strategy` (or `train.strategy`): `auto`, `one_device`,
+    `mirrored`, `multi_worker` (`seqzoo.training.distribute`); `train.batch_size` is per
+    replica.
 
     An unfinished run in `out` (killed mid-way) resumes from its last epoch and ends
     with the model an uninterrupted run would have; a restart with other settings or
     data is refused (more `epochs` are allowed). A run that fails (a mistake, a
     diverged loss) leaves nothing behind that it created; one that is interrupted
-    keeps its backup to resume from.
+    keeps its backup to resume from. In a cluster only the chief writes the run
+    directory; the other workers write into temporary folders that they remove.
     """
     task = get_task(get_entry(name).task)
-    overrides = {**(overrides or {}), **({"train.epochs": epochs} if epochs is not None else {})}
+    overrides = {**(overrides or {}), **({"train.epochs": epochs} if epochs is not None else {}),
+                 **({"train.strategy": strategy} if strategy is not None else {})}
     config = get_config(name, preset, **overrides)
+    distribution = make_strategy(config["train"]["strategy"])  # first: a cluster starts before any op
     data = Path(data) if data is not None else task.default_data()
     try:
         inspect.signature(task.prepare).bind(config, data, **read_options)
@@ -93,43 +105,25 @@ def train(
                         f"({task.name} reads plain text)") from None
     run_dir = _run_dir(name, out)
     started_with = copy.deepcopy(config)  # `prepare` sets sizes from the data
-    prepared = task.prepare(config, data, **read_options)  # a mistake in the data stops here
+    replicas = distribution.num_replicas_in_sync
+    prepared = _prepare(task, config, data, replicas, read_options)  # a mistake in the data stops here
     try:
         fingerprint = data_fingerprint(data)
     except OSError as err:
         raise UserError(f"cannot read data '{data}': {err.strerror} ({err.filename})") from None
     settings = {"model": name, "config": started_with, "data": fingerprint, "read_options": read_options}
-    checkpoint = BestModelCheckpoint(run_dir / "model.keras")
-    early_stopping = keras.callbacks.EarlyStopping(patience=config["train"]["patience"],
-                                                   restore_best_weights=True)
-    backup = RunBackup(run_dir / "backup", settings, [checkpoint, early_stopping])
-    _check_resumable(run_dir, backup, settings)
-
-    with _removed_on_failure(run_dir):
-        if backup.latest is None:
-            _clear_leftovers(run_dir)
+    if not is_chief(distribution):  # it trains in step, writing into a folder of its own
+        writes = Path(tempfile.mkdtemp(prefix="seqzoo-worker-"))
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UserError(f"cannot create run directory '{run_dir}': {err.strerror}") from None
-        model = _build(name, config, prepared, verbose)
-        first, last = backup.completed_epochs, config["train"]["epochs"]
-        _trim_history(run_dir / "history.csv", first)
-        if first < last and not backup.stopped_early:
-            model.fit(
-                prepared.train_batches(range(first, last)),
-                steps_per_epoch=prepared.steps_per_epoch,
-                validation_data=prepared.validation,
-                initial_epoch=first,
-                epochs=last,
-                callbacks=[StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
-                           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-                           keras.callbacks.TensorBoard(str(run_dir / "logs")), backup,
-                           *(callbacks or [])],
-                shuffle=False,  # the batches come in their epoch's own order
-                verbose=verbose,
-            )
-        best = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+            _fit_run(name, config, prepared, distribution, run_dir, writes, settings, callbacks, verbose=0)
+        finally:
+            shutil.rmtree(writes, ignore_errors=True)
+        return run_dir
+    with _removed_on_failure(run_dir):
+        pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
+                              verbose)
+        best = _float32(keras.saving.load_model(run_dir / "model.keras", safe_mode=True), name, config,
+                        pretrained, run_dir / "model.keras")
         write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
         write_json(run_dir / "run.json", {
             "model": name,
@@ -141,6 +135,87 @@ def train(
         })
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: nothing to resume
     return run_dir
+
+
+def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir: Path, writes: Path,
+             settings: dict, callbacks, verbose):
+    """Builds the model under the strategy and trains it from the last backup in `run_dir` (if
+    any), writing checkpoints, logs and backups into `writes`; returns the pretrained vectors."""
+    checkpoint = BestModelCheckpoint(writes / "model.keras")
+    early_stopping = keras.callbacks.EarlyStopping(patience=config["train"]["patience"],
+                                                   restore_best_weights=True)
+    backup = RunBackup(run_dir / "backup", settings, [checkpoint, early_stopping], save_to=writes / "backup")
+    _check_resumable(run_dir, backup, settings)
+    if writes == run_dir and backup.latest is None:
+        _clear_leftovers(run_dir)
+    try:
+        writes.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create run directory '{writes}': {err.strerror}") from None
+    keras.utils.set_random_seed(config["train"]["seed"])
+    pretrained = _pretrained(config, prepared, verbose)
+    with distribution.scope():
+        model = build_from_config(name, config, pretrained)
+    first, last = backup.completed_epochs, config["train"]["epochs"]
+    _trim_history(writes / "history.csv", first)
+    replicas = distribution.num_replicas_in_sync
+    if verbose and replicas > 1:
+        print(describe(distribution, config["train"]["batch_size"]))
+    if first < last and not backup.stopped_early:
+        global_batch = config["train"]["batch_size"] * replicas
+        dataset = prepared.train_batches(range(first, last))
+        dataset = dataset if replicas == 1 else _whole_batches(dataset, global_batch)
+        fit = fit_loop if isinstance(distribution, tf.distribute.MultiWorkerMirroredStrategy) else _fit
+        fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
+            initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
+                StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
+                keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
+                keras.callbacks.TensorBoard(str(writes / "logs")), backup, *(callbacks or [])])
+    return pretrained
+
+
+def _prepare(task, config: dict, data: Path, replicas: int, read_options: dict) -> Prepared:
+    """The task's data, batched at the global batch (`train.batch_size` per replica x replicas)."""
+    per_replica = config["train"]["batch_size"]
+    config["train"]["batch_size"] = per_replica * replicas
+    try:
+        return task.prepare(config, data, **read_options)
+    finally:
+        config["train"]["batch_size"] = per_replica
+
+
+def _steps(prepared: Prepared, global_batch: int, replicas: int) -> int:
+    """Batches per epoch. With several replicas every batch is whole (a short last one is left
+    out of that epoch, whose order is its own), so no replica gets an empty share."""
+    if replicas == 1:
+        return steps_per_epoch(prepared.examples, global_batch)
+    if prepared.examples < global_batch:
+        raise UserError(f"the training split has {prepared.examples} examples, fewer than one global "
+                        f"batch ({global_batch}); lower train.batch_size")
+    return prepared.examples // global_batch
+
+
+def _whole_batches(dataset: tf.data.Dataset, global_batch: int) -> tf.data.Dataset:
+    return dataset.filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] == global_batch)
+
+
+def _fit(model, distribution, dataset, steps, validation, **fit_args) -> None:
+    """Keras fit, under the strategy the model was built in (one device, or mirrored replicas)."""
+    model.fit(dataset, steps_per_epoch=steps, validation_data=validation,
+              shuffle=False, **fit_args)  # the batches come in their epoch's own order
+
+
+def _float32(model: keras.Model, name: str, config: dict, pretrained, path: Path) -> keras.Model:
+    """The best model as a float32 one (a mixed-precision run's is rebuilt in float32 with its
+    weights, which are float32 already, and saved over it): exports are float32 graphs."""
+    if config["train"]["precision"] == "float32":
+        return model
+    plain = build_from_config(name, config, pretrained, precision="float32")
+    plain.set_weights(model.get_weights())
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    plain.save(tmp)
+    os.replace(tmp, path)
+    return plain
 
 
 def load_run(path: str | Path) -> Run:
@@ -181,23 +256,21 @@ def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, 
     return {k.removeprefix("val_"): v for k, v in task.metrics(run.model, dataset, run.meta).items()}
 
 
-def _build(name: str, config: dict, prepared, verbose) -> keras.Model:
-    """The seeded model, starting from pretrained vectors when the config names a file."""
-    settings = config["train"]
-    keras.utils.set_random_seed(settings["seed"])
-    pretrained = None
-    if config.get("embeddings", {}).get("path") is not None:
-        vectorizer = prepared.vectorizer
-        counts = collections.Counter(
-            token.decode("utf-8")
-            for row in vectorizer.tokenize(prepared.train_texts).to_list() for token in row
-        )
-        pretrained, report = pretrained_from_config(
-            config["embeddings"], vectorizer, token_counts=counts, seed=settings["seed"]
-        )
-        if verbose:
-            print("\n".join(report.lines()))
-    return build_from_config(name, config, pretrained)
+def _pretrained(config: dict, prepared: Prepared, verbose):
+    """The pretrained vectors aligned to the vocabulary when the config names a file, else None."""
+    if config.get("embeddings", {}).get("path") is None:
+        return None
+    vectorizer = prepared.vectorizer
+    counts = collections.Counter(
+        token.decode("utf-8")
+        for row in vectorizer.tokenize(prepared.train_texts).to_list() for token in row
+    )
+    pretrained, report = pretrained_from_config(
+        config["embeddings"], vectorizer, token_counts=counts, seed=config["train"]["seed"]
+    )
+    if verbose:
+        print("\n".join(report.lines()))
+    return pretrained
 
 
 def _divergence_hint(config: dict) -> str:

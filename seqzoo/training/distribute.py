@@ -1,0 +1,170 @@
+"""tf.distribute for seqzoo runs: which strategy, which cluster, and the epoch loop that runs
+where Keras `fit` cannot.
+
+`one_device` and `mirrored` train with Keras `fit`. `multi_worker` trains with `fit_loop`: Keras
+3 `fit` fails under MultiWorkerMirroredStrategy (keras-team/keras#20585: its per-replica
+reduction of the logs), while the model's own `train_step` under `strategy.run` trains
+correctly. The loop runs that step -- the compiled model's loss, metrics, optimizer, gradient
+clipping and loss scaling -- and drives the same Keras callbacks `fit` would, so checkpoints,
+early stopping, logs and backups behave as in a single-device run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import keras
+import tensorflow as tf
+
+from seqzoo.errors import UserError, check_choice
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+# What a peer's death looks like to the workers that are left.
+LOST_PEER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+             tf.errors.AbortedError, tf.errors.InternalError)
+
+
+def workers_config(workers: str | None, task_index: int | None) -> str:
+    """`--workers host:port,... --task-index i` as the TF_CONFIG that tf.distribute reads."""
+    if workers is None:
+        raise UserError("--task-index goes with --workers host:port,host:port,...")
+    hosts = [host.strip() for host in workers.split(",")]
+    for host in hosts:
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UserError(f"--workers expects host:port,host:port,..., got {host!r}")
+    if task_index is None:
+        raise UserError("--workers needs --task-index (this machine's place in the list, from 0)")
+    if not 0 <= task_index < len(hosts):
+        raise UserError(f"--task-index must be in [0, {len(hosts) - 1}] for {len(hosts)} workers, "
+                        f"got {task_index}")
+    return json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": task_index}})
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The strategy a run trains under. `auto`: `mirrored` when more than one GPU is visible,
+    else `one_device`. `mirrored`: every GPU of this host (or every logical CPU without one).
+    `multi_worker`: the cluster of TF_CONFIG, else of Slurm, else this host alone."""
+    check_choice("strategy", name, STRATEGIES)
+    if name == "auto":  # physical devices: listing logical ones would start TF before a cluster can
+        name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "one_device"
+    if name == "one_device":
+        return tf.distribute.get_strategy()  # the default: one device, no replicas
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster())
+    except (ValueError, RuntimeError, tf.errors.OpError) as err:
+        raise UserError(f"cannot start the multi-worker strategy: {_first_line(err)}") from None
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run directory (the only process, or the cluster's chief)."""
+    return strategy.extended.should_checkpoint
+
+
+def describe(strategy: tf.distribute.Strategy, per_replica_batch: int) -> str:
+    replicas = strategy.num_replicas_in_sync
+    kind = type(strategy).__name__.removesuffix("V1")
+    resolver = getattr(strategy, "cluster_resolver", None)
+    where = ""
+    if resolver is not None and resolver.cluster_spec().as_dict():
+        workers = len(resolver.cluster_spec().as_dict().get("worker", []))
+        where = f" on {workers} workers (this one: {resolver.task_type} {resolver.task_id})"
+    return (f"strategy: {kind}{where}, {replicas} replica(s); global batch {per_replica_batch * replicas}"
+            f" = {per_replica_batch} per replica x {replicas}")
+
+
+def fit_loop(
+    model: keras.Model, strategy: tf.distribute.Strategy, dataset: tf.data.Dataset, steps_per_epoch: int,
+    validation: tf.data.Dataset, initial_epoch: int, epochs: int, callbacks: list, verbose,
+) -> None:
+    """`model.fit(dataset, steps_per_epoch=..., validation_data=..., initial_epoch=..., epochs=...)`
+    as a loop of `strategy.run(model.train_step)`. `dataset` holds every epoch's global batches
+    back to back; each worker keeps its replicas' share of every batch (DATA sharding), so the
+    cluster takes the same steps a single process would with the same global batch."""
+    with warnings.catch_warnings():  # tf.data's own note about reading options in graph mode
+        warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data options")
+        train = strategy.experimental_distribute_dataset(_sharded_by_data(dataset))
+        heldout = strategy.experimental_distribute_dataset(_sharded_by_data(validation))
+    step_fn = tf.function(model.train_step, jit_compile=True) if model.jit_compile else model.train_step
+
+    @tf.function
+    def train_step(iterator):
+        logs = strategy.run(step_fn, args=(next(iterator),))
+        return strategy.experimental_local_results(logs)[0]  # this replica's running figures
+
+    @tf.function
+    def evaluate(batches):
+        for batch in batches:
+            strategy.run(model.test_step, args=(batch,))
+        return model.get_metrics_result()  # read across replicas: the cluster's figures
+
+    @tf.function
+    def results():
+        return model.get_metrics_result()
+
+    verbose = 1 if verbose == "auto" else verbose
+    with strategy.scope():
+        callbacks = keras.callbacks.CallbackList(
+            callbacks, add_history=True, add_progbar=bool(verbose), verbose=verbose, epochs=epochs,
+            steps=steps_per_epoch, model=model)
+        model.stop_training = False
+        callbacks.on_train_begin()
+        iterator = iter(train)
+        for epoch in range(initial_epoch, epochs):
+            model.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            try:
+                for step in range(steps_per_epoch):
+                    callbacks.on_train_batch_begin(step)
+                    logs = train_step(iterator)
+                    callbacks.on_train_batch_end(step, _numbers(logs))
+                    if model.stop_training:
+                        break
+                epoch_logs = _numbers(results())
+                model.reset_metrics()
+                epoch_logs.update({f"val_{k}": v for k, v in _numbers(evaluate(heldout)).items()})
+            except LOST_PEER as err:
+                raise UserError(f"training stopped at epoch {epoch + 1}: another worker was lost "
+                                f"({_first_line(err)}); start every worker again with the same "
+                                "command to resume from the last finished epoch") from None
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        callbacks.on_train_end()
+
+
+def _sharded_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def _numbers(logs: dict) -> dict[str, float]:
+    return {name: float(value) for name, value in logs.items()}
+
+
+def _cluster():
+    """The cluster resolver: TF_CONFIG's, else Slurm's, else None (this host alone)."""
+    resolvers = tf.distribute.cluster_resolver
+    if os.environ.get("TF_CONFIG"):
+        try:
+            spec = json.loads(os.environ["TF_CONFIG"])
+        except ValueError as err:
+            raise UserError(f"TF_CONFIG is not valid JSON: {err}") from None
+        if not isinstance(spec, dict) or "cluster" not in spec or "task" not in spec:
+            raise UserError('TF_CONFIG needs "cluster" and "task", as in {"cluster": {"worker": '
+                            '["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}')
+        return resolvers.TFConfigClusterResolver()
+    if "SLURM_PROCID" in os.environ:
+        return resolvers.SlurmClusterResolver()
+    return None
+
+
+def _first_line(err: Exception) -> str:
+    text = getattr(err, "message", None) or str(err)
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
