@@ -123,7 +123,8 @@ class RecurrentDecoder(keras.layers.Layer):
     def initial_states(self, summary) -> list:
         """The decoder's first states from the encoder summary C [batch, units']."""
         if self.summary_first:  # one step of the cell from zeros, C its input
-            zeros = [ops.zeros_like(summary[:, :1]) + ops.zeros((1, self.units))] * self.state_count
+            zeros = ops.zeros_like(summary[:, :1]) + ops.zeros((1, self.units), self.compute_dtype)
+            zeros = [zeros] * self.state_count
             _, states = self.rnn_cell(self.first_input(summary), zeros)
             return list(states) if isinstance(states, (list, tuple)) else [states]
         states = [bridge(summary) for bridge in self.bridges]
@@ -186,10 +187,10 @@ class RecurrentDecoder(keras.layers.Layer):
             carry = [*states, features, carry[-1] + weights * real]
             return carry, carry
 
-        real = ops.cast(ops.not_equal(target_ids, 0), "float32")
+        real = ops.cast(ops.not_equal(target_ids, 0), self.compute_dtype)  # float16 in mixed precision
         inputs = ops.concatenate([self.embedding(target_ids), real[:, :, None]], axis=-1)
-        features = ops.zeros_like(initial_states[0][:, :1]) + ops.zeros((1, self.units))
-        coverage = ops.cast(ops.zeros_like(memory_mask), "float32")
+        features = ops.zeros_like(initial_states[0][:, :1]) + ops.zeros((1, self.units), self.compute_dtype)
+        coverage = ops.cast(ops.zeros_like(memory_mask), self.compute_dtype)
         _, stacked = ops.scan(body, [*initial_states, features, coverage], ops.transpose(inputs, (1, 0, 2)))
         if self.attention_penalty:
             coverage = stacked[-1][-1]  # sum over the steps of each region's weight

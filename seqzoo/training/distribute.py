@@ -26,6 +26,10 @@ LOST_PEER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.err
              tf.errors.AbortedError, tf.errors.InternalError)
 
 
+class WorkerLost(UserError):
+    """A cluster lost a worker: the run is interrupted (its backup stays), not failed."""
+
+
 def workers_config(workers: str | None, task_index: int | None) -> str:
     """`--workers host:port,... --task-index i` as the TF_CONFIG that tf.distribute reads."""
     if workers is None:
@@ -129,9 +133,9 @@ def fit_loop(
                 model.reset_metrics()
                 epoch_logs.update({f"val_{k}": v for k, v in _numbers(evaluate(heldout)).items()})
             except LOST_PEER as err:
-                raise UserError(f"training stopped at epoch {epoch + 1}: another worker was lost "
-                                f"({_first_line(err)}); start every worker again with the same "
-                                "command to resume from the last finished epoch") from None
+                raise WorkerLost(f"training stopped in epoch {epoch + 1}: another worker was lost "
+                                 f"({type(err).__name__}); start every worker again with the same "
+                                 f"command to resume at epoch {epoch + 1}") from None
             callbacks.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break

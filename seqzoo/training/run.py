@@ -37,8 +37,8 @@ from seqzoo.tasks import get_task
 from seqzoo.tasks.base import Prepared
 from seqzoo.text import Vectorizer
 from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonFiniteLoss
-from seqzoo.training.distribute import describe, fit_loop, is_chief, make_strategy
-from seqzoo.zoo import build_from_config, get_config
+from seqzoo.training.distribute import WorkerLost, describe, fit_loop, is_chief, make_strategy
+from seqzoo.zoo import build_from_config, dtype_policy, get_config
 
 HELDOUT_TEXTS_KEPT = 64
 RUN_FILES = ("run.json", "vectorizer.json", "model.keras")
@@ -122,8 +122,7 @@ def train(
     with _removed_on_failure(run_dir):
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
-        best = _float32(keras.saving.load_model(run_dir / "model.keras", safe_mode=True), name, config,
-                        pretrained, run_dir / "model.keras")
+        best = _best_model(run_dir / "model.keras", name, config, pretrained)
         write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
         write_json(run_dir / "run.json", {
             "model": name,
@@ -205,10 +204,14 @@ def _fit(model, distribution, dataset, steps, validation, **fit_args) -> None:
               shuffle=False, **fit_args)  # the batches come in their epoch's own order
 
 
-def _float32(model: keras.Model, name: str, config: dict, pretrained, path: Path) -> keras.Model:
-    """The best model as a float32 one (a mixed-precision run's is rebuilt in float32 with its
-    weights, which are float32 already, and saved over it): exports are float32 graphs."""
-    if config["train"]["precision"] == "float32":
+def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
+    """The best checkpoint, as a float32 model: a mixed-precision run's is loaded under its policy
+    (its layers' inner layers take the global one, as when it was built), rebuilt in float32 with
+    its weights (float32 already) and saved over the checkpoint. Exports are float32 graphs."""
+    precision = config["train"]["precision"]
+    with dtype_policy(precision):
+        model = keras.saving.load_model(path, safe_mode=True)
+    if precision == "float32":
         return model
     plain = build_from_config(name, config, pretrained, precision="float32")
     plain.set_weights(model.get_weights())
@@ -334,7 +337,7 @@ def _clear_leftovers(run_dir: Path) -> None:
 def _removed_on_failure(run_dir: Path) -> Iterator[None]:
     """On an error, removes what the block created in `run_dir` (the folder itself, and any
     parents, if it made them). An interrupt (Ctrl-C, SIGTERM's KeyboardInterrupt) is no
-    error: the backup stays to resume from."""
+    error, nor is a cluster's lost worker: the backup stays to resume from."""
     created = run_dir
     while not created.parent.exists():
         created = created.parent
@@ -342,6 +345,8 @@ def _removed_on_failure(run_dir: Path) -> Iterator[None]:
     before = set(run_dir.iterdir()) if run_dir.is_dir() else set()
     try:
         yield
+    except WorkerLost:
+        raise
     except Exception:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)
