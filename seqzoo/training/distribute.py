@@ -59,8 +59,9 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    cluster = _cluster()
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster())
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
         raise UserError(f"cannot start the multi-worker strategy: {_first_line(err)}") from None
 

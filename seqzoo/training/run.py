@@ -165,11 +165,18 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         dataset = prepared.train_batches(range(first, last))
         dataset = dataset if replicas == 1 else _whole_batches(dataset, global_batch)
         fit = fit_loop if isinstance(distribution, tf.distribute.MultiWorkerMirroredStrategy) else _fit
-        fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
-            initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
-                StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
-                keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
-                keras.callbacks.TensorBoard(str(writes / "logs")), backup, *(callbacks or [])])
+        try:
+            fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
+                initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
+                    StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
+                    keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
+                    keras.callbacks.TensorBoard(str(writes / "logs")), backup, *(callbacks or [])])
+        except tf.errors.InvalidArgumentError as err:
+            reason = next((line for line in err.message.splitlines() if "XLA" in line), None)
+            if not config["train"]["jit_compile"] or reason is None:
+                raise
+            raise UserError(f"train.jit_compile: XLA cannot compile {name}'s training step "
+                            f"({reason.strip()}); train it with train.jit_compile=false") from None
     return pretrained
 
 
@@ -209,8 +216,8 @@ def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
     (its layers' inner layers take the global one, as when it was built), rebuilt in float32 with
     its weights (float32 already) and saved over the checkpoint. Exports are float32 graphs."""
     precision = config["train"]["precision"]
-    with dtype_policy(precision):
-        model = keras.saving.load_model(path, safe_mode=True)
+    with dtype_policy(precision):  # a mixed one is rebuilt and compiled below
+        model = keras.saving.load_model(path, safe_mode=True, compile=precision == "float32")
     if precision == "float32":
         return model
     plain = build_from_config(name, config, pretrained, precision="float32")

@@ -1,0 +1,193 @@
+"""tf.distribute: two workers on 127.0.0.1 train as one process does with the same global batch;
+only the chief writes; a lost worker stops the other with one line and a restart resumes;
+mirrored replicas equal one device; mixed precision trains and exports float32 with parity."""
+
+import csv
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import seqzoo
+from seqzoo.data.translation import date_pairs, write_pairs
+from seqzoo.errors import UserError
+from seqzoo.training.distribute import make_strategy, workers_config
+
+SEQZOO = [sys.executable, "-c", "import sys; from seqzoo.cli import main; sys.exit(main())"]
+PER_REPLICA = 8
+
+
+@pytest.fixture(scope="module")
+def dates_file(tmp_path_factory):
+    """512 date pairs: enough for the tiny translator to learn something in an epoch."""
+    return write_pairs(tmp_path_factory.mktemp("dates") / "dates.tsv", date_pairs(512, seed=5))
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_workers(args, tmp_path, count=2):
+    """`seqzoo train ARGS --strategy multi_worker` as `count` workers; each its own TMPDIR."""
+    workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(count))
+    processes = []
+    for index in range(count):
+        scratch = tmp_path / f"tmp{index}"
+        scratch.mkdir(exist_ok=True)
+        env = {**os.environ, "TMPDIR": str(scratch), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("TF_CONFIG", None)
+        processes.append(subprocess.Popen(
+            [*SEQZOO, "train", *args, "--strategy", "multi_worker", "--workers", workers,
+             "--task-index", str(index)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return processes
+
+
+def finish(processes, timeout=400):
+    results = [p.communicate(timeout=timeout) for p in processes]
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, results, strict=True)]
+
+
+def history(run_dir):
+    with open(run_dir / "history.csv", newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def assert_same_curve(ours, reference, tolerance):
+    assert len(ours) == len(reference)
+    for row, expected in zip(ours, reference, strict=True):
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            assert row[key] == pytest.approx(expected[key], rel=tolerance, abs=tolerance), (key, row)
+
+
+# Validation fractions that leave whole global batches (16) to train on: 24 -> 16, 512 -> 448.
+@pytest.mark.parametrize("entry, data_fixture, epochs, validation", [
+    ("sentiment", "sentiment_file", 3, 0.3333), ("seq2seq_attn", "dates_file", 1, 0.125)])
+def test_two_workers_train_as_one_process_with_the_same_global_batch(entry, data_fixture, epochs, validation,
+                                                                     request, tmp_path):
+    data = request.getfixturevalue(data_fixture)
+    common = [entry, "--data", str(data), "--preset", "tiny", "--epochs", str(epochs),
+              "--set", f"train.validation_fraction={validation}"]
+    results = finish(start_workers([*common, "--set", f"train.batch_size={PER_REPLICA}",
+                                    "--out", str(tmp_path / "cluster")], tmp_path))
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    assert "global batch 16 = 8 per replica x 2" in results[0][1]
+    assert "worker done; the chief writes" in results[1][1]
+    single = seqzoo.train(entry, data, preset="tiny", epochs=epochs, out=tmp_path / "single", verbose=0,
+                          strategy="one_device", overrides={"train.batch_size": 2 * PER_REPLICA,
+                                                            "train.validation_fraction": validation})
+    # The same steps on the same global batches; only the order of float sums differs.
+    assert_same_curve(history(tmp_path / "cluster"), history(single), tolerance=1e-4)
+    names = lambda run: sorted(p.name for p in run.iterdir())  # noqa: E731
+    assert names(tmp_path / "cluster") == names(single)
+    assert [list((tmp_path / f"tmp{i}").iterdir()) for i in range(2)] == [[], []]  # nothing left elsewhere
+
+
+def test_a_lost_worker_stops_the_other_with_one_line_and_both_restarted_resume(dates_file, tmp_path):
+    args = ["seq2seq_attn", "--data", str(dates_file), "--preset", "tiny", "--epochs", "3",
+            "--out", str(tmp_path / "run")]
+    chief, worker = start_workers(args, tmp_path)
+    backup = tmp_path / "run" / "backup"
+    deadline = time.monotonic() + 300
+    while not (backup / "epoch-1").is_dir():
+        assert time.monotonic() < deadline and chief.poll() is None, chief.communicate()[1][-2000:]
+        time.sleep(0.2)
+    worker.kill()
+    killed = time.monotonic()
+    _, err = chief.communicate(timeout=120)
+    assert chief.returncode == 2
+    assert time.monotonic() - killed < 60
+    assert err.strip().splitlines()[-1] == (
+        "seqzoo: error: training stopped in epoch 2: another worker was lost (UnavailableError); start "
+        "every worker again with the same command to resume at epoch 2")
+    assert (backup / "epoch-1").is_dir() and not (tmp_path / "run" / "run.json").exists()
+
+    results = finish(start_workers(args, tmp_path))
+    assert [rc for rc, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    assert "Epoch 1/3" not in results[0][1] and "Epoch 2/3" in results[0][1]  # resumed, not restarted
+    assert [row["epoch"] for row in history(tmp_path / "run")] == [0, 1, 2]
+    assert (tmp_path / "run" / "run.json").is_file() and not backup.exists()
+
+
+def test_mirrored_replicas_on_two_logical_cpus_train_as_one_device(sentiment_file, tmp_path):
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import seqzoo
+        seqzoo.train("sentiment", {str(sentiment_file)!r}, preset="tiny", out={str(tmp_path / "mirrored")!r},
+                     overrides={{"train.batch_size": {PER_REPLICA}, "train.validation_fraction": 0.3333}},
+                     strategy="mirrored", verbose=2)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "MirroredStrategy, 2 replica(s); global batch 16 = 8 per replica x 2" in done.stdout
+    single = seqzoo.train("sentiment", sentiment_file, preset="tiny", out=tmp_path / "one", verbose=0,
+                          strategy="one_device", overrides={"train.batch_size": 2 * PER_REPLICA,
+                                                            "train.validation_fraction": 0.3333})
+    assert_same_curve(history(tmp_path / "mirrored"), history(single), tolerance=1e-4)
+
+
+@pytest.mark.parametrize("entry, data_fixture, precision, jit", [
+    ("sentiment", "sentiment_file", "mixed_float16", True),
+    ("seq2seq_attn", "dates_file", "mixed_bfloat16", False)])
+def test_mixed_precision_trains_and_exports_a_float32_graph_with_parity(entry, data_fixture, precision, jit,
+                                                                        request, tmp_path):
+    data = request.getfixturevalue(data_fixture)
+    run = seqzoo.train(entry, data, preset="tiny", epochs=2, out=tmp_path / "run", verbose=0,
+                       overrides={"train.precision": precision, "train.jit_compile": jit})
+    losses = [row["loss"] for row in history(run)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    model = seqzoo.load_run(run).model
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    card = json.loads((seqzoo.export_run(run, base=tmp_path / "saved") / "seqzoo.json").read_text())
+    assert card["parity"]["saved_model_max_abs_diff"] < 1e-5
+    assert card["parity"]["tflite_max_abs_diff"] < 1e-5
+
+
+def test_a_training_step_xla_cannot_compile_is_one_line_and_leaves_nothing(dates_file, tmp_path):
+    expected = (r"^train.jit_compile: XLA cannot compile seq2seq_attn's training step \(XLA compilation "
+                r"requires a fixed tensor list size.*\); train it with train.jit_compile=false$")
+    with pytest.raises(UserError, match=expected):
+        seqzoo.train("seq2seq_attn", dates_file, preset="tiny", out=tmp_path / "run", verbose=0,
+                     overrides={"train.jit_compile": True})
+    assert not (tmp_path / "run").exists()
+
+
+def test_cluster_settings_are_checked_with_one_line():
+    assert json.loads(workers_config("a:1,b:2", 1)) == {
+        "cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
+    for workers, index, message in [
+        ("a:1,b", 0, "--workers expects host:port,host:port,..., got 'b'"),
+        ("a:1,b:99999", 0, "--workers expects host:port,host:port,..., got 'b:99999'"),
+        ("a:1,b:2", None, "--workers needs --task-index"),
+        ("a:1,b:2", 2, "--task-index must be in [0, 1] for 2 workers, got 2"),
+        (None, 0, "--task-index goes with --workers"),
+    ]:
+        with pytest.raises(UserError, match=re.escape(message)):
+            workers_config(workers, index)
+    with pytest.raises(UserError, match="unknown strategy 'mirror'.*mirrored"):
+        make_strategy("mirror")
+
+
+def test_a_broken_tf_config_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run([*SEQZOO, "train", "sentiment", "--strategy", "multi_worker", "--out",
+                           str(tmp_path / "run")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TF_CONFIG": "{not json", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("seqzoo: error: TF_CONFIG is not valid JSON")
+    assert not (tmp_path / "run").exists()
