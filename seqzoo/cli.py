@@ -452,7 +452,8 @@ def _demo(args) -> None:
     print("== training the sentiment RNN on gensim's Pang & Lee movie-review sentences")
     train_args = argparse.Namespace(
         name="sentiment", data=None, preset="small", assignments=[], epochs=args.epochs,
-        out=None, text_column=None, label_column=None, images=None,
+        out=None, text_column=None, label_column=None, images=None, strategy=None, workers=None,
+        task_index=None,
     )
     run_dir = _train(train_args)
     print("== exporting")

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from seqzoo.config import locate
+from seqzoo.data.batching import steps_per_epoch
 from seqzoo.errors import UserError
 from seqzoo.registry import get_entry
 from seqzoo.schema import Rule
@@ -93,7 +94,8 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
         model = build_from_config(name, config)
         stopwatch = _Budget(budget)
         model.fit(prepared.train, epochs=10_000, callbacks=[stopwatch], verbose=0, shuffle=False)
-        tokens_per_step = _tokens(prepared.train) / len(prepared.train)
+        tokens_per_step = _tokens(prepared.train) / steps_per_epoch(prepared.examples,
+                                                                    config["train"]["batch_size"])
         train_rate = stopwatch.steps * tokens_per_step / max(stopwatch.end - stopwatch.warm, 1e-9)
         model.predict(prepared.validation.take(1), verbose=0)  # trace before timing
         start = time.perf_counter()

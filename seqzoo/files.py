@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -51,13 +52,17 @@ def file_digest(path: str | Path) -> str:
 
 
 def data_fingerprint(path: str | Path) -> dict:
-    """{'path', 'bytes', 'sha256'} of a data file, or of a folder's files (each relative path
+    """{'path', 'bytes', 'sha256'} of a data file, or of a folder's or a glob's files (each relative path
     and digest), so a run can tell whether it is resumed on the same data."""
     path = Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if any(c in str(path) for c in "*?["):  # a glob pattern: the files it matches
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    else:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()
     for file in files:
-        digest.update(f"{file.relative_to(path) if path.is_dir() else ''}\0{file_digest(file)}\0".encode())
+        name = file.relative_to(path) if path.is_dir() else (file if len(files) > 1 else "")
+        digest.update(f"{name}\0{file_digest(file)}\0".encode())
     return {"path": str(path.resolve()), "bytes": sum(f.stat().st_size for f in files),
             "sha256": digest.hexdigest()}
 

@@ -126,6 +126,8 @@ RULES: dict[str, Rule] = {
     "batch_size": size(),
     "seq_len": size(),
     "patience": size(minimum=0),
+    "shuffle_buffer": size(),
+    "vocabulary_sample": size(nullable=True),
     "seed": size(minimum=0, maximum=2**32 - 1),  # NumPy's seed range
     "validation_fraction": FRACTION,
     # Decoding and generation.

@@ -11,7 +11,7 @@ SEED_STRIDE = 1_000_003  # a prime: (seed, epoch) pairs map to distinct shuffle 
 
 def batches(
     examples: tf.data.Dataset, batch: Callable[[tf.data.Dataset], tf.data.Dataset],
-    shuffle_seed: int | None = None, epochs: range | None = None,
+    shuffle_seed: int | None = None, epochs: range | None = None, buffer: int | None = None,
 ) -> tf.data.Dataset:
     """Batches of `examples` made by `batch` (pad, vectorize), prefetched.
 
@@ -19,11 +19,12 @@ def batches(
     reshuffled (seeded) at every iteration, as a plain Keras `fit` wants. With a seed and
     `epochs`: those epochs back to back, epoch e shuffled by (seed, e) alone, so a run
     resumed at epoch k gets exactly the batches an uninterrupted run got from epoch k on,
-    without reading the epochs before it.
+    without reading the epochs before it. `buffer` bounds the shuffle (a stream larger than
+    memory); without it every example is in it.
     """
     if shuffle_seed is None:
         return batch(examples).prefetch(tf.data.AUTOTUNE)
-    count = examples.cardinality()
+    count = buffer or examples.cardinality()
     if epochs is None:
         shuffled = examples.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
         return batch(shuffled).prefetch(tf.data.AUTOTUNE)

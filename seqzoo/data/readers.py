@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import tensorflow as tf
+
 from seqzoo.errors import UserError, did_you_mean
 
 FASTTEXT_PREFIX = "__label__"
@@ -77,16 +79,30 @@ def read_fasttext(path: str | Path) -> LabelledTexts:
     """`__label__pos a gorgeous film` lines; the first label of a line is kept."""
     texts, labels = [], []
     for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        label, _, text = line.strip().partition(" ")
-        if not label.startswith(FASTTEXT_PREFIX) or label == FASTTEXT_PREFIX:
-            raise UserError(f"{path}:{number}: expected '__label__<label> <text>', got {line[:40]!r}")
-        while text.startswith(FASTTEXT_PREFIX):  # further labels of a multi-label line
-            text = text.partition(" ")[2]
-        labels.append(label[len(FASTTEXT_PREFIX) :])
-        texts.append(text.strip())
+        fields = fasttext_fields(line, path, number)
+        if fields is not None:
+            labels.append(fields[0])
+            texts.append(fields[1])
     return _non_empty(LabelledTexts(texts, labels), path)
+
+
+def fasttext_fields(line: str, path, number: int) -> tuple[str, str] | None:
+    """(label, text) of one fastText line, None for a blank one; UserError naming the line."""
+    if not line.strip():
+        return None
+    label, _, text = line.strip().partition(" ")
+    if not label.startswith(FASTTEXT_PREFIX) or label == FASTTEXT_PREFIX:
+        raise UserError(f"{path}:{number}: expected '__label__<label> <text>', got {line[:40]!r}")
+    while text.startswith(FASTTEXT_PREFIX):  # further labels of a multi-label line
+        text = text.partition(" ")[2]
+    return label[len(FASTTEXT_PREFIX) :], text.strip()
+
+
+def parse_fasttext(line: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """`fasttext_fields` in the graph, for lines it accepted: (label, text)."""
+    line = tf.strings.strip(line)
+    label = tf.strings.regex_replace(line, r"^__label__([^ ]*).*$", r"\1")
+    return label, tf.strings.strip(tf.strings.regex_replace(line, r"^(__label__[^ ]*( |$))+", ""))
 
 
 def read_table(path: str | Path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:

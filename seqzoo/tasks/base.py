@@ -32,7 +32,8 @@ class Prepared:
     validation: tf.data.Dataset
     meta: dict  # what serving needs besides the vectorizer (label names, ...)
     heldout_texts: list[str]  # kept for the export-time parity check
-    train_texts: list[str] = field(default_factory=list)  # for the embeddings' token counts
+    # For the pretrained embeddings' token counts: a list, or a dataset of strings when streamed.
+    train_texts: list[str] | tf.data.Dataset = field(default_factory=list)
     heldout: object | None = None  # what `Task.metrics` reads when batches are not enough (captioning)
 
     @property

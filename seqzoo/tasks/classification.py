@@ -11,11 +11,14 @@ import tensorflow as tf
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
 from seqzoo.data.batching import batches
+from seqzoo.data.readers import FASTTEXT_PREFIX, fasttext_fields, parse_fasttext
+from seqzoo.data.streaming import Reservoir, checked_lines, line_files, split_lines
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
 
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
+HELDOUT_TEXTS = 64  # kept from a streamed validation split, for the export's parity check
 TOKEN_IDS_BATCH_1 = [tf.TensorSpec([1, None], tf.int32, name="token_ids")]
 
 
@@ -29,15 +32,13 @@ class ClassificationTask(Task):
 
     def prepare(self, config: dict, data: Path, text_column: str = "text",
                 label_column: str = "label") -> Prepared:
+        if read_as_lines(data, text_column, label_column):
+            return self._prepare_stream(config, data)
         settings = config["train"]
         examples = read_labelled(data, text_column, label_column)
         train_set, heldout = examples.split(settings["validation_fraction"], settings["seed"])
-        labels = train_set.label_names
-        if len(labels) < 2:
-            raise UserError(f"training data needs at least 2 distinct labels, got {labels}")
-        vectorizer = Vectorizer(**config["text"]).adapt(train_set.texts)
-        config["text"]["max_tokens"] = vectorizer.vocabulary_size()  # the embedding fits it
-        config["model"]["num_classes"] = len(labels)
+        labels = _label_names(set(train_set.labels), set(heldout.labels))
+        vectorizer = _adapted(config, labels, train_set.texts)
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
@@ -48,6 +49,54 @@ class ClassificationTask(Task):
             meta={"labels": labels},
             heldout_texts=heldout.texts,
             train_texts=train_set.texts,
+        )
+
+    def _prepare_stream(self, config: dict, data: Path) -> Prepared:
+        """fastText lines (a file or a glob of them) streamed: one checking pass keeps the counts,
+        the labels, a vocabulary sample if asked for and the first held-out texts."""
+        settings = config["train"]
+        files, fraction, seed = line_files(data), settings["validation_fraction"], settings["seed"]
+        counts, labels, heldout_texts = [0, 0], [set(), set()], []
+        sample = Reservoir(settings["vocabulary_sample"], seed) if settings["vocabulary_sample"] else None
+        for path, number, line, heldout in checked_lines(files, fraction, seed):
+            fields = fasttext_fields(line, path, number)
+            if fields is None:
+                continue
+            if FASTTEXT_PREFIX in fields[1]:
+                raise UserError(f"{path}:{number}: '{FASTTEXT_PREFIX}' inside a text: lines must end in "
+                                "\\n (an old Mac file ends them in \\r alone)")
+            counts[heldout] += 1
+            labels[heldout].add(fields[0])
+            if heldout and len(heldout_texts) < HELDOUT_TEXTS:
+                heldout_texts.append(fields[1])
+            elif not heldout and sample is not None:
+                sample.add(fields[1])
+        if sum(counts) == 0:
+            raise UserError(f"data file '{data}' has no labelled examples")
+        if min(counts) == 0:
+            raise UserError(f"'{data}': the {'validation' if counts[0] else 'training'} split is empty "
+                            f"({sum(counts)} labelled lines, validation_fraction={fraction:g})")
+        names = _label_names(labels[0], labels[1])
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
+
+        def parse(line):
+            label, text = parse_fasttext(line)
+            return text, table.lookup(label)
+
+        split = functools.partial(split_lines, files, fraction, seed, parse)
+        train_texts = split(heldout=False).map(lambda text, _: text)
+        vectorizer = _adapted(config, names, sample.items if sample else train_texts)
+        batch = settings["batch_size"]
+        return Prepared(
+            vectorizer=vectorizer,
+            train_batches=functools.partial(labelled_batches, split(heldout=False), vectorizer, batch, seed,
+                                            buffer=min(settings["shuffle_buffer"], counts[0])),
+            examples=counts[0],
+            validation=labelled_batches(split(heldout=True), vectorizer, batch),
+            meta={"labels": names},
+            heldout_texts=heldout_texts,
+            train_texts=train_texts,
         )
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
@@ -96,10 +145,44 @@ def labelled_dataset(
     examples: LabelledTexts, labels: list[str], vectorizer: Vectorizer, batch_size: int,
     shuffle_seed: int | None = None, epochs: range | None = None,
 ) -> tf.data.Dataset:
-    """(token ids padded per batch, label ids), tokenized by the vectorizer in tf.data; the
-    order as `seqzoo.data.batching.batches` gives it."""
+    """(token ids padded per batch, label ids) of texts in memory; see `labelled_batches`."""
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(examples.texts, tf.string), tf.constant(examples.label_ids(labels), tf.int32))
     )
-    return batches(dataset, lambda d: d.batch(batch_size).map(lambda text, label: (vectorizer(text), label)),
-                   shuffle_seed, epochs)
+    return labelled_batches(dataset, vectorizer, batch_size, shuffle_seed, epochs)
+
+
+def labelled_batches(
+    examples: tf.data.Dataset, vectorizer: Vectorizer, batch_size: int, shuffle_seed: int | None = None,
+    epochs: range | None = None, buffer: int | None = None,
+) -> tf.data.Dataset:
+    """(text, label id) examples -> (token ids padded per batch, label ids), tokenized by the
+    vectorizer in tf.data; the order as `seqzoo.data.batching.batches` gives it."""
+    return batches(examples, lambda d: d.batch(batch_size).map(lambda text, label: (vectorizer(text), label)),
+                   shuffle_seed, epochs, buffer)
+
+
+def read_as_lines(data: Path, text_column: str, label_column: str) -> bool:
+    """Whether `data` is streamed as fastText lines: not a folder, table or missing file."""
+    if Path(data).is_dir() or Path(data).suffix.lower() in (".csv", ".tsv", ".tab"):
+        return False
+    return (text_column, label_column) == ("text", "label") and (
+        Path(data).is_file() or any(c in str(data) for c in "*?["))
+
+
+def _label_names(train: set[str], heldout: set[str]) -> list[str]:
+    names = sorted(train)
+    if len(names) < 2:
+        raise UserError(f"training data needs at least 2 distinct labels, got {names}")
+    unknown = sorted(heldout - train)
+    if unknown:
+        raise UserError(f"labels {unknown} were not seen in training ({names})")
+    return names
+
+
+def _adapted(config: dict, labels: list[str], texts) -> Vectorizer:
+    """The vectorizer adapted on the training texts; sets the sizes the model takes from the data."""
+    vectorizer = Vectorizer(**config["text"]).adapt(texts)
+    config["text"]["max_tokens"] = vectorizer.vocabulary_size()  # the embedding fits it
+    config["model"]["num_classes"] = len(labels)
+    return vectorizer

@@ -93,9 +93,7 @@ class Vectorizer(keras.layers.Layer):
         always gives the same ids. The `wordpiece` tokenizer first learns its word
         pieces, and every piece gets an id.
         """
-        dataset = data if isinstance(data, tf.data.Dataset) else _dataset_of(list(data))
-        dataset = dataset.unbatch() if dataset.element_spec.shape.rank else dataset
-        dataset = dataset.batch(batch_size)
+        dataset = _batches_of(data, batch_size)
         if self.tokenizer == "wordpiece":
             words = self._count(dataset, lambda batch: tokenizers.split(
                 tokenizers.standardize(batch, self.lowercase, self.strip_punctuation), "whitespace"
@@ -112,6 +110,13 @@ class Vectorizer(keras.layers.Layer):
             raise UserError("cannot adapt the vectorizer: the data has no tokens")
         self.set_vocabulary(vocabulary[: self.max_tokens - 2])
         return self
+
+    def token_counts(self, data: Iterable[str] | tf.data.Dataset,
+                     batch_size: int = 256) -> collections.Counter:
+        """How often each token (str) of the texts occurs, read batch by batch (a dataset may be
+        larger than memory)."""
+        counts = self._count(_batches_of(data, batch_size), self.tokenize)
+        return collections.Counter({token.decode("utf-8"): count for token, count in counts.items()})
 
     @staticmethod
     def _count(dataset: tf.data.Dataset, tokenize) -> collections.Counter:
@@ -186,6 +191,12 @@ class Vectorizer(keras.layers.Layer):
             wordpiece_vocabulary=self.wordpiece_vocabulary,
         )
         return config
+
+
+def _batches_of(data: Iterable[str] | tf.data.Dataset, batch_size: int) -> tf.data.Dataset:
+    dataset = data if isinstance(data, tf.data.Dataset) else _dataset_of(list(data))
+    dataset = dataset.unbatch() if dataset.element_spec.shape.rank else dataset
+    return dataset.batch(batch_size)
 
 
 def _dataset_of(texts: list[str]) -> tf.data.Dataset:

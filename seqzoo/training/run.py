@@ -10,7 +10,6 @@ A run directory holds everything `seqzoo export` needs:
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import copy
 import csv
@@ -271,13 +270,9 @@ def _pretrained(config: dict, prepared: Prepared, verbose):
     if config.get("embeddings", {}).get("path") is None:
         return None
     vectorizer = prepared.vectorizer
-    counts = collections.Counter(
-        token.decode("utf-8")
-        for row in vectorizer.tokenize(prepared.train_texts).to_list() for token in row
-    )
     pretrained, report = pretrained_from_config(
-        config["embeddings"], vectorizer, token_counts=counts, seed=config["train"]["seed"]
-    )
+        config["embeddings"], vectorizer, token_counts=vectorizer.token_counts(prepared.train_texts),
+        seed=config["train"]["seed"])
     if verbose:
         print("\n".join(report.lines()))
     return pretrained
