@@ -75,7 +75,7 @@ def test_the_checking_pass_names_the_file_and_line(shards, tmp_path):
 def test_a_split_left_empty_is_one_line(tmp_path):
     path = tmp_path / "two.txt"
     path.write_text("__label__pos a\n" * 3)  # one line three times: one split has it all
-    with pytest.raises(UserError, match=r"the (validation|training) split is empty \(3 labelled lines, "
+    with pytest.raises(UserError, match=r"the (validation|training) split is empty \(3 labelled examples, "
                                         r"validation_fraction=0\.1\)"):
         prepared(path, validation_fraction=0.1)
 

@@ -1,5 +1,5 @@
 """Corpora larger than memory: line files read through tf.data, a split decided by a hash of each
-line, and one checking pass that keeps only counts.
+line (or by file), and one checking pass that keeps only counts and samples.
 
 The split needs no list of the data: a line is held out when a keyed hash of it falls in the
 first `fraction` of the buckets, so the same line lands in the same split on every pass, in every
@@ -13,6 +13,7 @@ import glob
 import random
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
@@ -40,7 +41,7 @@ def line_files(data: str | Path) -> list[Path]:
 def lines(files: list[Path]) -> tf.data.Dataset:
     """Every line of the files (\\n-separated), the files interleaved in a fixed order."""
     names = tf.data.Dataset.from_tensor_slices([str(f) for f in files])
-    return names.interleave(tf.data.TextLineDataset, cycle_length=min(len(files), 4), deterministic=True)
+    return names.interleave(tf.data.TextLineDataset, cycle_length=min(len(files), 4))  # in order
 
 
 def held_out(line: tf.Tensor, fraction: float, seed: int) -> tf.Tensor:
@@ -49,17 +50,87 @@ def held_out(line: tf.Tensor, fraction: float, seed: int) -> tf.Tensor:
     return buckets < int(round(fraction * HASH_BUCKETS))
 
 
-def checked_lines(files: list[Path], fraction: float, seed: int) -> Iterator[tuple[Path, int, str, bool]]:
-    """(file, line number, text, held out) of every line, file by file: the checking pass."""
-    for path in files:
-        number = 0
-        try:
-            for batch in tf.data.TextLineDataset(str(path)).batch(LINES_PER_READ):
-                for raw, heldout in zip(batch.numpy(), held_out(batch, fraction, seed).numpy(), strict=True):
-                    number += 1
-                    yield path, number, raw.decode("utf-8", errors="replace"), bool(heldout)
-        except tf.errors.OpError as err:
-            raise UserError(f"cannot read data file '{path}': {_reason(err, path)}") from None
+@dataclass
+class Scan:
+    """What the checking pass keeps of a corpus: no more than counts and samples."""
+
+    examples: list[int]  # [training, held out]
+    heldout: list  # the first held-out examples' fields (for the export's parity check)
+    sample: list | None  # a seeded uniform sample of training fields, when one was asked for
+
+
+@dataclass(frozen=True)
+class LineSplit:
+    """Line files split into training and validation: by a keyed hash of each line, or by file
+    (a folder's training and validation files)."""
+
+    train_files: list[Path]
+    heldout_files: list[Path] | None  # None: both splits come from train_files, by hash
+    fraction: float
+    seed: int
+
+    def examples(self, parse: Callable[[tf.Tensor], tuple], heldout: bool, scan: Scan | None = None
+                 ) -> tf.data.Dataset:
+        """The parsed examples of one split: lines that are not blank, made valid UTF-8 (invalid
+        bytes become U+FFFD, as the checking pass reads them) and parsed in the graph. With the
+        checking pass's `scan`, the dataset knows its length (Keras then knows where an epoch of
+        validation ends) and fails if the files changed since."""
+        files = self.heldout_files if heldout and self.heldout_files is not None else self.train_files
+        dataset = lines(files).filter(lambda line: tf.strings.length(tf.strings.strip(line)) > 0)
+        if self.heldout_files is None:
+            keep = held_out if heldout else (lambda *args: tf.logical_not(held_out(*args)))
+            dataset = dataset.filter(lambda line: keep(line, self.fraction, self.seed))
+        valid = lambda line: tf.strings.unicode_transcode(line, "UTF-8", "UTF-8", errors="replace")  # noqa: E731
+        dataset = dataset.map(lambda line: parse(valid(line)), num_parallel_calls=tf.data.AUTOTUNE,
+                              deterministic=True)
+        if scan is None:
+            return dataset
+        return dataset.apply(tf.data.experimental.assert_cardinality(scan.examples[heldout]))
+
+    def scan(self, fields: Callable[[str, Path, int], tuple | None], keep: int, sample: int | None,
+             observe: Callable[[tuple, bool], None] | None = None) -> Scan:
+        """One pass over every line, file by file: `fields(line, path, number)` checks a line (a
+        UserError names it) and gives its fields, None for a line to skip; `observe` sees them."""
+        scan = Scan([0, 0], [], None)
+        reservoir = Reservoir(sample, self.seed) if sample else None
+        for path, number, line, heldout in self._lines():
+            parsed = fields(line, path, number)
+            if parsed is None:
+                continue
+            scan.examples[heldout] += 1
+            if observe is not None:
+                observe(parsed, heldout)
+            if heldout and len(scan.heldout) < keep:
+                scan.heldout.append(parsed)
+            elif not heldout and reservoir is not None:
+                reservoir.add(parsed)
+        scan.sample = None if reservoir is None else reservoir.items
+        return scan
+
+    def check_sizes(self, scan: Scan, data, what: str) -> None:
+        """UserError when the data has no `what` (`labelled examples`, ...) or a split is empty."""
+        if sum(scan.examples) == 0:
+            raise UserError(f"data file '{data}' has no {what}")
+        if min(scan.examples) == 0:
+            how = (f"validation_fraction={self.fraction:g}" if self.heldout_files is None
+                   else "its validation files")
+            raise UserError(f"'{data}': the {'validation' if scan.examples[0] else 'training'} split is "
+                            f"empty ({sum(scan.examples)} {what}, {how})")
+
+    def _lines(self) -> Iterator[tuple[Path, int, str, bool]]:
+        """(file, line number, text, held out) of every line, file by file."""
+        files = [(f, False) for f in self.train_files] + [(f, True) for f in self.heldout_files or []]
+        for path, heldout in files:
+            number = 0
+            try:
+                for batch in tf.data.TextLineDataset(str(path)).batch(LINES_PER_READ):
+                    hashed = held_out(batch, self.fraction, self.seed).numpy()
+                    for raw, in_heldout in zip(batch.numpy(), hashed, strict=True):
+                        number += 1
+                        yield (path, number, raw.decode("utf-8", errors="replace"),
+                               heldout or (self.heldout_files is None and bool(in_heldout)))
+            except tf.errors.OpError as err:
+                raise UserError(f"cannot read data file '{path}': {_reason(err, path)}") from None
 
 
 def _reason(err: tf.errors.OpError, path: Path) -> str:
@@ -85,16 +156,3 @@ class Reservoir:
         slot = self._random.randrange(self.seen)
         if slot < self.size:
             self.items[slot] = item
-
-
-def split_lines(files: list[Path], fraction: float, seed: int, parse: Callable[[tf.Tensor], tuple],
-                heldout: bool) -> tf.data.Dataset:
-    """The parsed examples of one split: lines that are not blank, made valid UTF-8 (invalid bytes
-    become U+FFFD, as the checking pass reads them) and parsed in the graph."""
-    keep = (lambda line: held_out(line, fraction, seed)) if heldout else (
-        lambda line: tf.logical_not(held_out(line, fraction, seed)))
-    valid = lambda line: tf.strings.unicode_transcode(line, "UTF-8", "UTF-8", errors="replace")  # noqa: E731
-    return (lines(files)
-            .filter(lambda line: tf.strings.length(tf.strings.strip(line)) > 0)
-            .filter(keep)
-            .map(lambda line: parse(valid(line)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from seqzoo.data.readers import read_lines
 from seqzoo.errors import UserError
@@ -51,20 +52,33 @@ def read_pairs(path: str | Path) -> ParallelTexts:
         raise UserError(f"data file '{path}' does not exist")
     sources, targets, lines = [], [], []
     for number, line in enumerate(read_lines(path), 1):
-        if not line.strip():
-            continue
-        columns = line.split("\t")
-        if len(columns) < 2:
-            raise UserError(f"{path}:{number}: no tab; parallel data needs source<TAB>target per line")
-        source, target = columns[0].strip(), columns[1].strip()
-        if not source or not target:
-            raise UserError(f"{path}:{number}: empty {'source' if not source else 'target'}")
-        sources.append(source)
-        targets.append(target)
-        lines.append(number)
+        fields = pair_fields(line, path, number)
+        if fields is not None:
+            sources.append(fields[0])
+            targets.append(fields[1])
+            lines.append(number)
     if not sources:
         raise UserError(f"data file '{path}' has no source<TAB>target lines")
     return ParallelTexts(sources, targets, lines)
+
+
+def pair_fields(line: str, path, number: int) -> tuple[str, str] | None:
+    """(source, target) of one `source<TAB>target` line, None for a blank one; UserError naming it."""
+    if not line.strip():
+        return None
+    columns = line.split("\t")
+    if len(columns) < 2:
+        raise UserError(f"{path}:{number}: no tab; parallel data needs source<TAB>target per line")
+    source, target = columns[0].strip(), columns[1].strip()
+    if not source or not target:
+        raise UserError(f"{path}:{number}: empty {'source' if not source else 'target'}")
+    return source, target
+
+
+def parse_pair(line: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """`pair_fields` in the graph, for lines it accepted: (source, target)."""
+    columns = tf.strings.split(line, "\t")
+    return tf.strings.strip(columns[0]), tf.strings.strip(columns[1])
 
 
 def write_pairs(path: str | Path, pairs: ParallelTexts) -> Path:

@@ -12,7 +12,7 @@ import tensorflow as tf
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
 from seqzoo.data.batching import batches
 from seqzoo.data.readers import FASTTEXT_PREFIX, fasttext_fields, parse_fasttext
-from seqzoo.data.streaming import Reservoir, checked_lines, line_files, split_lines
+from seqzoo.data.streaming import LineSplit, line_files
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
@@ -55,27 +55,11 @@ class ClassificationTask(Task):
         """fastText lines (a file or a glob of them) streamed: one checking pass keeps the counts,
         the labels, a vocabulary sample if asked for and the first held-out texts."""
         settings = config["train"]
-        files, fraction, seed = line_files(data), settings["validation_fraction"], settings["seed"]
-        counts, labels, heldout_texts = [0, 0], [set(), set()], []
-        sample = Reservoir(settings["vocabulary_sample"], seed) if settings["vocabulary_sample"] else None
-        for path, number, line, heldout in checked_lines(files, fraction, seed):
-            fields = fasttext_fields(line, path, number)
-            if fields is None:
-                continue
-            if FASTTEXT_PREFIX in fields[1]:
-                raise UserError(f"{path}:{number}: '{FASTTEXT_PREFIX}' inside a text: lines must end in "
-                                "\\n (an old Mac file ends them in \\r alone)")
-            counts[heldout] += 1
-            labels[heldout].add(fields[0])
-            if heldout and len(heldout_texts) < HELDOUT_TEXTS:
-                heldout_texts.append(fields[1])
-            elif not heldout and sample is not None:
-                sample.add(fields[1])
-        if sum(counts) == 0:
-            raise UserError(f"data file '{data}' has no labelled examples")
-        if min(counts) == 0:
-            raise UserError(f"'{data}': the {'validation' if counts[0] else 'training'} split is empty "
-                            f"({sum(counts)} labelled lines, validation_fraction={fraction:g})")
+        split = LineSplit(line_files(data), None, settings["validation_fraction"], settings["seed"])
+        labels = [set(), set()]
+        scan = split.scan(_fasttext_line, HELDOUT_TEXTS, settings["vocabulary_sample"],
+                          observe=lambda fields, heldout: labels[heldout].add(fields[0]))
+        split.check_sizes(scan, data, "labelled examples")
         names = _label_names(labels[0], labels[1])
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
@@ -84,18 +68,19 @@ class ClassificationTask(Task):
             label, text = parse_fasttext(line)
             return text, table.lookup(label)
 
-        split = functools.partial(split_lines, files, fraction, seed, parse)
-        train_texts = split(heldout=False).map(lambda text, _: text)
-        vectorizer = _adapted(config, names, sample.items if sample else train_texts)
+        train = split.examples(parse, heldout=False, scan=scan)
+        train_texts = train.map(lambda text, _: text)
+        sample = None if scan.sample is None else [text for _, text in scan.sample]
+        vectorizer = _adapted(config, names, train_texts if sample is None else sample)
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
-            train_batches=functools.partial(labelled_batches, split(heldout=False), vectorizer, batch, seed,
-                                            buffer=min(settings["shuffle_buffer"], counts[0])),
-            examples=counts[0],
-            validation=labelled_batches(split(heldout=True), vectorizer, batch),
+            train_batches=functools.partial(labelled_batches, train, vectorizer, batch, settings["seed"],
+                                            buffer=min(settings["shuffle_buffer"], scan.examples[0])),
+            examples=scan.examples[0],
+            validation=labelled_batches(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
             meta={"labels": names},
-            heldout_texts=heldout_texts,
+            heldout_texts=[text for _, text in scan.heldout],
             train_texts=train_texts,
         )
 
@@ -168,6 +153,14 @@ def read_as_lines(data: Path, text_column: str, label_column: str) -> bool:
         return False
     return (text_column, label_column) == ("text", "label") and (
         Path(data).is_file() or any(c in str(data) for c in "*?["))
+
+
+def _fasttext_line(line: str, path: Path, number: int) -> tuple[str, str] | None:
+    fields = fasttext_fields(line, path, number)
+    if fields is not None and FASTTEXT_PREFIX in fields[1]:
+        raise UserError(f"{path}:{number}: '{FASTTEXT_PREFIX}' inside a text: lines must end in \\n "
+                        "(an old Mac file ends them in \\r alone)")
+    return fields
 
 
 def _label_names(train: set[str], heldout: set[str]) -> list[str]:

@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data.batching import batches
-from seqzoo.data.translation import ParallelTexts, dates_corpus, read_pairs
+from seqzoo.data.streaming import LineSplit, line_files
+from seqzoo.data.translation import ParallelTexts, dates_corpus, pair_fields, parse_pair, read_pairs
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import UserError
 from seqzoo.metrics import translation_report
@@ -48,23 +49,34 @@ class TranslationTask(Task):
         return dates_corpus()
 
     def prepare(self, config: dict, data: Path) -> Prepared:
+        """Streams the pairs (a folder's train.tsv and validation.tsv, or a file or glob split by a
+        hash of each line): one checking pass, then tf.data passes."""
         settings = config["train"]
-        train_pairs, heldout = read_splits(data, settings["validation_fraction"], settings["seed"])
-        source = Vectorizer(**config["text"]).adapt(train_pairs.sources)
-        target = target_vectorizer(config["target"], train_pairs.targets)
+        split = line_split(data, settings["validation_fraction"], settings["seed"])
+        scan = split.scan(pair_fields, HELDOUT_FOR_PARITY, settings["vocabulary_sample"])
+        split.check_sizes(scan, data, "source<TAB>target lines")
+        train_pairs = split.examples(parse_pair, heldout=False, scan=scan)
+        if scan.sample is None:  # every training pair, streamed
+            sources, targets = train_pairs.map(lambda s, _: s), train_pairs.map(lambda _, t: t)
+        else:
+            sources, targets = [s for s, _ in scan.sample], [t for _, t in scan.sample]
+        source = Vectorizer(**config["text"]).adapt(sources)
+        target = target_vectorizer(config["target"], targets)
         config["text"]["max_tokens"] = source.vocabulary_size()
         config["target"]["max_tokens"] = config["model"]["target_vocab_size"] = target.vocabulary_size()
         meta = translation_meta(config, target)
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=source,
-            train_batches=functools.partial(pair_dataset, train_pairs, source, target, batch,
-                                            settings["seed"]),
-            examples=len(train_pairs),
-            validation=pair_dataset(heldout, source, target, batch),
+            train_batches=functools.partial(
+                pair_batches, train_pairs, source, target, batch, settings["seed"],
+                buffer=min(settings["shuffle_buffer"], scan.examples[0])),
+            examples=scan.examples[0],
+            validation=pair_batches(split.examples(parse_pair, heldout=True, scan=scan), source, target,
+                                    batch),
             meta=meta,
-            heldout_texts=heldout.sources[:HELDOUT_FOR_PARITY],
-            train_texts=train_pairs.sources,
+            heldout_texts=[s for s, _ in scan.heldout],
+            train_texts=train_pairs.map(lambda s, _: s),
         )
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
@@ -316,9 +328,16 @@ def detokenize(vocabulary: tf.Tensor, token_ids, separator: str) -> tf.Tensor:
 
 def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, batch_size: int,
                  shuffle_seed: int | None = None, epochs: range | None = None) -> tf.data.Dataset:
-    """((source ids, [START] + target ids), target ids + [END]), padded per batch with 0; the order
-    as `seqzoo.data.batching.batches` gives it."""
+    """Pairs in memory as `pair_batches` makes them."""
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(pairs.sources), tf.constant(pairs.targets)))
+    return pair_batches(dataset, source, target, batch_size, shuffle_seed, epochs)
+
+
+def pair_batches(pairs: tf.data.Dataset, source: Vectorizer, target: Vectorizer, batch_size: int,
+                 shuffle_seed: int | None = None, epochs: range | None = None,
+                 buffer: int | None = None) -> tf.data.Dataset:
+    """(source text, target text) -> ((source ids, [START] + target ids), target ids + [END]),
+    padded per batch with 0; the order as `seqzoo.data.batching.batches` gives it."""
 
     def vectorize(sources, targets):
         ids = target.lookup(targets)[:, : target.max_length]
@@ -327,22 +346,17 @@ def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, b
         decoder_out = tf.concat([ids, edge(END_ID)], axis=1).to_tensor()
         return (source(sources), decoder_in), decoder_out
 
-    return batches(dataset, lambda d: d.batch(batch_size).map(vectorize), shuffle_seed, epochs)
+    return batches(pairs, lambda d: d.batch(batch_size).map(vectorize), shuffle_seed, epochs, buffer)
 
 
-def read_splits(data: Path, validation_fraction: float, seed: int) -> tuple[ParallelTexts, ParallelTexts]:
-    """(train, validation): a folder's train.tsv and validation.tsv, or one file split by seed."""
-    if data.is_dir():
+def line_split(data: Path, validation_fraction: float, seed: int) -> LineSplit:
+    """A folder's train.tsv and validation.tsv, or one file or glob split by a hash of each line."""
+    if Path(data).is_dir():
         missing = [name for name in ("train.tsv", "validation.tsv") if not (data / name).is_file()]
         if missing:
             raise UserError(f"data folder '{data}' needs {' and '.join(missing)} (source<TAB>target lines)")
-        return read_pairs(data / "train.tsv"), read_pairs(data / "validation.tsv")
-    pairs = read_pairs(data)
-    if len(pairs) < 2:
-        raise UserError(f"data file '{data}' needs at least 2 pairs (one held out)")
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    count = min(max(1, round(len(pairs) * validation_fraction)), len(pairs) - 1)
-    return pairs.subset(sorted(order[count:])), pairs.subset(sorted(order[:count]))
+        return LineSplit([data / "train.tsv"], [data / "validation.tsv"], validation_fraction, seed)
+    return LineSplit(line_files(data), None, validation_fraction, seed)
 
 
 def _texts(strings: tf.Tensor) -> list[str]:
