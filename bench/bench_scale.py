@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--cluster-lines", type=int, default=200_000)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     with tempfile.TemporaryDirectory(prefix="seqzoo-bench-scale-") as folder:
         memory(Path(folder), args.lines)
         cluster(Path(folder), args.cluster_lines)

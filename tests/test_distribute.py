@@ -75,8 +75,9 @@ def assert_same_curve(ours, reference, tolerance):
             assert row[key] == pytest.approx(expected[key], rel=tolerance, abs=tolerance), (key, row)
 
 
-def whole_batches_fraction(path, seed=42):
+def whole_batches_fraction(path, entry):
     """A validation fraction whose hash split (streamed line files) leaves whole global batches."""
+    seed = seqzoo.get_config(entry, "tiny")["train"]["seed"]
     lines = [line for line in path.read_text().splitlines() if line.strip()]
     for fraction in np.arange(0.2, 0.6, 0.005):
         heldout = int(held_out(tf.constant(lines), float(fraction), seed).numpy().sum())
@@ -85,13 +86,12 @@ def whole_batches_fraction(path, seed=42):
     raise AssertionError("no fraction leaves whole batches")
 
 
-# Validation fractions that leave whole global batches (16) to train on (dates: 512 -> 448).
 @pytest.mark.parametrize("entry, data_fixture, epochs", [("sentiment", "sentiment_file", 3),
                                                           ("seq2seq_attn", "dates_file", 1)])
 def test_two_workers_train_as_one_process_with_the_same_global_batch(entry, data_fixture, epochs, request,
                                                                      tmp_path):
     data = request.getfixturevalue(data_fixture)
-    validation = 0.125 if entry == "seq2seq_attn" else whole_batches_fraction(data)
+    validation = whole_batches_fraction(data, entry)
     common = [entry, "--data", str(data), "--preset", "tiny", "--epochs", str(epochs),
               "--set", f"train.validation_fraction={validation}"]
     results = finish(start_workers([*common, "--set", f"train.batch_size={PER_REPLICA}",
@@ -137,7 +137,7 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_both_restarted_resume(d
 
 
 def test_mirrored_replicas_on_two_logical_cpus_train_as_one_device(sentiment_file, tmp_path):
-    validation = whole_batches_fraction(sentiment_file)
+    validation = whole_batches_fraction(sentiment_file, "sentiment")
     script = textwrap.dedent(f"""
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]

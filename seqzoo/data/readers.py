@@ -99,7 +99,7 @@ def fasttext_fields(line: str, path, number: int) -> tuple[str, str] | None:
 
 
 def parse_fasttext(line: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """`fasttext_fields` in the graph, for lines it accepted: (label, text)."""
+    """`fasttext_fields` in the graph, for lines it accepted ([n] or a scalar): (label, text)."""
     line = tf.strings.strip(line)
     label = tf.strings.regex_replace(line, r"^__label__([^ ]*).*$", r"\1")
     return label, tf.strings.strip(tf.strings.regex_replace(line, r"^(__label__[^ ]*( |$))+", ""))

@@ -76,9 +76,9 @@ def pair_fields(line: str, path, number: int) -> tuple[str, str] | None:
 
 
 def parse_pair(line: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """`pair_fields` in the graph, for lines it accepted: (source, target)."""
-    columns = tf.strings.split(line, "\t")
-    return tf.strings.strip(columns[0]), tf.strings.strip(columns[1])
+    """`pair_fields` in the graph, for lines it accepted ([n]): (source, target) [n] each."""
+    columns = tf.strings.split(line, "\t").to_tensor("")
+    return tf.strings.strip(columns[:, 0]), tf.strings.strip(columns[:, 1])
 
 
 def write_pairs(path: str | Path, pairs: ParallelTexts) -> Path:

@@ -221,6 +221,7 @@ def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
         return model
     plain = build_from_config(name, config, pretrained, precision="float32")
     plain.set_weights(model.get_weights())
+    plain.optimizer.build(plain.trainable_variables)  # saved whole, so loading it back is quiet
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     plain.save(tmp)
     os.replace(tmp, path)
