@@ -58,3 +58,31 @@ def windows(stream: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
     count = (len(stream) - 1) // seq_len
     return (stream[: count * seq_len].reshape(count, seq_len),
             stream[1 : count * seq_len + 1].reshape(count, seq_len))
+
+
+def stream_windows(documents: tf.data.Dataset, lookup, bos_id: int, seq_len: int,
+                   total: int) -> tf.data.Dataset:
+    """`windows` of a streamed split: documents (strings) -> [BOS] + ids, concatenated, cut into
+    (ids[t : t+n], ids[t+1 : t+n+1]) at t = 0, n, 2n, ..., read as they come. `total` is the
+    stream's length in ids (a split shorter than seq_len + 1 gives one shorter window, as
+    `windows` does)."""
+    seq_len = min(seq_len, total - 1)
+    if seq_len < 1:
+        raise UserError(f"the text has {total} tokens; a language model needs at least 2")
+
+    def ids(batch):
+        rows = lookup(batch)
+        return tf.concat([tf.fill([rows.nrows(), 1], tf.cast(bos_id, rows.dtype)), rows], axis=1).flat_values
+
+    stream = documents.batch(1024).map(ids).unbatch()
+    chunks = stream.batch(seq_len)  # chunk k: ids[k n : (k+1) n]; the next one's first id ends window k
+    whole = chunks.filter(lambda chunk: tf.shape(chunk)[0] == seq_len)
+    windows_ = tf.data.Dataset.zip(whole, chunks.skip(1)).map(
+        lambda chunk, following: (chunk, tf.concat([chunk[1:], following[:1]], axis=0)))
+    return windows_.apply(tf.data.experimental.assert_cardinality((total - 1) // seq_len))
+
+
+def stream_length(documents: tf.data.Dataset, lookup) -> int:
+    """How many ids the documents make, [BOS] included: one streaming pass, in batches."""
+    lengths = documents.batch(4096).map(lambda batch: tf.reduce_sum(lookup(batch).row_lengths() + 1))
+    return int(lengths.reduce(tf.constant(0, tf.int64), lambda total, n: total + tf.cast(n, tf.int64)))

@@ -22,8 +22,11 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import news_corpus
-from seqzoo.data.language_modeling import read_documents, split_documents, window_dataset, windows
+from seqzoo.data.batching import batches
+from seqzoo.data.language_modeling import read_documents, stream_length, stream_windows, window_dataset
+from seqzoo.data.streaming import LineSplit, line_files
 from seqzoo.decoding import Generator, generator_for
+from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
 
@@ -34,6 +37,7 @@ STATES = ("RNN LMs: state_<layer>_<k> float32 [batch, units] (h, and c for an LS
           "transformer_lm: context int32 [batch, window] (the last tokens) and length int32 [batch]; "
           "zeros to start")
 PARITY_PROMPT_CHARS = 120  # held-out prompts for the parity check are cut to this length
+PARITY_PROMPTS = 16
 
 
 class LanguageModelTask(Task):
@@ -43,23 +47,33 @@ class LanguageModelTask(Task):
         return news_corpus()
 
     def prepare(self, config: dict, data: Path) -> Prepared:
+        """Streams the documents (the lines of a file, a glob, or a folder's *.txt files): one
+        checking pass, a pass that adapts the vocabulary and one that measures the token stream,
+        then windows read as they come."""
         settings = config["train"]
-        documents = read_documents(data)
-        train_docs, heldout_docs = split_documents(
-            documents, settings["validation_fraction"], settings["seed"]
-        )
-        vectorizer = lm_vectorizer(config["text"], train_docs)
+        files = sorted(Path(data).rglob("*.txt")) if Path(data).is_dir() else line_files(data)
+        if not files:
+            raise UserError(f"folder '{data}' has no .txt files")
+        split = LineSplit(files, None, settings["validation_fraction"], settings["seed"])
+        scan = split.scan(_document, PARITY_PROMPTS, settings["vocabulary_sample"])
+        split.check_sizes(scan, data, "non-empty lines")
+        train_docs, heldout_docs = (split.examples(_strip, heldout, scan) for heldout in (False, True))
+        vectorizer = lm_vectorizer(config["text"], train_docs if scan.sample is None else scan.sample)
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
-        meta = lm_meta(config, vectorizer)
         seq_len, batch = settings["seq_len"], settings["batch_size"]
-        train_stream = token_stream(vectorizer, train_docs)
+        train_total = stream_length(train_docs, vectorizer.lookup)
+        train_windows = stream_windows(train_docs, vectorizer.lookup, BOS_ID, seq_len, train_total)
+        heldout = stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
+                                 stream_length(heldout_docs, vectorizer.lookup))
         return Prepared(
             vectorizer=vectorizer,
-            train_batches=functools.partial(window_dataset, train_stream, seq_len, batch, settings["seed"]),
-            examples=len(windows(train_stream, seq_len)[0]),
-            validation=window_dataset(token_stream(vectorizer, heldout_docs), seq_len, batch),
-            meta=meta,
-            heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in heldout_docs[:16]],
+            train_batches=functools.partial(
+                batches, train_windows, lambda d: d.batch(batch), settings["seed"],
+                buffer=min(settings["shuffle_buffer"], int(train_windows.cardinality()))),
+            examples=int(train_windows.cardinality()),
+            validation=batches(heldout, lambda d: d.batch(batch)),
+            meta=lm_meta(config, vectorizer),
+            heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in scan.heldout],
             train_texts=train_docs,
         )
 
@@ -175,7 +189,15 @@ class LanguageModelTask(Task):
         }
 
 
-def lm_vectorizer(text_config: dict, documents: list[str]) -> Vectorizer:
+def _document(line: str, path, number: int) -> str | None:
+    return line.strip() or None
+
+
+def _strip(lines: tf.Tensor) -> tf.Tensor:
+    return tf.strings.strip(lines)
+
+
+def lm_vectorizer(text_config: dict, documents: list[str] | tf.data.Dataset) -> Vectorizer:
     """A vectorizer adapted to the documents, with [BOS] at id 2."""
     vectorizer = Vectorizer(**text_config).adapt(documents)
     vectorizer.set_vocabulary([BOS, *vectorizer.vocabulary][: vectorizer.max_tokens - 2])
