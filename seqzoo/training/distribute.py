@@ -120,10 +120,11 @@ def fit_loop(
         model.stop_training = False
         callbacks.on_train_begin()
         iterator = iter(train)
-        for epoch in range(initial_epoch, epochs):
-            model.reset_metrics()
-            callbacks.on_epoch_begin(epoch)
-            try:
+        epoch = initial_epoch
+        try:  # a lost peer can surface in any op that touches the replicas, metrics' resets included
+            for epoch in range(initial_epoch, epochs):
+                model.reset_metrics()
+                callbacks.on_epoch_begin(epoch)
                 for step in range(steps_per_epoch):
                     callbacks.on_train_batch_begin(step)
                     logs = train_step(iterator)
@@ -133,13 +134,13 @@ def fit_loop(
                 epoch_logs = _numbers(results())
                 model.reset_metrics()
                 epoch_logs.update({f"val_{k}": v for k, v in _numbers(evaluate(heldout)).items()})
-            except LOST_PEER as err:
-                raise WorkerLost(f"training stopped in epoch {epoch + 1}: another worker was lost "
-                                 f"({type(err).__name__}); start every worker again with the same "
-                                 f"command to resume at epoch {epoch + 1}") from None
-            callbacks.on_epoch_end(epoch, epoch_logs)
-            if model.stop_training:
-                break
+                callbacks.on_epoch_end(epoch, epoch_logs)
+                if model.stop_training:
+                    break
+        except LOST_PEER as err:
+            raise WorkerLost(f"training stopped in epoch {epoch + 1}: another worker was lost "
+                             f"({type(err).__name__}); start every worker again with the same "
+                             f"command to resume at epoch {epoch + 1}") from None
         callbacks.on_train_end()
 
 
