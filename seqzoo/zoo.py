@@ -28,7 +28,7 @@ OPTIMIZERS = sorted(
 )
 
 
-def get_config(name: str, preset: str | None = None, **overrides: Any) -> dict:
+def get_config(name: str, /, preset: str | None = None, **overrides: Any) -> dict:
     """The merged config of a zoo entry as a plain dict: defaults, preset, overrides.
 
     Example:
@@ -41,7 +41,7 @@ def get_config(name: str, preset: str | None = None, **overrides: Any) -> dict:
 
 
 def build(
-    name: str, preset: str | None = None, *, vectorizer: Vectorizer | None = None, **overrides: Any
+    name: str, /, preset: str | None = None, *, vectorizer: Vectorizer | None = None, **overrides: Any
 ) -> keras.Model:
     """Builds a zoo entry as a Keras model compiled with its config's defaults.
 

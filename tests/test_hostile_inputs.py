@@ -12,7 +12,7 @@ import shutil
 import keras
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import seqzoo
@@ -74,6 +74,7 @@ def overrides(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(case=overrides())
+@example(case=("bilstm", {"name": None}))  # once a TypeError: build's own first argument
 def test_random_config_overrides_build_or_raise_one_value_error(case):
     name, values = case
     try:
