@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -36,6 +37,14 @@ def check_choice(what: str, value: str, options: Iterable[str]) -> str:
     if value not in options:
         raise UserError(f"unknown {what} {value!r}{did_you_mean(str(value), options)}")
     return value
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's message as one line: its first line, less TensorFlow's op decoration
+    (`{{function_node ...}} ... [Op:Name] name:`), or its type when it has no message."""
+    text = (getattr(err, "message", None) or str(err)).strip()
+    line = re.sub(r"^\{\{.*?\}\}\s*|\s*\[Op:\w+\].*$", "", text.splitlines()[0]) if text else ""
+    return line or type(err).__name__
 
 
 class SeqzooNote(UserWarning):

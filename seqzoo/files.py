@@ -51,12 +51,22 @@ def file_digest(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def is_glob(path: str | Path) -> bool:
+    """Whether a data path is a glob pattern (`shards/*.txt`, `pairs/**/*.tsv`)."""
+    return any(c in str(path) for c in "*?[")
+
+
+def glob_files(pattern: str | Path) -> list[Path]:
+    """The files a glob pattern matches (`**` recursive), sorted."""
+    return sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+
+
 def data_fingerprint(path: str | Path) -> dict:
     """{'path', 'bytes', 'sha256'} of a data file, or of a folder's or a glob's files (each relative path
     and digest), so a run can tell whether it is resumed on the same data."""
     path = Path(path)
-    if any(c in str(path) for c in "*?["):  # a glob pattern: the files it matches
-        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    if is_glob(path):
+        files = glob_files(path)
     else:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     digest = hashlib.sha256()

@@ -9,16 +9,15 @@ names the file and line); training passes run in the graph.
 
 from __future__ import annotations
 
-import glob
 import random
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 
-from seqzoo.errors import UserError
+from seqzoo.errors import UserError, first_line
+from seqzoo.files import glob_files, is_glob
 
 HASH_BUCKETS = 1 << 30
 LINES_PER_READ = 8192
@@ -26,11 +25,10 @@ LINES_PER_READ = 8192
 
 def line_files(data: str | Path) -> list[Path]:
     """The files `data` names: a file, or a glob pattern (`pairs/*.tsv`, `shards/**/*.txt`)."""
-    text = str(data)
-    if any(c in text for c in "*?["):
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+    if is_glob(data):
+        files = glob_files(data)
         if not files:
-            raise UserError(f"no files match '{text}'")
+            raise UserError(f"no files match '{data}'")
         return files
     path = Path(data)
     if not path.is_file():
@@ -129,20 +127,14 @@ class LineSplit:
             number = 0
             try:
                 for batch in tf.data.TextLineDataset(str(path)).batch(LINES_PER_READ):
-                    hashed = held_out(batch, self.fraction, self.seed).numpy()
-                    for raw, in_heldout in zip(batch.numpy(), hashed, strict=True):
+                    split = (held_out(batch, self.fraction, self.seed).numpy() if self.heldout_files is None
+                             else [heldout] * len(batch))
+                    for raw, in_heldout in zip(batch.numpy(), split, strict=True):
                         number += 1
-                        yield (path, number, raw.decode("utf-8", errors="replace"),
-                               heldout or (self.heldout_files is None and bool(in_heldout)))
+                        yield path, number, raw.decode("utf-8", errors="replace"), bool(in_heldout)
             except tf.errors.OpError as err:
-                raise UserError(f"cannot read data file '{path}': {_reason(err, path)}") from None
-
-
-def _reason(err: tf.errors.OpError, path: Path) -> str:
-    """The OS's words in a tf.data read error: "{{function_node ...}} PATH; Input/output error [Op:...]"."""
-    text = (err.message.strip().splitlines() or [type(err).__name__])[0]
-    text = re.sub(r"\s*\[Op:.*$", "", re.sub(r"^\{\{.*?\}\}\s*", "", text))
-    return text.removeprefix(f"{path}; ")
+                reason = first_line(err).removeprefix(f"{path}; ")  # tf.data: "PATH; Input/output error"
+                raise UserError(f"cannot read data file '{path}': {reason}") from None
 
 
 class Reservoir:

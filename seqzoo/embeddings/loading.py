@@ -15,7 +15,7 @@ from seqzoo.embeddings.alignment import lookup_candidates
 from seqzoo.embeddings.binary_format import parse_binary_vectors
 from seqzoo.embeddings.formats import detect_format
 from seqzoo.embeddings.text_format import parse_text_vectors
-from seqzoo.errors import UserError
+from seqzoo.errors import UserError, first_line
 
 PARSED_FORMATS = ("glove", "word2vec_text", "word2vec_bin")  # parsed to arrays, so cached
 
@@ -128,8 +128,7 @@ def _whole_file(path: Path, format: str) -> KeyedVectors:
                              f"[{len(words)}, dimension]")
         return keyed_vectors(words, vectors)
     except Exception as err:  # struct, EOF, unpickling, zip, JSON errors: all a damaged file
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"vector file '{path}' does not read as {format}: {reason}") from None
+        raise UserError(f"vector file '{path}' does not read as {format}: {first_line(err)}") from None
 
 
 def _finite(kv: KeyedVectors, path: Path) -> KeyedVectors:

@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seqzoo.errors import ExportError, SeqzooNote, UserError
+from seqzoo.errors import ExportError, SeqzooNote, UserError, first_line
 from seqzoo.exporters.card import model_card
 from seqzoo.exporters.integrity import card_digest, file_table
 from seqzoo.exporters.parity import check_parity
@@ -155,8 +155,8 @@ def _writing(model_dir: Path) -> Iterator[None]:
         raise ExportError(f"export to '{model_dir}' failed, nothing was published: {err.strerror or err}"
                           + (f" ({err.filename})" if err.filename else "")) from None
     except tf.errors.OpError as err:
-        reason = re.sub(r"^\{\{.*?\}\}\s*|\s*\[Op:\w+\].*$", "", err.message.strip().splitlines()[0])
-        raise ExportError(f"export to '{model_dir}' failed, nothing was published: {reason}") from None
+        raise ExportError(f"export to '{model_dir}' failed, nothing was published: "
+                          f"{first_line(err)}") from None
 
 
 def _remove_stale_exports(model_dir: Path) -> None:

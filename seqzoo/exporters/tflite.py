@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from seqzoo.errors import ExportError
+from seqzoo.errors import ExportError, first_line
 from seqzoo.exporters.saved_model import write_saved_model
 from seqzoo.tasks import Endpoint
 
@@ -27,7 +27,6 @@ def to_tflite(model: keras.Model, endpoints: dict[str, Endpoint]) -> bytes:
         try:
             return converter.convert()
         except Exception as err:  # the converter raises several types, all with the op list
-            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ExportError(
-                f"model {model.name!r} does not convert to TFLite with builtin ops only: {first_line}"
+                f"model {model.name!r} does not convert to TFLite with builtin ops only: {first_line(err)}"
             ) from err

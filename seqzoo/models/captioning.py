@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keras
 
-from seqzoo.errors import UserError
+from seqzoo.errors import UserError, first_line
 from seqzoo.layers.image_encoder import APPLICATIONS, ImageEncoder
 from seqzoo.layers.recurrent_decoder import RecurrentDecoder
 from seqzoo.registry import register
@@ -73,8 +73,8 @@ def _load_backbone_weights(backbone: keras.Model, name: str, path: str | None) -
     try:
         backbone.load_weights(path)
     except Exception as err:  # h5py and Keras name a mismatch in many ways; one line says it
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"backbone weights '{path}' do not fit {name!r} without its top: {reason}") from None
+        raise UserError(f"backbone weights '{path}' do not fit {name!r} without its top: "
+                        f"{first_line(err)}") from None
 
 
 @register("show_tell", task="captioning")

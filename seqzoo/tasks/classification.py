@@ -14,6 +14,7 @@ from seqzoo.data.batching import batches
 from seqzoo.data.readers import FASTTEXT_PREFIX, fasttext_fields, parse_fasttext
 from seqzoo.data.streaming import LineSplit, line_files
 from seqzoo.errors import UserError
+from seqzoo.files import is_glob
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
 
@@ -152,7 +153,7 @@ def read_as_lines(data: Path, text_column: str, label_column: str) -> bool:
     if Path(data).is_dir() or Path(data).suffix.lower() in (".csv", ".tsv", ".tab"):
         return False
     return (text_column, label_column) == ("text", "label") and (
-        Path(data).is_file() or any(c in str(data) for c in "*?["))
+        Path(data).is_file() or is_glob(data))
 
 
 def _fasttext_line(line: str, path: Path, number: int) -> tuple[str, str] | None:

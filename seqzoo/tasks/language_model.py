@@ -65,12 +65,12 @@ class LanguageModelTask(Task):
         train_windows = stream_windows(train_docs, vectorizer.lookup, BOS_ID, seq_len, train_total)
         heldout = stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
                                  stream_length(heldout_docs, vectorizer.lookup))
+        count = int(train_windows.cardinality())
         return Prepared(
             vectorizer=vectorizer,
-            train_batches=functools.partial(
-                batches, train_windows, lambda d: d.batch(batch), settings["seed"],
-                buffer=min(settings["shuffle_buffer"], int(train_windows.cardinality()))),
-            examples=int(train_windows.cardinality()),
+            train_batches=functools.partial(batches, train_windows, lambda d: d.batch(batch),
+                                            settings["seed"], buffer=min(settings["shuffle_buffer"], count)),
+            examples=count,
             validation=batches(heldout, lambda d: d.batch(batch)),
             meta=lm_meta(config, vectorizer),
             heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in scan.heldout],

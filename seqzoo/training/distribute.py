@@ -18,7 +18,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from seqzoo.errors import UserError, check_choice
+from seqzoo.errors import UserError, check_choice, first_line
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 # What a peer's death looks like to the workers that are left.
@@ -63,7 +63,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
-        raise UserError(f"cannot start the multi-worker strategy: {_first_line(err)}") from None
+        raise UserError(f"cannot start the multi-worker strategy: {first_line(err)}") from None
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -169,8 +169,3 @@ def _cluster():
     if "SLURM_PROCID" in os.environ:
         return resolvers.SlurmClusterResolver()
     return None
-
-
-def _first_line(err: Exception) -> str:
-    text = getattr(err, "message", None) or str(err)
-    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
