@@ -122,6 +122,8 @@ RULES: dict[str, Rule] = {
     "dropout": PROBABILITY,
     # Training.
     "learning_rate": Rule(float, above=0.0),
+    "global_clipnorm": Rule(float, above=0.0, nullable=True),
+    "test_fraction": FRACTION,
     "epochs": size(),
     "batch_size": size(),
     "seq_len": size(),
@@ -135,11 +137,13 @@ RULES: dict[str, Rule] = {
     "length_penalty": Rule(float, minimum=0.0),
     "max_new_tokens": size(minimum=0),
     "max_new_tokens_limit": size(),
+    "frames": size(),
+    "frames_limit": size(),
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (
         "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",
         "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone", "strategy",
-        "precision",
+        "precision", "transpose",
     )},
     "attention": Rule(str, nullable=True),
     "path": Rule(str, nullable=True),

@@ -13,6 +13,7 @@ from seqzoo import config as config_lib
 from seqzoo.embeddings.pretrained import check_embeddings_block, pretrained_from_config
 from seqzoo.errors import UserError, check_choice
 from seqzoo.layers import Pretrained
+from seqzoo.losses import LOSSES
 from seqzoo.registry import get_entry
 from seqzoo.text import Vectorizer
 
@@ -83,11 +84,13 @@ def build_from_config(name: str, config: dict, pretrained: Pretrained | None = N
     factory = get_entry(name).factory
     if "embeddings" in config:
         check_embeddings_block(config["embeddings"])
-    arguments = {"vocab_size": config["text"]["max_tokens"], **config["model"]}
+    # Entries that read text get its vocabulary size; pretrained vectors only when there are some.
+    arguments = {**({"vocab_size": config["text"]["max_tokens"]} if "text" in config else {}),
+                 **config["model"], **({"pretrained": pretrained} if pretrained is not None else {})}
     check_size(name, config, planned_parameters(factory, arguments))
     train = config.get("train", {})
     with dtype_policy(precision or train.get("precision", "float32")):
-        model = factory(pretrained=pretrained, **arguments)
+        model = factory(**arguments)
         compile_model(model, **config["compile"], jit_compile=train.get("jit_compile", False))
     return model
 
@@ -114,7 +117,7 @@ def planned_parameters(factory, arguments: dict) -> int:
     before = len(pending)
     try:
         with keras.StatelessScope(initialize_variables=False):
-            return factory(pretrained=None, **arguments).count_params()
+            return factory(**{k: v for k, v in arguments.items() if k != "pretrained"}).count_params()
     finally:
         del pending[before:]  # forgotten, so no later scope initialises them
 
@@ -148,16 +151,19 @@ def _sizes(config: dict, prefix: str = "") -> list[tuple[str, int]]:
 
 def compile_model(
     model: keras.Model, *, optimizer: str, learning_rate: float, loss: str, metrics: list[str],
-    jit_compile: bool = False,
+    global_clipnorm: float | None = None, jit_compile: bool = False,
 ) -> None:
-    """Compiles with a named Keras optimizer at the given learning rate (wrapped for loss
-    scaling by Keras when the model computes in mixed_float16)."""
+    """Compiles with a named Keras optimizer at the given learning rate, gradients clipped to
+    `global_clipnorm` when set (wrapped for loss scaling by Keras when the model computes in
+    mixed_float16). `loss` is a Keras loss name or one of seqzoo's (`LOSSES`)."""
     check_choice("optimizer", optimizer, OPTIMIZERS)
+    loss = LOSSES.get(loss, loss)
     for what, name, get in [("loss", loss, keras.losses.get),
                             *[("metric", metric, keras.metrics.get) for metric in metrics]]:
         try:
             get(name)
         except ValueError:
             raise UserError(f"unknown {what} {name!r}: Keras has no {what} of that name") from None
-    optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    optimizer = keras.optimizers.get({"class_name": optimizer, "config": {
+        "learning_rate": learning_rate, "global_clipnorm": global_clipnorm}})
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)

@@ -8,15 +8,23 @@ from seqzoo.decoding.sampling import sample_next
 
 
 class Generator:
-    """Generation from a language model, one token at a time, inside the graph.
+    """Generation from a language model (a token at a time) or a music model (a piano-roll frame
+    at a time), inside the graph.
 
     A subclass says what its state is (`state_specs`, `initial_states`), how
-    one token advances it (`step`), and how left-padded prompts start it
-    (`prefill`); the sampling loop is written once, here. States are flat lists
-    of tensors, so the `step` signature of an export can name each one.
+    one input advances it (`step`), and how prompts start it (`prefill`); the
+    sampling loop is written once, here (`unroll`). States are flat lists of
+    tensors, so the `step` signature of an export can name each one.
     """
 
-    vocab_size: int
+    vocab_size: int  # outputs per step: the vocabulary, or a frame's notes
+    frame_size: int | None = None  # None: token ids in; N: float frames [batch, N] in (music)
+
+    def input_spec(self, batch_size: int | None) -> tf.TensorSpec:
+        """What one step reads: token ids [batch] int32, or frames [batch, frame_size] float32."""
+        if self.frame_size is None:
+            return tf.TensorSpec([batch_size], tf.int32, name="token_ids")
+        return tf.TensorSpec([batch_size, self.frame_size], tf.float32, name="frame")
 
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
         """(name, shape without the batch axis, dtype) of each state tensor."""
@@ -26,22 +34,25 @@ class Generator:
         """The states before any token: zeros of `state_specs`."""
         return [tf.zeros([batch_size, *shape], dtype) for _, shape, dtype in self.state_specs()]
 
-    def step(self, token_ids, states: list[tf.Tensor]):
-        """ids [batch] + states -> next-token probabilities [batch, vocab] + new states."""
+    def step(self, inputs, states: list[tf.Tensor]):
+        """ids [batch] (or frames [batch, frame_size]) + states -> next-step probabilities
+        [batch, vocab_size] + new states."""
         raise NotImplementedError
 
     def prefill(self, prompt_ids):
-        """Left-padded prompts [batch, time] -> probabilities after each last token, states.
+        """Left-padded prompts [batch, time] (or frames [batch, time, frame_size]) ->
+        probabilities after each last step, states.
 
         Steps through the prompts; padding (id 0) leaves a row's states unchanged, so rows
-        of any length end aligned on the last column.
+        of any length end aligned on the last column. Frames are never padding (a silent
+        frame is a rest).
         """
         batch = tf.shape(prompt_ids)[0]
 
         def body(t, probabilities, states):
             ids = prompt_ids[:, t]
             new_probabilities, new_states = self.step(ids, states)
-            keep = tf.not_equal(ids, 0)[:, None]
+            keep = (tf.not_equal(ids, 0) if self.frame_size is None else tf.ones([batch], tf.bool))[:, None]
             states = [tf.where(tf.reshape(keep, [-1] + [1] * (len(new.shape) - 1)), new, old)
                       for new, old in zip(new_states, states, strict=True)]
             return t + 1, tf.where(keep, new_probabilities, probabilities), states
@@ -54,20 +65,39 @@ class Generator:
 
     def generate(self, prompt_ids, max_new_tokens, temperature, top_k, top_p, seed, banned=None):
         """New token ids [batch, max_new_tokens] after left-padded prompts, in the graph."""
-        probabilities, states = self.prefill(prompt_ids)
+        def choose(probabilities, step_seed):
+            return sample_next(probabilities, temperature, top_k, top_p, step_seed, banned)
+
+        return self.unroll(*self.prefill(prompt_ids), max_new_tokens, seed, choose)
+
+    def unroll(self, probabilities, states, steps, seed, choose):
+        """`steps` new inputs [batch, steps] (or [batch, steps, frame_size]) from probabilities and
+        states (as `prefill` leaves them): each chosen by `choose(probabilities, seed [2])` and fed
+        back, in a graph loop; step i is seeded (seed, i)."""
         seed = tf.cast(seed, tf.int32)
+        spec = self.input_spec(None)
 
-        def body(i, probabilities, states, tokens):
-            next_ids = sample_next(probabilities, temperature, top_k, top_p, tf.stack([seed, i]), banned)
-            probabilities, states = self.step(next_ids, states)
-            return i + 1, probabilities, states, tokens.write(i, next_ids)
+        def body(i, probabilities, states, chosen):
+            next_inputs = choose(probabilities, tf.stack([seed, i]))
+            probabilities, states = self.step(next_inputs, states)
+            return i + 1, probabilities, states, chosen.write(i, next_inputs)
 
-        *_, tokens = tf.while_loop(
-            lambda i, *_: i < max_new_tokens, body,
-            (tf.constant(0), probabilities, states, tf.TensorArray(tf.int32, size=max_new_tokens)),
+        *_, chosen = tf.while_loop(
+            lambda i, *_: i < steps, body,
+            (tf.constant(0), probabilities, states, tf.TensorArray(spec.dtype, size=steps)),
         )
-        # An empty TensorArray cannot stack (its element shape is unknown): zero tokens is [batch, 0].
+        # An empty TensorArray cannot stack (its element shape is unknown): zero steps is [batch, 0, ...].
+        batch = tf.shape(probabilities)[0]
         return tf.cond(
-            max_new_tokens > 0, lambda: tf.transpose(tokens.stack()),
-            lambda: tf.zeros([tf.shape(prompt_ids)[0], 0], tf.int32),
+            steps > 0, lambda: tf.transpose(chosen.stack(), [1, 0, *range(2, spec.shape.rank + 1)]),
+            lambda: tf.zeros([batch, 0, *spec.shape[1:]], spec.dtype),
         )
+
+
+def frame_or_embedding(generator: Generator, model):
+    """What a step feeds the first sequence layer: the model's `embedding` of token ids, or, for a
+    model reading frames (no embedding), the frames themselves (setting `generator.frame_size`)."""
+    if any(layer.name == "embedding" for layer in model.layers):
+        return model.get_layer("embedding").call
+    generator.frame_size = model.input_shape[-1]
+    return lambda frames: frames

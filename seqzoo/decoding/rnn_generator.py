@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
-from keras import ops
 
-from seqzoo.decoding.generator import Generator
+from seqzoo.decoding.generator import Generator, frame_or_embedding
 
 
 class RNNGenerator(Generator):
-    """Steps a trained `char_lm` / `word_lm` one token at a time.
+    """Steps a trained `char_lm` / `word_lm` one token at a time (or `lstm_music` and its kin one
+    frame at a time).
 
-    The layers are found in the model: `embedding`, its recurrent layers in
-    order, `residual_<i>` adds, and `logits` (or the tied embedding). The
-    states are `state_<layer>_<k>`: h (and c for an LSTM) of each layer.
+    The layers are found in the model: `embedding` (none for frames), its recurrent
+    layers in order, `residual_<i>` adds, `logits` (or the tied embedding) and
+    `probabilities`. The states are `state_<layer>_<k>`: h (and c for an LSTM) of each layer.
 
     Args:
         model: keras.Model. A language model built by `seqzoo.build`.
@@ -35,11 +35,12 @@ class RNNGenerator(Generator):
 
     def __init__(self, model: keras.Model):
         self.model = model
-        self.embedding = model.get_layer("embedding")
+        self.embed = frame_or_embedding(self, model)
         self.rnn_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
         names = {layer.name for layer in model.layers}
         self.residual = [f"residual_{i}" in names for i in range(len(self.rnn_layers))]
         self.logits = model.get_layer("logits") if "logits" in names else None
+        self.probabilities = model.get_layer("probabilities")
         self.vocab_size = model.output_shape[-1]
 
     def _layer_state_sizes(self) -> list[list[int]]:
@@ -54,8 +55,8 @@ class RNNGenerator(Generator):
         return [(f"state_{layer}_{k}", [size], tf.float32)
                 for layer, sizes in enumerate(self._layer_state_sizes()) for k, size in enumerate(sizes)]
 
-    def step(self, token_ids, states):
-        x = self.embedding.call(token_ids)
+    def step(self, inputs, states):
+        x = self.embed(inputs)
         new_states, position = [], 0
         for layer, residual, sizes in zip(self.rnn_layers, self.residual, self._layer_state_sizes(),
                                           strict=True):
@@ -64,5 +65,6 @@ class RNNGenerator(Generator):
             output, state = layer.cell.call(x, layer_states, training=False)
             new_states.extend(state if isinstance(state, (list, tuple)) else [state])
             x = output + x if residual else output
-        logits = self.logits(x) if self.logits is not None else self.embedding.call(x, reverse=True)
-        return ops.softmax(logits, axis=-1), new_states
+        logits = self.logits(x) if self.logits is not None else self.model.get_layer("embedding").call(
+            x, reverse=True)
+        return self.probabilities(logits), new_states

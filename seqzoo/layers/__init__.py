@@ -1,7 +1,7 @@
 """Shared building blocks every zoo family wires together."""
 
 from seqzoo.layers.attention import ATTENTIONS, Attention
-from seqzoo.layers.embedding import TRAINABLE_MODES, Pretrained, token_embedding
+from seqzoo.layers.embedding import TRAINABLE_MODES, Pretrained, sequence_input, token_embedding
 from seqzoo.layers.image_encoder import ImageEncoder
 from seqzoo.layers.partially_frozen_embedding import PartiallyFrozenEmbedding
 from seqzoo.layers.pooling import POOLINGS, MaskedGlobalMaxPooling1D, sequence_pooling
@@ -14,5 +14,5 @@ __all__ = [
     "ATTENTIONS", "CELLS", "POOLINGS", "TRAINABLE_MODES", "Attention", "ImageEncoder",
     "MaskedGlobalMaxPooling1D",
     "PartiallyFrozenEmbedding", "Pretrained", "RecurrentDecoder", "RecurrentEncoder", "TCN",
-    "rnn_stack", "sequence_pooling", "token_embedding",
+    "rnn_stack", "sequence_input", "sequence_pooling", "token_embedding",
 ]

@@ -54,6 +54,17 @@ def token_embedding(
     return x
 
 
+def sequence_input(input_channels: int | None, **embedding):
+    """A model's input and what its sequence layers read: token ids [batch, time] through
+    `token_embedding` (its keyword arguments), or, with `input_channels`, float frames
+    [batch, time, input_channels] (numeric series, piano rolls) read as they are."""
+    if input_channels is None:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        return inputs, token_embedding(inputs, **embedding)
+    inputs = keras.Input(shape=(None, input_channels), name="values")
+    return inputs, inputs
+
+
 def _pretrained_embedding(token_ids, vocab_size: int, dim: int, pretrained: Pretrained,
                           mask_zero: bool):
     check_choice("embeddings trainable mode", pretrained.trainable, TRAINABLE_MODES)

@@ -4,6 +4,7 @@ from seqzoo.models import (  # noqa: F401
     captioning,
     deep_rnn,
     language_model,
+    music,
     sentiment,
     seq2seq,
     tagger,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 
 from seqzoo.errors import UserError, check_choice
-from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embedding
+from seqzoo.layers import POOLINGS, Pretrained, sequence_input, sequence_pooling, token_embedding
 from seqzoo.layers.tcn import TCN
 from seqzoo.registry import register
 
@@ -46,12 +46,7 @@ def tcn(
     check_choice("pooling", pooling, POOLINGS if input_channels else [p for p in POOLINGS if p != "last"])
     if head == "classification" and num_classes < 2:
         raise UserError(f"num_classes must be at least 2, got {num_classes}")
-    if input_channels is None:
-        inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        x = token_embedding(inputs, vocab_size=vocab_size, pretrained=pretrained, **embedding)
-    else:
-        inputs = keras.Input(shape=(None, input_channels), name="values")
-        x = inputs
+    inputs, x = sequence_input(input_channels, vocab_size=vocab_size, pretrained=pretrained, **embedding)
     x = TCN(**tcn, return_sequences=pooling != "last", name="tcn")(x)
     if pooling != "last":
         x = sequence_pooling(pooling)(x)

@@ -259,15 +259,16 @@ def truncate_at_stops(texts: tf.Tensor, stops: tf.Tensor) -> tf.Tensor:
 
 
 def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
-    """`step`: token ids and the generator's named states in, probabilities and new states out."""
+    """`step`: token ids (or a frame) and the generator's named states in, probabilities and new
+    states out."""
     specs = generator.state_specs()
     names = [name for name, _, _ in specs]
 
-    def step(token_ids, *states):
-        probabilities, new_states = generator.step(token_ids, list(states))
+    def step(inputs, *states):
+        probabilities, new_states = generator.step(inputs, list(states))
         return {"probabilities": probabilities, **dict(zip(names, new_states, strict=True))}
 
-    signature = [tf.TensorSpec([batch_size], tf.int32, name="token_ids")] + [
+    signature = [generator.input_spec(batch_size)] + [
         tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in specs
     ]
     return step, signature
