@@ -279,7 +279,8 @@ def _midi_number(name: str) -> int:
         number = 12 * (int(octave) + 1) + NOTE_NAMES[letter] + rest[:accidental].count("#") \
             - rest[:accidental].count("b")
     if not LOWEST <= number <= HIGHEST:
-        raise UserError(f"note {name!r} (MIDI {number}) is outside the piano's range, MIDI 21 (A0) to 108 (C8)")
+        raise UserError(f"note {name!r} (MIDI {number}) is outside the piano's range, "
+                        "MIDI 21 (A0) to 108 (C8)")
     return number
 
 
@@ -307,7 +308,7 @@ def roll_score(roll: np.ndarray):
     part.insert(0, instrument.Piano())
     part.insert(0, tempo.MetronomeMark(number=80))
     on = np.asarray(roll) > 0.5
-    for t, frame in enumerate(on):
+    for frame in on:
         if not frame.any():
             part.append(note.Rest(quarterLength=1))
             continue
