@@ -1,7 +1,7 @@
 """The `seqzoo` command: train, export and run the zoo's entries.
 
 Commands: list, config, train, export, predict, tag, translate, caption, attention, generate,
-evaluate, compare, paper, embeddings, demo.
+compose, evaluate, compare, paper, embeddings, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -135,6 +135,21 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--stop", action="append", default=[], help="cut at this text (repeatable)")
     command.set_defaults(run=_generate)
+
+    command = commands.add_parser("compose", help="compose music with an exported music model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--start", required=True, help="a chord (note names or MIDI numbers: "
+                         "\"C4 E4 G4 C5\", \"60 64 67\"), or a MIDI / MusicXML file whose first "
+                         "--start-frames frames start the music")
+    command.add_argument("--start-frames", type=int, default=8, help="frames taken from a --start file "
+                         "(default: %(default)s)")
+    command.add_argument("--frames", type=int, help="frames (quarter notes) to generate (default: the "
+                         "model card's)")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--out", required=True, help="a .mid or .musicxml file; a piano-roll .png is "
+                         "written beside it")
+    command.set_defaults(run=_compose)
 
     command = commands.add_parser("evaluate", help="a run's metrics on a held-out file")
     command.add_argument("run_dir")
@@ -412,6 +427,29 @@ def _generate(args) -> None:
         args.top_p, args.seed, _texts(args.stop, "--stop"),
     )
     print("\n".join(texts))
+
+
+def _compose(args) -> None:
+    from seqzoo.data.music import SCORE_SUFFIXES, parse_notes, read_start, write_score
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_piano_roll
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml"):
+        raise UserError(f"--out '{out}': name a .mid or .musicxml file")
+    exported = ExportedModel(args.model)  # a wrong model fails before the start is read
+    if Path(args.start).suffix.lower() in SCORE_SUFFIXES:
+        start = read_start(args.start, args.start_frames)
+    else:
+        start = [parse_notes(args.start)]
+    roll = exported.compose(start, args.frames, args.temperature, args.seed)
+    write_score(roll, out)
+    picture = plot_piano_roll(roll, out.with_suffix(".png"), start=len(start),
+                              title=f"{exported.card['model']}: {args.start} + {len(roll) - len(start)} "
+                                    f"frames, temperature {args.temperature:g}, seed {args.seed}")
+    print(f"wrote {out} ({len(roll)} frames: {len(start)} given, {len(roll) - len(start)} generated) "
+          f"and {picture}")
 
 
 def _evaluate(args) -> None:

@@ -1,4 +1,4 @@
-"""Figures: the attention map of a translation (matplotlib)."""
+"""Figures (matplotlib): attention maps of translations and captions, piano rolls."""
 
 from __future__ import annotations
 
@@ -105,3 +105,33 @@ def plot_caption_attention(image: bytes, row: dict, path: str | Path | None = No
         _save(figure, path)
         plt.close(figure)
     return figure
+
+
+def plot_piano_roll(roll, path: str | Path, start: int = 0, lowest_midi: int = 21, title: str = "") -> Path:
+    """A piano roll [frames, pitches] as an image: time across, pitch up; the first `start`
+    frames (the prompt) shaded apart from the generated ones. Written to `path` (.png, .svg, .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    roll = np.asarray(roll) > 0.5
+    sounding = np.flatnonzero(roll.any(axis=0))
+    low, high = (sounding.min(), sounding.max()) if len(sounding) else (39, 51)  # C4 octave when silent
+    low, high = max(low - 2, 0), min(high + 2, roll.shape[1] - 1)
+    figure, axes = plt.subplots(figsize=(2 + 0.12 * max(len(roll), 24), 2 + 0.04 * (high - low + 1)),
+                                layout="constrained")
+    axes.imshow(roll[:, low:high + 1].T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
+                extent=(-0.5, len(roll) - 0.5, lowest_midi + low - 0.5, lowest_midi + high + 0.5))
+    if start:
+        axes.axvspan(-0.5, start - 0.5, color="tab:blue", alpha=0.15, label="start")
+        axes.legend(loc="upper right", fontsize=8)
+    axes.set_xlabel("frame (quarter note)")
+    axes.set_ylabel("MIDI pitch")
+    axes.set_title(title, fontsize=9)
+    try:
+        _save(figure, path)
+    finally:
+        plt.close(figure)
+    return Path(path)

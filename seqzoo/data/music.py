@@ -284,6 +284,20 @@ def _midi_number(name: str) -> int:
     return number
 
 
+def read_start(path: str | Path, frames: int) -> list[list[int]]:
+    """The first `frames` frames of a score file, as chords of MIDI numbers (a start to compose from)."""
+    if frames < 1:
+        raise UserError(f"start frames must be at least 1, got {frames}")
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"start score '{path}' does not exist")
+    try:
+        roll, _ = parse_score(path)
+    except ScoreError as err:
+        raise UserError(f"cannot use start score '{path}': {err}") from None
+    return roll_chords(roll[:frames])
+
+
 def chord_frames(chords: list[list[int]]) -> np.ndarray:
     """Frames of MIDI numbers -> a binary roll [frames, 88] float32."""
     roll = np.zeros((len(chords), PITCHES), np.float32)

@@ -4,7 +4,7 @@ import keras
 
 from seqzoo.decoding.generator import Generator
 from seqzoo.decoding.rnn_generator import RNNGenerator
-from seqzoo.decoding.sampling import sample_next
+from seqzoo.decoding.sampling import sample_next, sample_notes
 from seqzoo.decoding.tcn_generator import TCNGenerator
 from seqzoo.decoding.transformer_generator import TransformerGenerator
 
@@ -20,4 +20,4 @@ def generator_for(model: keras.Model, window: int) -> Generator:
 
 
 __all__ = ["Generator", "RNNGenerator", "TCNGenerator", "TransformerGenerator", "generator_for",
-           "sample_next"]
+           "sample_next", "sample_notes"]

@@ -52,7 +52,9 @@ class Generator:
         def body(t, probabilities, states):
             ids = prompt_ids[:, t]
             new_probabilities, new_states = self.step(ids, states)
-            keep = (tf.not_equal(ids, 0) if self.frame_size is None else tf.ones([batch], tf.bool))[:, None]
+            if self.frame_size is not None:
+                return t + 1, new_probabilities, new_states
+            keep = tf.not_equal(ids, 0)[:, None]
             states = [tf.where(tf.reshape(keep, [-1] + [1] * (len(new.shape) - 1)), new, old)
                       for new, old in zip(new_states, states, strict=True)]
             return t + 1, tf.where(keep, new_probabilities, probabilities), states

@@ -43,3 +43,17 @@ def sample_next(
     scaled = tf.where(scaled < smallest_kept, tf.cast(-1e30, scaled.dtype), scaled)
     sampled = tf.random.stateless_categorical(scaled, 1, seed=seed, dtype=tf.int32)[:, 0]
     return tf.where(temperature > 0, sampled, greedy)
+
+
+def sample_notes(probabilities: tf.Tensor, temperature: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Next frames [batch, notes] of 0/1 from independent note probabilities [batch, notes].
+
+    Each note is drawn on its own with probability sigmoid(logit / temperature): below 1 the
+    likely notes get likelier, above 1 the choice flattens. `temperature` <= 0 is greedy (a
+    note is on when its probability is above 0.5). `seed`: int [2], stateless.
+    """
+    p = tf.clip_by_value(probabilities, 1e-7, 1 - 1e-7)
+    logits = tf.math.log(p) - tf.math.log1p(-p)
+    sharpened = tf.sigmoid(logits / tf.maximum(tf.cast(temperature, p.dtype), 1e-6))
+    sampled = tf.cast(tf.random.stateless_uniform(tf.shape(p), seed=seed) < sharpened, p.dtype)
+    return tf.where(temperature > 0, sampled, tf.cast(p > 0.5, p.dtype))

@@ -17,7 +17,7 @@ TEXT_SETTINGS = ("tokenizer", "lowercase", "strip_punctuation", "max_tokens", "m
 
 def model_card(
     *, name: str, entry: str, task: Task, version: int, config: dict | None, meta: dict,
-    vectorizer: Vectorizer, metrics: dict | None, parity: dict, tflite_file: str,
+    vectorizer: Vectorizer | None, metrics: dict | None, parity: dict, tflite_file: str,
 ) -> dict:
     import seqzoo
 
@@ -30,26 +30,15 @@ def model_card(
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
         **meta,
-        "text": {key: vectorizer.get_config()[key] for key in TEXT_SETTINGS},
-        "vocabulary_size": vectorizer.vocabulary_size(),
         "metrics": metrics or {},
         "parity": parity,
-        "requires_tensorflow_text": vectorizer.needs_tensorflow_text,
+        **(_text_card(vectorizer) if vectorizer is not None else {}),
         "saved_model": calling["saved_model"],
         "tflite": {
             "file": tflite_file,
             "ops": "TFLite builtins only",
             **calling["tflite"],
-            "vocabulary_file": "vocabulary.json",
-            "wordpiece_vocabulary_file": (
-                "wordpiece_vocabulary.json" if vectorizer.tokenizer == "wordpiece" else None
-            ),
-            "tokenization": (
-                "apply the `text` settings: replace invalid UTF-8 with U+FFFD, "
-                "lowercase and strip ASCII punctuation if set, split by `tokenizer`, keep "
-                "`max_length` tokens, id = index in vocabulary.json (0 padding, 1 unknown); "
-                "an empty text is [1]"
-            ),
+            **(_tokenization(vectorizer) if vectorizer is not None else {}),
         },
         "versions": {
             "seqzoo": seqzoo.__version__,
@@ -57,4 +46,29 @@ def model_card(
             "keras": keras.__version__,
             "python": platform.python_version(),
         },
+    }
+
+
+def _text_card(vectorizer: Vectorizer) -> dict:
+    """The text settings and vocabulary an entry that reads text serves with."""
+    return {
+        "text": {key: vectorizer.get_config()[key] for key in TEXT_SETTINGS},
+        "vocabulary_size": vectorizer.vocabulary_size(),
+        "requires_tensorflow_text": vectorizer.needs_tensorflow_text,
+    }
+
+
+def _tokenization(vectorizer: Vectorizer) -> dict:
+    """How an app tokenizes for the TFLite file."""
+    return {
+        "vocabulary_file": "vocabulary.json",
+        "wordpiece_vocabulary_file": (
+            "wordpiece_vocabulary.json" if vectorizer.tokenizer == "wordpiece" else None
+        ),
+        "tokenization": (
+            "apply the `text` settings: replace invalid UTF-8 with U+FFFD, "
+            "lowercase and strip ASCII punctuation if set, split by `tokenizer`, keep "
+            "`max_length` tokens, id = index in vocabulary.json (0 padding, 1 unknown); "
+            "an empty text is [1]"
+        ),
     }

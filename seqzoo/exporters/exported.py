@@ -36,6 +36,7 @@ class ExportedModel:
     ExportedModel("saved_models/bilstm_tagger").tag(["the minister said on tuesday"])
     ExportedModel("saved_models/seq2seq_attn").translate(["3rd of March, 2021"], beam_width=4)
     ExportedModel("saved_models/show_attend_tell").caption([open("scene.png", "rb").read()])
+    ExportedModel("saved_models/tcn_music").compose([[60, 64, 67, 72]], frames=64, seed=3)
     ```
     """
 
@@ -83,6 +84,34 @@ class ExportedModel:
             seed=tf.constant(sampling["seed"]), stop=string_tensor(list(stop)),
         )
         return [text.decode("utf-8", errors="replace") for text in out["text"].numpy()]
+
+    def compose(self, start: list[list[int]], frames: int | None = None, temperature: float = 1.0,
+                seed: int = 0) -> np.ndarray:
+        """A piano roll [len(start) + frames, 88] (0/1; column i is MIDI 21 + i): the start frames
+        (each a list of MIDI numbers, a chord), then `frames` sampled one at a time, each fed back,
+        from the SavedModel's `generate`. `temperature` <= 0 is greedy; the same seed, the same music."""
+        from seqzoo.data.music import HIGHEST, LOWEST
+
+        self._require_task("music", "compose")
+        limit = self.card["frames_limit"]
+        frames = INT32.check("frames", self.card["frames"] if frames is None else frames, what="")
+        if not 1 <= frames <= limit:
+            raise UserError(f"frames must be between 1 and {limit} (this model's ceiling), got {frames}")
+        if not start:
+            raise UserError("the start is empty: give at least one chord")
+        for chord in start:
+            for number in chord:
+                if INT32.check("a start note", number, what="") not in range(LOWEST, HIGHEST + 1):
+                    raise UserError(f"start note {number} is outside the piano's range, "
+                                    f"MIDI {LOWEST} to {HIGHEST}")
+        width = max(1, *map(len, start))
+        padded = np.array([list(chord) + [0] * (width - len(chord)) for chord in start], np.int32)
+        temperature = SAMPLING["temperature"].check("temperature", temperature, what="")
+        out = self.saved_model.signatures["generate"](
+            start=tf.constant(padded), frames=tf.constant(frames),
+            temperature=tf.constant(temperature, tf.float32),
+            seed=tf.constant(SAMPLING["seed"].check("seed", seed, what="")))
+        return out["piano_roll"].numpy()
 
     def tag(self, texts: list[str]) -> list[dict]:
         """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a

@@ -39,7 +39,7 @@ from seqzoo.text import Vectorizer
 
 def export(
     model: keras.Model,
-    vectorizer: Vectorizer,
+    vectorizer: Vectorizer | None,
     *,
     name: str,
     labels: list[str] | None = None,
@@ -53,8 +53,9 @@ def export(
     """Exports a trained model and its vectorizer; returns the new version folder.
 
     Args:
-        model: keras.Model. A trained zoo model (token ids in).
-        vectorizer: Vectorizer. The adapted vectorizer the model was trained with.
+        model: keras.Model. A trained zoo model (token ids, images or piano-roll frames in).
+        vectorizer: Vectorizer. The adapted vectorizer the model was trained with (None for
+            an entry that reads no text: music).
         name: str. The served model's name: the folder under `base`.
         labels: list of str. Label names, in the order of the model's classes
             (classifiers; the same as `meta={"labels": labels}`).
@@ -93,8 +94,9 @@ def export(
             tflite_model = to_tflite(model, task.tflite_endpoints(model, meta))
             tflite_file = f"{name}.tflite"
             (tmp / tflite_file).write_bytes(tflite_model)
-            write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
-            if vectorizer.wordpiece_vocabulary is not None:
+            if vectorizer is not None:
+                write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
+            if vectorizer is not None and vectorizer.wordpiece_vocabulary is not None:
                 write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
         parity = check_parity(task, model, vectorizer, tmp, tflite_model, heldout_texts or [], meta)
         with _writing(model_dir):

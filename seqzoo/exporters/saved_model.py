@@ -31,10 +31,11 @@ def portable_rnn_kernels(model: keras.Model) -> Iterator[None]:
 
 
 def write_saved_model(path: Path, endpoints: dict[str, Endpoint], *tracked) -> None:
-    """A SavedModel at `path` with one signature per endpoint, tracking the given layers."""
+    """A SavedModel at `path` with one signature per endpoint, tracking the given layers (None: skipped)."""
     archive = ExportArchive()
     for resource in tracked:
-        archive.track(resource)
+        if resource is not None:
+            archive.track(resource)
     for name, (function, input_signature) in endpoints.items():
         archive.add_endpoint(name, function, input_signature=input_signature)
     archive.write_out(str(path), verbose=False)

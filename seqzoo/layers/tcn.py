@@ -61,7 +61,8 @@ class DilatedConv(keras.layers.Layer):
         window = ops.concatenate([cache, ops.expand_dims(x, 1)], axis=1)
         taps = window[:, :: self.dilation]  # [batch, kernel_size, channels]
         kernel = self.kernel()
-        y = ops.matmul(ops.reshape(taps, (-1, self.kernel_size * kernel.shape[1])),
+        # The batch's own size (not -1), so a batch known to be 1 stays known through a graph loop.
+        y = ops.matmul(ops.reshape(taps, (ops.shape(taps)[0], self.kernel_size * kernel.shape[1])),
                        ops.reshape(kernel, (self.kernel_size * kernel.shape[1], self.filters)))
         return y + self.bias, window[:, 1:]
 

@@ -4,12 +4,13 @@ from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.captioning import CaptioningTask
 from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.language_model import LanguageModelTask
+from seqzoo.tasks.music import MusicTask
 from seqzoo.tasks.tagging import TaggingTask
 from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
-                                    TranslationTask(), CaptioningTask())
+                                    TranslationTask(), CaptioningTask(), MusicTask())
 }
 
 

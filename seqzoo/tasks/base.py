@@ -23,7 +23,7 @@ Endpoint = tuple[Callable, list[tf.TensorSpec]]  # a function and its input sign
 class Prepared:
     """A task's data, ready for `fit`."""
 
-    vectorizer: Vectorizer
+    vectorizer: Vectorizer | None  # None for a task that reads no text (music)
     # Training batches: `train_batches(None)` is one pass reshuffled at every iteration (a plain
     # Keras fit); `train_batches(range(k, n))` epochs k..n-1, each in an order of its own
     # (`seqzoo.data.batching.batches`), which is how a resumed run repeats none and skips none.
@@ -47,6 +47,7 @@ class Task:
 
     name: str
     serving_input = "text"  # the name of serving_default's input
+    reads_text = True  # False: no vectorizer (music reads piano rolls)
 
     def default_data(self) -> Path:
         raise NotImplementedError

@@ -3,7 +3,7 @@
 A run directory holds everything `seqzoo export` needs:
     run.json         entry name, merged config, the task's meta (label names, ...), metrics,
                      held-out texts; written last: a run without it is unfinished
-    vectorizer.json  the adapted vectorizer (its config, vocabulary included)
+    vectorizer.json  the adapted vectorizer (its config, vocabulary included); not for music
     model.keras      the best model so far (lowest validation loss)
     history.csv, logs/ (TensorBoard), backup/ (only while a run is unfinished)
 """
@@ -58,7 +58,7 @@ class Run:
     metrics: dict[str, float]
     heldout_texts: list[str]
     model: keras.Model
-    vectorizer: Vectorizer
+    vectorizer: Vectorizer | None  # None: the task reads no text
 
 
 def train(
@@ -122,7 +122,8 @@ def train(
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
         best = _best_model(run_dir / "model.keras", name, config, pretrained)
-        write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
+        if prepared.vectorizer is not None:
+            write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
         write_json(run_dir / "run.json", {
             "model": name,
             "config": config,
@@ -233,13 +234,15 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     if not (path / "run.json").is_file():
         raise UserError(f"'{path}' is not a finished run directory (no run.json)")
-    missing = [name for name in RUN_FILES if not (path / name).is_file()]
-    if missing:
-        raise UserError(f"run directory '{path}' is damaged: {', '.join(missing)} missing")
     try:
         meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        reads_text = get_task(get_entry(meta["model"]).task).reads_text
+        missing = [name for name in RUN_FILES if not (path / name).is_file()
+                   and (reads_text or name != "vectorizer.json")]
+        if missing:
+            raise UserError(f"run directory '{path}' is damaged: {', '.join(missing)} missing")
         vectorizer = Vectorizer.from_config(
-            json.loads((path / "vectorizer.json").read_text(encoding="utf-8")))
+            json.loads((path / "vectorizer.json").read_text(encoding="utf-8"))) if reads_text else None
         model = keras.saving.load_model(path / "model.keras", safe_mode=True)
         return Run(
             path=path, name=meta["model"], config=meta["config"], meta=meta["meta"],
