@@ -19,11 +19,13 @@ import numpy as np
 
 import seqzoo
 from seqzoo.data.captions import CaptionedImages
+from seqzoo.data.music import PITCHES, chord_frames
 from seqzoo.data.translation import ParallelTexts
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
 from seqzoo.tasks.captioning import caption_dataset, captioning_meta
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
+from seqzoo.tasks.music import music_meta
 from seqzoo.tasks.translation import START_ID, pair_dataset, target_vectorizer, translation_meta
 from seqzoo.text import Vectorizer
 
@@ -41,6 +43,7 @@ class Trained:
     texts: list  # what serving_default takes: texts, or encoded images
     losses: list[float]
     inputs: object = None  # what the Keras model takes for `texts`
+    heldout: list | None = None  # what export's parity check takes, when not `texts` (music: chords)
 
 
 def task_data(name: str, config: dict):
@@ -82,7 +85,23 @@ def task_data(name: str, config: dict):
         (pixels, caption_in), caption_out = next(iter(caption_dataset(images, vectorizer, meta["image_size"],
                                                                         len(TEXTS))))
         return vectorizer, [pixels.numpy(), caption_in.numpy()], caption_out.numpy(), meta
+    if task == "music":  # a cadence, I-IV-V-I in C, repeated: the next chord follows from this one
+        rolls = np.stack([chord_frames(CADENCE * 3)] * 4)
+        return None, rolls[:, :-1], rolls[:, 1:], music_meta(config, {})
     raise NotImplementedError(f"no contract data for task {task!r}")
+
+
+CADENCE = [[48, 60, 64, 67], [53, 60, 65, 69], [55, 59, 62, 67], [48, 60, 64, 72]]
+
+
+def music_frames(texts: list) -> np.ndarray:
+    """Arbitrary texts as piano-roll frames [n, time, 88]: each byte a frame holding note byte % 88,
+    an empty text one silent frame, padded with silence to the longest."""
+    rows = [t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts]
+    frames = np.zeros((len(rows), max(1, *map(len, rows)), PITCHES), np.float32)
+    for i, row in enumerate(rows):
+        frames[i, np.arange(len(row)), np.frombuffer(row, np.uint8) % PITCHES] = 1
+    return frames
 
 
 def _block_images(count: int) -> list[str]:
@@ -118,11 +137,14 @@ def forward_inputs(name: str, ids: np.ndarray, model: keras.Model | None = None)
     if task == "captioning":
         shape = (len(ids), *model.inputs[0].shape[1:])
         return [np.random.default_rng(0).uniform(0, 255, shape).astype("float32"), ids]
+    if task == "music":  # frames: the ids' parity picks each note
+        return (np.random.default_rng(ids.sum()).integers(0, 2, (*ids.shape, PITCHES)) * (ids[..., None] % 2)
+                ).astype("float32")
     return ids
 
 
 def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
-    if get_entry(name).task in ("language_model", "tagging", "captioning"):  # an output per step
+    if get_entry(name).task in ("language_model", "tagging", "captioning", "music"):  # an output per step
         return (batch, length, model.output_shape[-1])
     if get_entry(name).task == "translation":  # an output per target step
         return (batch, 5, model.output_shape[-1])
@@ -139,6 +161,10 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
     if get_entry(name).task == "captioning":  # served: the images' bytes
         return Trained(name, model, vectorizer, meta, image_bytes(_block_images(len(TEXTS))),
                        history.history["loss"], inputs)
+    if get_entry(name).task == "music":  # served: frames; the parity check takes chords, as run.json keeps them
+        chords = [(CADENCE * 2)[i:i + 3] for i in range(4)]
+        return Trained(name, model, vectorizer, meta, get_task("music").parity_inputs(chords),
+                       history.history["loss"], inputs, heldout=chords)
     return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"],
                    forward_inputs(name, vectorizer(TEXTS).numpy()))
 
@@ -152,8 +178,8 @@ def reference(trained: Trained) -> dict[str, np.ndarray]:
 def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]]) -> dict[str, dict]:
     """serving_default of each SavedModel, run by one Python that imports tensorflow only.
 
-    `requests` maps a name to (SavedModel path, texts or encoded images: the input is `image`
-    when they are bytes, else `text`). Each reply holds `outputs` (the
+    `requests` maps a name to (SavedModel path, texts, encoded images or frames: the input is
+    `image` when they are bytes, `frames` for an array, else `text`). Each reply holds `outputs` (the
     non-string outputs as lists) or the `error` the load or call raised, and `loaded`: the
     seqzoo / tensorflow_text modules imported by then. One process for all: importing
     TensorFlow alone takes about 7 s on 2 cores.
@@ -185,6 +211,8 @@ def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]])
 
 
 def _request(path: Path, values: list) -> list:
+    if isinstance(values, np.ndarray):
+        return [str(path), "frames", values.tolist()]
     if values and isinstance(values[0], bytes):
         return [str(path), "image", [base64.b64encode(v).decode() for v in values]]
     return [str(path), "text", values]

@@ -124,7 +124,7 @@ class MusicTask(Task):
 
     def parity_inputs(self, heldout: list) -> np.ndarray:
         """Held-out excerpts, a silent one and one with every note on, as frames [n, 16, 88]."""
-        excerpts = [chord_frames(chords) for chords in heldout]
+        excerpts = [excerpt(chord_frames(chords)) for chords in heldout]
         silent, every_note = (np.full((PARITY_FRAMES, PITCHES), v, np.float32) for v in (0, 1))
         return np.stack([*excerpts, silent, every_note])
 
