@@ -13,6 +13,7 @@ import json
 import math
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,7 +203,7 @@ def _read_cached(key: str) -> Rolls | None:
             return Rolls([str(n) for n in cached["names"]], list(rolls),
                          [tuple(map(str, s)) for s in cached["skipped"].reshape(-1, 2)],
                          int(cached["outside"]))
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         path.unlink(missing_ok=True)  # damaged: parsed again
         return None
 
