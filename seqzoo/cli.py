@@ -168,7 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     command.set_defaults(run=_compare)
 
     command = commands.add_parser("paper", help="rerun the TCN vs LSTM/GRU/RNN table of Bai et al. 2018")
-    command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist"])
+    command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist", "jsb"],
+                         help="jsb: JSB Chorales (music21's Bach chorales) through the music entries")
     command.add_argument("--all", action="store_true", help="every task")
     command.add_argument("--models", default="tcn,lstm,gru,rnn", help="default: %(default)s")
     command.add_argument("--T", type=int, help="sequence length (adding, copy_memory)")
@@ -469,14 +470,19 @@ def _compare(args) -> None:
 
 def _paper(args) -> None:
     from seqzoo.errors import UserError
-    from seqzoo.paper import TASKS, run_task, write_results
+    from seqzoo.paper import TASKS, run_jsb, run_task, write_results
 
     if args.all == bool(args.task):
         raise UserError("name one --task, or --all")
+    if args.task == "jsb" and args.T is not None:
+        raise UserError("JSB chorales are whole scores; --T is for adding and copy_memory")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     runs = []
-    for task in TASKS if args.all else [args.task]:
+    for task in [*TASKS, "jsb"] if args.all else [args.task]:
         print(f"== {task}", flush=True)
+        if task == "jsb":
+            runs += run_jsb(models, quick=args.quick, epochs=args.epochs, out=args.out, verbose=1)
+            continue
         runs += run_task(task, models, quick=args.quick, T=None if args.all else args.T,
                          epochs=args.epochs, mnist_path=args.mnist)
     table, results = write_results(runs, args.out, args.quick)

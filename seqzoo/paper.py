@@ -8,6 +8,8 @@ minutes on a laptop CPU: its numbers show the trend, not the paper's values.
 
 from __future__ import annotations
 
+import csv
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,7 +31,11 @@ PUBLISHED = {
     "copy_memory": {"tcn": 3.5e-5, "gru": 0.0197, "lstm": 0.0204, "rnn": 0.0202},
     "seq_mnist": {"tcn": 99.0, "gru": 96.2, "lstm": 87.2, "rnn": 21.5},
     "permuted_mnist": {"tcn": 97.2, "gru": 87.3, "lstm": 85.7, "rnn": 25.3},
+    "jsb": {"tcn": 8.10, "gru": 8.43, "lstm": 8.45, "rnn": 8.91},  # NLL per frame, lower is better
 }
+# JSB Chorales runs the zoo's music entries (`<model>_music`) through `seqzoo.train`: resumable,
+# early stopping on validation NLL, the test figure from the best checkpoint. --quick: 3 epochs.
+JSB_QUICK_EPOCHS = 3
 
 
 @dataclass
@@ -149,7 +155,11 @@ def build(kind: str, task: PaperTask, channels: int, width: int | None = None) -
 
 def matched_width(kind: str, task: PaperTask, channels: int, target: int) -> int:
     """Units of a recurrent baseline whose parameter count is nearest `target`."""
-    size = lambda units: build(kind, task, channels, units).count_params()  # noqa: E731
+    return nearest_width(lambda units: build(kind, task, channels, units).count_params(), target)
+
+
+def nearest_width(size, target: int) -> int:
+    """The width (1 to 1024) whose parameter count `size(width)` (growing with it) is nearest `target`."""
     low, high = 1, 1024
     while low < high:
         middle = (low + high) // 2
@@ -215,13 +225,52 @@ def run_task(name: str, models=MODELS, *, quick: bool = False, T: int | None = N
     return runs
 
 
+def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, out: str | Path = "paper",
+            data: str | Path | None = None, verbose: int = 0) -> list[PaperRun]:
+    """The JSB Chorales row: `tcn_music`, `lstm_music`, `gru_music`, `rnn_music` at the TCN's parameter
+    count, trained on the chorales (music21's, or `data`) into `<out>/runs/jsb_<model>`. A finished
+    run there is read back, an unfinished one resumed: the row can be built over several invocations."""
+    import seqzoo
+
+    if not models:
+        raise UserError(f"name at least one model ({', '.join(MODELS)})")
+    for kind in models:
+        check_choice("model", kind, MODELS)
+    if epochs is not None:
+        size().check("epochs", epochs, what="")
+    epochs = epochs if epochs is not None else (JSB_QUICK_EPOCHS if quick else None)
+    target = seqzoo.build("tcn_music").count_params()
+    runs = []
+    for kind in models:
+        entry = f"{kind}_music"
+        overrides = {} if kind == "tcn" else {"model.rnn.units": nearest_width(
+            lambda units, entry=entry: seqzoo.build(entry, **{"model.rnn.units": units}).count_params(),
+            target)}
+        run_dir = Path(out) / "runs" / f"jsb_{kind}"
+        start = time.perf_counter()
+        if not (run_dir / "run.json").is_file():
+            seqzoo.train(entry, data, overrides=overrides, epochs=epochs, out=run_dir, verbose=verbose)
+        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        history = _column(run_dir / "history.csv", "val_loss")
+        runs.append(PaperRun("jsb", kind, seqzoo.build(entry, **overrides).count_params(), "nll",
+                             run["metrics"]["test_nll_per_frame"], PUBLISHED["jsb"][kind], 0, len(history),
+                             round(time.perf_counter() - start, 1), history))
+    return runs
+
+
+def _column(path: Path, name: str) -> list[float]:
+    with open(path, newline="", encoding="utf-8") as file:
+        return [float(row[name]) for row in csv.DictReader(file)]
+
+
 def markdown(runs: list[PaperRun], quick: bool) -> str:
     """Task, metric, then each model: ours and as published."""
     lines = ["| task | T | metric | model | parameters | ours | published |", "|---|---|---|---|---|---|---|"]
     for r in runs:
-        metric = {"mse": "test MSE", "loss": "test loss", "accuracy": "test accuracy %"}[r.metric]
-        fmt = (lambda v: f"{v:.1f}") if r.metric == "accuracy" else (lambda v: f"{v:.3g}")
-        lines.append(f"| {r.task} | {r.T} | {metric} | {r.model} | {r.parameters:,} | {fmt(r.value)} "
+        metric = {"mse": "test MSE", "loss": "test loss", "accuracy": "test accuracy %",
+                  "nll": "test NLL per frame"}[r.metric]
+        fmt = {"accuracy": "{:.1f}", "nll": "{:.2f}"}.get(r.metric, "{:.3g}").format
+        lines.append(f"| {r.task} | {r.T or '-'} | {metric} | {r.model} | {r.parameters:,} | {fmt(r.value)} "
                      f"| {fmt(r.published)} |")
     if quick:
         lines.append("\n--quick: shorter sequences, less data and fewer epochs than the paper; "
