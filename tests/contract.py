@@ -161,7 +161,7 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
     if get_entry(name).task == "captioning":  # served: the images' bytes
         return Trained(name, model, vectorizer, meta, image_bytes(_block_images(len(TEXTS))),
                        history.history["loss"], inputs)
-    if get_entry(name).task == "music":  # served: frames; the parity check takes chords, as run.json keeps them
+    if get_entry(name).task == "music":  # served: frames; parity takes chords, as run.json keeps them
         chords = [(CADENCE * 2)[i:i + 3] for i in range(4)]
         return Trained(name, model, vectorizer, meta, get_task("music").parity_inputs(chords),
                        history.history["loss"], inputs, heldout=chords)

@@ -76,7 +76,8 @@ def test_damaged_empty_and_percussion_only_files_are_skipped_with_a_count(choral
     assert all(r.dtype == np.uint8 and r.shape[1] == 88 and set(np.unique(r)) <= {0, 1} for r in rolls.rolls)
 
 
-def test_rolls_are_cached_as_npz_without_pickle_and_read_back_without_parsing(chorales, monkeypatch, tmp_path):
+def test_rolls_are_cached_as_npz_without_pickle_and_read_back_without_parsing(chorales, monkeypatch,
+                                                                              tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeqzooNote)
         first = music.read_rolls(chorales)
@@ -85,7 +86,8 @@ def test_rolls_are_cached_as_npz_without_pickle_and_read_back_without_parsing(ch
             assert arrays["frames"].dtype == np.uint8 and arrays["lengths"].sum() == first.frames
         monkeypatch.setattr(music, "parse_score", lambda *a: pytest.fail("parsed again"))
         again = music.read_rolls(chorales)
-    assert again.names == first.names and all((a == b).all() for a, b in zip(again.rolls, first.rolls))
+    assert again.names == first.names
+    assert all((a == b).all() for a, b in zip(again.rolls, first.rolls, strict=True))
 
 
 def test_a_damaged_cache_is_parsed_again(chorales, tmp_path):
@@ -266,7 +268,8 @@ def test_train_evaluate_and_export_through_the_cli(exported, chorales):
 
     card = json.loads((work / "saved_models/tcn_music/1/seqzoo.json").read_text())
     assert card["task"] == "music" and card["parity"]["tflite_max_abs_diff"] < 1e-5
-    assert "vocabulary_file" not in card["tflite"] and not (work / "saved_models/tcn_music/1/vocabulary.json").exists()
+    assert "vocabulary_file" not in card["tflite"]
+    assert not (work / "saved_models/tcn_music/1/vocabulary.json").exists()
 
 
 def test_compose_writes_midi_and_a_piano_roll_png(exported):
@@ -304,6 +307,31 @@ def test_bad_compose_requests_are_one_line_and_exit_2(exported, args, message, c
 
 def test_training_on_a_folder_of_percussion_only_midi_is_one_line_and_exit_2(tmp_path):
     write_midi(score([], percussion=[0, 1, 2]), tmp_path / "drums.mid")
-    result = cli("train", "lstm_music", "--data", tmp_path, "--preset", "tiny", "--out", "runs/x", cwd=tmp_path)
+    result = cli("train", "lstm_music", "--data", tmp_path, "--preset", "tiny", "--out", "runs/x",
+                 cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "no usable scores" in result.stderr and not (tmp_path / "runs/x").exists()
+
+
+def test_the_jsb_row_trains_matched_models_and_reads_finished_runs_back(chorales, tmp_path, monkeypatch):
+    from seqzoo import paper
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeqzooNote)
+        runs = paper.run_jsb(["tcn", "rnn"], epochs=1, out=tmp_path, data=chorales)
+    assert [(r.model, r.epochs) for r in runs] == [("tcn", 1), ("rnn", 1)]
+    assert abs(runs[1].parameters - runs[0].parameters) / runs[0].parameters < 0.01  # matched size
+    assert all(0 < r.value < 88 for r in runs) and runs[0].published == 8.10
+    table = paper.markdown(runs, quick=False).splitlines()
+    assert table[2].startswith("| jsb | - | test NLL per frame | tcn | 269,938 |")
+    assert table[2].endswith("| 8.10 |")
+    monkeypatch.setattr(seqzoo, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    again = paper.run_jsb(["tcn", "rnn"], epochs=1, out=tmp_path, data=chorales)
+    assert [r.value for r in again] == [r.value for r in runs]
+
+
+def test_paper_jsb_refuses_a_sequence_length(capsys):
+    from seqzoo.cli import main
+
+    assert main(["paper", "--task", "jsb", "--T", "100"]) == 2
+    assert "JSB chorales are whole scores; --T is for adding and copy_memory" in capsys.readouterr().err

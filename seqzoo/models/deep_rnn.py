@@ -13,7 +13,7 @@ from seqzoo.registry import register
 
 def deep_rnn_model(
     *, vocab_size: int, embedding: dict, cell: str, units: int, layers: int, dropout: float,
-    residual: bool, skip_every: int, pretrained: Pretrained | None, head: str, outputs: int,
+    residual: bool, skip_every: int, head: str, outputs: int, pretrained: Pretrained | None = None,
     pooling: str = "mean", name: str,
 ) -> keras.Model:
     """A deep RNN with residual and skip connections, as the lecture draws it.

@@ -12,7 +12,7 @@ from seqzoo.registry import register
 
 def encoder_decoder(
     *, vocab_size: int, embedding: dict, encoder: dict, units: int, dropout: float,
-    target_vocab_size: int, target_embedding_dim: int, pretrained: Pretrained | None, name: str,
+    target_vocab_size: int, target_embedding_dim: int, name: str, pretrained: Pretrained | None = None,
     attention: str | None = None, attention_units: int = 64, heads: int = 4,
 ) -> keras.Model:
     """[source ids, target ids (teacher forcing)] -> next-target-token probabilities.
