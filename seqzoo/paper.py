@@ -228,7 +228,8 @@ def run_task(name: str, models=MODELS, *, quick: bool = False, T: int | None = N
 def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, out: str | Path = "paper",
             data: str | Path | None = None, verbose: int = 0) -> list[PaperRun]:
     """The JSB Chorales row: `tcn_music`, `lstm_music`, `gru_music`, `rnn_music` at the TCN's parameter
-    count, trained on the chorales (music21's, or `data`) into `<out>/runs/jsb_<model>`. A finished
+    count, trained on the chorales (music21's, or `data`; transposed to C major / C minor, as JSB is)
+    into `<out>/runs/jsb_<model>`. A finished
     run there is read back, an unfinished one resumed: the row can be built over several invocations."""
     import seqzoo
 
@@ -246,13 +247,15 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
         overrides = {} if kind == "tcn" else {"model.rnn.units": nearest_width(
             lambda units, entry=entry: seqzoo.build(entry, **{"model.rnn.units": units}).count_params(),
             target)}
+        parameters = seqzoo.build(entry, **overrides).count_params()
+        overrides["music.transpose"] = "c"  # JSB's scores are in C major / C minor
         run_dir = Path(out) / "runs" / f"jsb_{kind}"
         start = time.perf_counter()
         if not (run_dir / "run.json").is_file():
             seqzoo.train(entry, data, overrides=overrides, epochs=epochs, out=run_dir, verbose=verbose)
         run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         history = _column(run_dir / "history.csv", "val_loss")
-        runs.append(PaperRun("jsb", kind, seqzoo.build(entry, **overrides).count_params(), "nll",
+        runs.append(PaperRun("jsb", kind, parameters, "nll",
                              run["metrics"]["test_nll_per_frame"], PUBLISHED["jsb"][kind], 0, len(history),
                              round(time.perf_counter() - start, 1), history))
     return runs

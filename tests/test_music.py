@@ -106,7 +106,7 @@ def test_transposing_to_c_moves_each_score_by_its_key(chorales):
     from music21 import converter
 
     key = converter.parse(str(chorales / plain.names[0])).analyze("key")
-    shift = ((0 if key.mode == "major" else 9) - key.tonic.pitchClass + 6) % 12 - 6
+    shift = (-key.tonic.pitchClass + 6) % 12 - 6
     np.testing.assert_array_equal(np.roll(plain.rolls[0], shift, axis=1), moved.rolls[0])
 
 

@@ -28,7 +28,7 @@ LOWEST = 21  # MIDI A0: frame column 0
 PITCHES = 88  # A0 .. C8 (MIDI 21 .. 108)
 HIGHEST = LOWEST + PITCHES - 1
 SCORE_SUFFIXES = (".mid", ".midi", ".mxl", ".musicxml", ".xml", ".krn", ".abc")
-TRANSPOSITIONS = ("none", "c")  # c: every score to C major / A minor by its analysed key
+TRANSPOSITIONS = ("none", "c")  # c: every score to C major / C minor by its analysed key (JSB)
 CACHE_VERSION = 1
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -108,10 +108,9 @@ class ScoreError(Exception):
 
 
 def _to_c(roll: np.ndarray, score) -> tuple[np.ndarray, int]:
-    """The roll moved by the fewest semitones that bring its analysed tonic to C (major) or A (minor)."""
-    key = score.analyze("key")
-    target = 0 if key.mode == "major" else 9
-    shift = (target - key.tonic.pitchClass + 6) % 12 - 6
+    """The roll moved by the fewest semitones that bring its analysed tonic to C: C major or C minor,
+    the common tonality Boulanger-Lewandowski et al. gave the JSB set."""
+    shift = (-score.analyze("key").tonic.pitchClass + 6) % 12 - 6
     moved = np.zeros_like(roll)
     if shift >= 0:
         moved[:, shift:] = roll[:, : PITCHES - shift]
