@@ -144,17 +144,8 @@ class LanguageModelTask(Task):
         return {"probabilities": np.stack(rows)}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        step = interpreter.get_signature_runner("step")
-        details = step.get_input_details()
-        rows = []
-        for text in texts:
-            states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items()
-                      if name != "token_ids"}
-            for token in prompt_row(vectorizer, text):
-                out = step(token_ids=np.array([token], np.int32), **states)
-                states = {name: out[name] for name in states}
-            rows.append(out["probabilities"][0])
-        return {"probabilities": np.stack(rows)}
+        return {"probabilities": run_step(interpreter, "token_ids", [
+            np.array(prompt_row(vectorizer, text), np.int32)[:, None] for text in texts])}
 
     def card(self, meta) -> dict:
         return {
@@ -173,16 +164,11 @@ class LanguageModelTask(Task):
                     },
                     "outputs": {"text": "prompt + continuation", "generated": "the continuation"},
                 },
-                "step": {
-                    "inputs": {"token_ids": "int32 [batch]", "<states>": STATES},
-                    "outputs": {"probabilities": "float32 [batch, vocab]",
-                                "<states>": "the states to feed back"},
-                },
+                "step": step_card("token_ids", "int32 [{batch}]", "float32 [{batch}, vocab]", STATES),
             },
             "tflite": {
                 "signature": "step",
-                "inputs": {"token_ids": "int32 [1]", "<states>": f"{STATES}, at batch 1"},
-                "outputs": {"probabilities": "float32 [1, vocab]", "<states>": "feed back"},
+                **step_card("token_ids", "int32 [{batch}]", "float32 [{batch}, vocab]", STATES, batch="1"),
                 "usage": f"feed [BOS] (id {BOS_ID}), then the prompt's ids one at a time, then "
                          "each sampled id; never sample id 0 or [BOS]",
             },
@@ -272,3 +258,28 @@ def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
         tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in specs
     ]
     return step, signature
+
+
+def step_card(input_name: str, input_spec: str, output_spec: str, states: str, batch: str = "batch") -> dict:
+    """The model card's entry for a `step` signature (specs hold `{batch}`)."""
+    return {
+        "inputs": {input_name: input_spec.format(batch=batch),
+                   "<states>": states if batch == "batch" else f"{states}, at batch {batch}"},
+        "outputs": {"probabilities": output_spec.format(batch=batch), "<states>": "the states to feed back"},
+    }
+
+
+def run_step(interpreter, input_name: str, sequences: list[np.ndarray]) -> np.ndarray:
+    """Drives a `.tflite` file's `step` signature as an app does: for each sequence (its inputs one
+    per row, each [1, ...]), states from zeros, each input in turn, the states fed back; returns
+    the last probabilities of each sequence [n, outputs]."""
+    step = interpreter.get_signature_runner("step")
+    details = step.get_input_details()
+    rows = []
+    for inputs in sequences:
+        states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items() if name != input_name}
+        for value in inputs:
+            out = step(**{input_name: value.astype(details[input_name]["dtype"])}, **states)
+            states = {name: out[name] for name in states}
+        rows.append(out["probabilities"][0])
+    return np.stack(rows)

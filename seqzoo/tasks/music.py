@@ -37,7 +37,7 @@ from seqzoo.data.music import (
 from seqzoo.decoding import generator_for, sample_notes
 from seqzoo.losses import frame_nll
 from seqzoo.tasks.base import Endpoint, Prepared, Task
-from seqzoo.tasks.language_model import step_endpoint
+from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
 
 PARITY_FRAMES = 16  # held-out excerpts for the export-time parity check: this many frames each
 PARITY_EXCERPTS = 16
@@ -132,17 +132,7 @@ class MusicTask(Task):
         return {"probabilities": keras.ops.convert_to_numpy(model(texts, training=False))[:, -1]}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        step = interpreter.get_signature_runner("step")
-        details = step.get_input_details()
-        rows = []
-        for frames in texts:
-            states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items()
-                      if name != "frame"}
-            for frame in frames:
-                out = step(frame=frame[None].astype(np.float32), **states)
-                states = {name: out[name] for name in states}
-            rows.append(out["probabilities"][0])
-        return {"probabilities": np.stack(rows)}
+        return {"probabilities": run_step(interpreter, "frame", [frames[:, None] for frames in texts])}
 
     def card(self, meta) -> dict:
         return {
@@ -162,16 +152,11 @@ class MusicTask(Task):
                     },
                     "outputs": {"piano_roll": "float32 [t + frames, 88]: the start, then the generated"},
                 },
-                "step": {
-                    "inputs": {"frame": "float32 [batch, 88]", "<states>": STATES},
-                    "outputs": {"probabilities": "float32 [batch, 88]",
-                                "<states>": "the states to feed back"},
-                },
+                "step": step_card("frame", "float32 [{batch}, 88]", "float32 [{batch}, 88]", STATES),
             },
             "tflite": {
                 "signature": "step",
-                "inputs": {"frame": "float32 [1, 88]", "<states>": f"{STATES}, at batch 1"},
-                "outputs": {"probabilities": "float32 [1, 88]", "<states>": "feed back"},
+                **step_card("frame", "float32 [{batch}, 88]", "float32 [{batch}, 88]", STATES, batch="1"),
                 "usage": "feed the start frames one at a time, then each sampled frame (note i on with "
                          "probability p_i) to compose",
             },
