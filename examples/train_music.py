@@ -33,7 +33,7 @@ print(f"{len(train.rolls)} training scores, {train.frames} frames")
 # 2. Build and fit like any Keras model: frames in, the next frames out (padding weighs 0).
 model = seqzoo.build(args.model)
 model.fit(music.frame_batches(music.next_frame_examples(train), 1, seed=42), epochs=args.epochs,
-          validation_data=batches["validation"], shuffle=False,  # each epoch's own seeded order
+          validation_data=batches["validation"], shuffle=False,  # the dataset reshuffles, seeded
           callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
 print(f"test NLL per frame: {nll_per_frame(model, batches['test']):.3f} (Bai et al.: TCN 8.10, LSTM 8.45)")
 
