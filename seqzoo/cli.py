@@ -317,7 +317,7 @@ def _export(args) -> Path:
     card = json.loads((path / "seqzoo.json").read_text())
     parity = card["parity"]
     print(f"exported: {path}  (SavedModel, {card['tflite']['file']}, seqzoo.json)")
-    print(f"parity vs Keras on {parity['texts']} texts: SavedModel "
+    print(f"parity vs Keras on {parity['texts']} held-out inputs: SavedModel "
           f"{parity['saved_model_max_abs_diff']:.2g}, TFLite {parity['tflite_max_abs_diff']:.2g}")
     return path
 
