@@ -1,7 +1,7 @@
 """The `seqzoo` command: train, export and run the zoo's entries.
 
 Commands: list, config, train, export, predict, tag, translate, caption, attention, generate,
-compose, evaluate, compare, paper, embeddings, demo.
+compose, synthesize, evaluate, compare, paper, embeddings, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -150,6 +150,16 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--out", required=True, help="a .mid or .musicxml file; a piano-roll .png is "
                          "written beside it")
     command.set_defaults(run=_compose)
+
+    command = commands.add_parser("synthesize", help="generate audio with an exported WaveNet")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--seconds", type=float, help="seconds to generate (default: the model card's)")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--prime", help="a WAV file to continue (default: start from silence)")
+    command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
+                         "written beside it")
+    command.set_defaults(run=_synthesize)
 
     command = commands.add_parser("evaluate", help="a run's metrics on a held-out file")
     command.add_argument("run_dir")
@@ -451,6 +461,36 @@ def _compose(args) -> None:
                                     f"frames, temperature {args.temperature:g}, seed {args.seed}")
     print(f"wrote {out} ({len(roll)} frames: {len(start)} given, {len(roll) - len(start)} generated) "
           f"and {picture}")
+
+
+def _synthesize(args) -> None:
+    from seqzoo.data.audio import AudioError, read_wav, write_wav
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_spectrogram
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".wav", ".wave"):
+        raise UserError(f"--out '{out}': name a .wav file")
+    exported = ExportedModel(args.model)  # a wrong model fails before the prime is read
+    exported.require_task("audio", "synthesize")
+    rate = exported.card["sample_rate"]
+    prime = None
+    if args.prime:
+        if not Path(args.prime).is_file():
+            raise UserError(f"--prime '{args.prime}' does not exist")
+        try:
+            prime = read_wav(args.prime, rate)
+        except AudioError as err:
+            raise UserError(f"--prime '{args.prime}': {err}") from None
+    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime)
+    given = 0 if prime is None else len(prime)
+    write_wav(out, waveform, rate)
+    picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given,
+                               title=f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
+                                     f"temperature {args.temperature:g}, seed {args.seed}")
+    print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
+          f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
 
 
 def _evaluate(args) -> None:

@@ -1,8 +1,11 @@
-"""Evaluation figures the tasks share: the token-level tagging report, the translation report."""
+"""Evaluation figures the tasks share: the token-level tagging report, the translation report, the
+mean loss over the valid positions of weighted batches."""
 
 from __future__ import annotations
 
 import collections
+
+import tensorflow as tf
 
 AVERAGES = ("micro avg", "macro avg", "weighted avg")
 
@@ -96,3 +99,16 @@ def translation_report(references: list[str], hypotheses: list[str], source_leng
             name = f"{low + 1}-{high}" if high != float("inf") else f"{low + 1}+"
             report[f"exact_match[{name}]"] = sum(band) / len(band)
     return report
+
+
+def mean_over_valid(model, batches, loss) -> float:
+    """The mean of `loss(y, model(x))` (one value per position) over the positions whose weight is
+    above 0, summed in float64 over every (x, y, weights) batch: a figure per predicted frame or
+    sample, whatever padding the batches carry."""
+    total, count = 0.0, 0.0
+    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    for x, y, weights in batches:
+        valid = tf.cast(weights > 0, tf.float64)
+        total += float(tf.reduce_sum(tf.cast(loss(y, predict(x)), tf.float64) * valid))
+        count += float(tf.reduce_sum(valid))
+    return total / count

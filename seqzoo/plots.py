@@ -135,3 +135,30 @@ def plot_piano_roll(roll, path: str | Path, start: int = 0, lowest_midi: int = 2
     finally:
         plt.close(figure)
     return Path(path)
+
+
+def plot_spectrogram(waveform, sample_rate: int, path: str | Path, start: int = 0, title: str = "") -> Path:
+    """Audio samples as a spectrogram (time across, frequency up, power in dB); the first `start`
+    samples (the prime) marked apart from the generated ones. Written to `path` (.png, .svg, .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    waveform = np.asarray(waveform, np.float64)
+    seconds = len(waveform) / sample_rate
+    figure, axes = plt.subplots(figsize=(3 + 2 * min(max(seconds, 1), 10), 3.5), layout="constrained")
+    window = 256 if len(waveform) >= 256 else max(16, 2 ** int(np.log2(max(len(waveform), 16))))
+    axes.specgram(waveform + 1e-9, NFFT=window, Fs=sample_rate, noverlap=window // 2, cmap="magma")
+    if start:
+        axes.axvline(start / sample_rate, color="white", linestyle="--", linewidth=1, label="prime | generated")
+        axes.legend(loc="upper right", fontsize=8)
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel("frequency (Hz)")
+    axes.set_title(title, fontsize=9)
+    try:
+        _save(figure, path)
+    finally:
+        plt.close(figure)
+    return Path(path)

@@ -108,8 +108,9 @@ RULES: dict[str, Rule] = {
     **{key: size() for key in (
         "units", "dim", "filters", "layers", "heads", "attention_units", "ff_dim", "model_dim",
         "target_embedding_dim", "kernel_size", "stacks", "skip_every", "max_positions", "max_length",
-        "embedding_dim", "image_size",
+        "embedding_dim", "image_size", "residual_channels", "dilation_channels", "skip_channels", "window",
     )},
+    "sample_rate": size(minimum=1000, maximum=384_000),  # Hz
     "conv_filters": Rule(list, item=size(), non_empty=True),
     "attention_penalty": Rule(float, minimum=0.0),
     "dilations": Rule(list, item=size(), non_empty=True),
@@ -139,6 +140,9 @@ RULES: dict[str, Rule] = {
     "max_new_tokens_limit": size(),
     "frames": size(),
     "frames_limit": size(),
+    "seconds": Rule(float, above=0.0),
+    "seconds_limit": Rule(float, above=0.0),
+    "prime_seconds_limit": Rule(float, minimum=0.0),
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (
         "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",

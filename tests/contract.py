@@ -18,11 +18,13 @@ import keras
 import numpy as np
 
 import seqzoo
+from seqzoo.data.audio import mu_law_encode
 from seqzoo.data.captions import CaptionedImages
 from seqzoo.data.music import PITCHES, chord_frames
 from seqzoo.data.translation import ParallelTexts
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
+from seqzoo.tasks.audio import audio_meta
 from seqzoo.tasks.captioning import caption_dataset, captioning_meta
 from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
 from seqzoo.tasks.music import music_meta
@@ -88,10 +90,29 @@ def task_data(name: str, config: dict):
     if task == "music":  # a cadence, I-IV-V-I in C, repeated: the next chord follows from this one
         rolls = np.stack([chord_frames(CADENCE * 3)] * 4)
         return None, rolls[:, :-1], rolls[:, 1:], music_meta(config, {})
+    if task == "audio":  # a 440 Hz tone at 8 kHz, four phases of it: the next sample follows the last two
+        codes = np.stack([tone_codes(40, start=9 * i) for i in range(4)])
+        return None, codes[:, :-1], codes[:, 1:], audio_meta(config, {})
     raise NotImplementedError(f"no contract data for task {task!r}")
 
 
 CADENCE = [[48, 60, 64, 67], [53, 60, 65, 69], [55, 59, 62, 67], [48, 60, 64, 72]]
+
+
+def tone_codes(samples: int, start: int = 0) -> np.ndarray:
+    """Mu-law codes of a 440 Hz tone at 8 kHz, amplitude 0.5, from sample `start` on."""
+    t = np.arange(start, start + samples) / 8000
+    return mu_law_encode(0.5 * np.sin(2 * np.pi * 440 * t)).numpy()
+
+
+def audio_waveforms(texts: list) -> np.ndarray:
+    """Arbitrary texts as waveforms [n, time]: each byte a sample (byte - 128) / 128, an empty text
+    one silent sample, padded with silence to the longest."""
+    rows = [t.encode("utf-8", "surrogatepass") if isinstance(t, str) else t for t in texts]
+    waveforms = np.zeros((len(rows), max(1, *map(len, rows))), np.float32)
+    for i, row in enumerate(rows):
+        waveforms[i, : len(row)] = (np.frombuffer(row, np.uint8).astype(np.float32) - 128) / 128
+    return waveforms
 
 
 def music_frames(texts: list) -> np.ndarray:
@@ -140,11 +161,11 @@ def forward_inputs(name: str, ids: np.ndarray, model: keras.Model | None = None)
     if task == "music":  # frames: the ids' parity picks each note
         return (np.random.default_rng(ids.sum()).integers(0, 2, (*ids.shape, PITCHES)) * (ids[..., None] % 2)
                 ).astype("float32")
-    return ids
+    return ids  # audio: the ids are mu-law codes as they are
 
 
 def expected_output_shape(name: str, batch: int, length: int, model: keras.Model) -> tuple:
-    if get_entry(name).task in ("language_model", "tagging", "captioning", "music"):  # an output per step
+    if get_entry(name).task in ("language_model", "tagging", "captioning", "music", "audio"):  # per step
         return (batch, length, model.output_shape[-1])
     if get_entry(name).task == "translation":  # an output per target step
         return (batch, 5, model.output_shape[-1])
@@ -165,6 +186,10 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
         chords = [(CADENCE * 2)[i:i + 3] for i in range(4)]
         return Trained(name, model, vectorizer, meta, get_task("music").parity_inputs(chords),
                        history.history["loss"], inputs, heldout=chords)
+    if get_entry(name).task == "audio":  # served: waveforms; parity takes codes, as run.json keeps them
+        excerpts = [tone_codes(24, start=5 * i).tolist() for i in range(4)]
+        return Trained(name, model, vectorizer, meta, get_task("audio").parity_inputs(excerpts),
+                       history.history["loss"], inputs, heldout=excerpts)
     return Trained(name, model, vectorizer, meta, TEXTS, history.history["loss"],
                    forward_inputs(name, vectorizer(TEXTS).numpy()))
 
@@ -178,8 +203,8 @@ def reference(trained: Trained) -> dict[str, np.ndarray]:
 def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]]) -> dict[str, dict]:
     """serving_default of each SavedModel, run by one Python that imports tensorflow only.
 
-    `requests` maps a name to (SavedModel path, texts, encoded images or frames: the input is
-    `image` when they are bytes, `frames` for an array, else `text`). Each reply holds `outputs` (the
+    `requests` maps a name to (SavedModel path, texts, encoded images, frames or waveforms: the input
+    is `image` when they are bytes, `frames` for a 3-D array, `waveform` for a 2-D one, else `text`). Each reply holds `outputs` (the
     non-string outputs as lists) or the `error` the load or call raised, and `loaded`: the
     seqzoo / tensorflow_text modules imported by then. One process for all: importing
     TensorFlow alone takes about 7 s on 2 cores.
@@ -212,7 +237,7 @@ def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]])
 
 def _request(path: Path, values: list) -> list:
     if isinstance(values, np.ndarray):
-        return [str(path), "frames", values.tolist()]
+        return [str(path), "frames" if values.ndim == 3 else "waveform", values.tolist()]
     if values and isinstance(values[0], bytes):
         return [str(path), "image", [base64.b64encode(v).decode() for v in values]]
     return [str(path), "text", values]

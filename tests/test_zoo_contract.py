@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 from contract import (
+    audio_waveforms,
     expected_output_shape,
     forward_inputs,
     music_frames,
@@ -140,7 +141,9 @@ def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outpu
         texts = [x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in texts]
     if task.serving_input == "frames":  # music: the texts' bytes as notes
         texts = music_frames(texts)
-    served = texts if task.serving_input == "frames" else string_tensor(texts)
+    if task.serving_input == "waveform":  # audio: the texts' bytes as samples
+        texts = audio_waveforms(texts)
+    served = texts if task.serving_input in ("frames", "waveform") else string_tensor(texts)
     outputs = loaded_saved_model(name, export_base)(**{task.serving_input: served})
     for output_name, value in outputs.items():
         if value.dtype.is_floating:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
+
+from seqzoo.errors import UserError
 
 SEED_STRIDE = 1_000_003  # a prime: (seed, epoch) pairs map to distinct shuffle seeds
 
@@ -39,3 +42,24 @@ def batches(
 def steps_per_epoch(examples: int, batch_size: int) -> int:
     """Batches in one pass over `examples` (the last one may be short)."""
     return -(-examples // batch_size)
+
+
+def mean_over_valid(mask: tf.Tensor) -> tf.Tensor:
+    """Weights from a batch's 0/1 mask: 0 on padding, total / valid elsewhere, so Keras' mean over
+    every position of the batch is the mean over its valid ones."""
+    return mask * tf.cast(tf.size(mask), mask.dtype) / tf.reduce_sum(mask)
+
+
+def split_whole(count: int, validation_fraction: float, test_fraction: float, seed: int,
+                what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, test) indices of `count` whole items (scores, recordings), in a seeded
+    order, by the given fractions; each part gets at least one. `what` names the items in errors."""
+    if count < 3:
+        raise UserError(f"at least 3 usable {what} are needed (train, validation, test), got {count}")
+    if validation_fraction + test_fraction >= 1:
+        raise UserError(f"validation_fraction + test_fraction must be below 1, got "
+                        f"{validation_fraction} + {test_fraction}")
+    order = np.random.default_rng(seed).permutation(count)
+    validation = max(1, round(count * validation_fraction))
+    test = max(1, min(round(count * test_fraction), count - validation - 1))
+    return order[validation + test:], order[:validation], order[validation:validation + test]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.batching import batches
+from seqzoo.data.batching import batches, mean_over_valid, split_whole
 from seqzoo.errors import SeqzooNote, UserError, check_choice, first_line
 from seqzoo.files import cache_dir, data_fingerprint, glob_files, is_glob
 
@@ -225,17 +225,8 @@ def split_rolls(rolls: Rolls, validation_fraction: float, test_fraction: float,
                 seed: int) -> tuple[Rolls, Rolls, Rolls]:
     """(train, validation, test): whole scores, in a seeded order, by the given fractions (the JSB
     set's 229 / 76 / 77 is 0.6 / 0.2 / 0.2). Each part gets at least one score."""
-    count = len(rolls.rolls)
-    if count < 3:
-        raise UserError(f"music needs at least 3 usable scores (train, validation, test), got {count}")
-    if validation_fraction + test_fraction >= 1:
-        raise UserError(f"validation_fraction + test_fraction must be below 1, got "
-                        f"{validation_fraction} + {test_fraction}")
-    order = np.random.default_rng(seed).permutation(count)
-    validation = max(1, round(count * validation_fraction))
-    test = max(1, min(round(count * test_fraction), count - validation - 1))
-    return (rolls.subset(order[validation + test:]), rolls.subset(order[:validation]),
-            rolls.subset(order[validation:validation + test]))
+    parts = split_whole(len(rolls.rolls), validation_fraction, test_fraction, seed, "scores")
+    return tuple(rolls.subset(part) for part in parts)
 
 
 def next_frame_examples(rolls: Rolls) -> tf.data.Dataset:
@@ -252,8 +243,7 @@ def frame_batches(examples: tf.data.Dataset, batch_size: int, seed: int | None =
     total / valid on frames, so Keras' mean over [batch, time] is the mean over real frames."""
     def batch(dataset):
         padded = dataset.map(lambda x, y: (x, y, tf.ones(tf.shape(x)[:1]))).padded_batch(batch_size)
-        return padded.map(lambda x, y, mask: (x, y, mask * tf.cast(tf.size(mask), tf.float32)
-                                              / tf.reduce_sum(mask)))
+        return padded.map(lambda x, y, mask: (x, y, mean_over_valid(mask)))
 
     return batches(examples, batch, seed, epochs)
 

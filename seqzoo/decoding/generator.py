@@ -17,13 +17,15 @@ class Generator:
     tensors, so the `step` signature of an export can name each one.
     """
 
-    vocab_size: int  # outputs per step: the vocabulary, or a frame's notes
-    frame_size: int | None = None  # None: token ids in; N: float frames [batch, N] in (music)
+    vocab_size: int  # outputs per step: the vocabulary, a frame's notes, or the mu-law levels
+    frame_size: int | None = None  # None: ids in; N: float frames [batch, N] in (music)
+    id_name = "token_ids"  # what the `step` signature calls its ids (audio: `code`)
+    pads = True  # whether id 0 is padding in a prompt (tokens); audio's code 0 is a sample
 
     def input_spec(self, batch_size: int | None) -> tf.TensorSpec:
-        """What one step reads: token ids [batch] int32, or frames [batch, frame_size] float32."""
+        """What one step reads: ids [batch] int32, or frames [batch, frame_size] float32."""
         if self.frame_size is None:
-            return tf.TensorSpec([batch_size], tf.int32, name="token_ids")
+            return tf.TensorSpec([batch_size], tf.int32, name=self.id_name)
         return tf.TensorSpec([batch_size, self.frame_size], tf.float32, name="frame")
 
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
@@ -45,14 +47,14 @@ class Generator:
 
         Steps through the prompts; padding (id 0) leaves a row's states unchanged, so rows
         of any length end aligned on the last column. Frames are never padding (a silent
-        frame is a rest).
+        frame is a rest), nor are audio codes (`pads` False).
         """
         batch = tf.shape(prompt_ids)[0]
 
         def body(t, probabilities, states):
             ids = prompt_ids[:, t]
             new_probabilities, new_states = self.step(ids, states)
-            if self.frame_size is not None:
+            if self.frame_size is not None or not self.pads:
                 return t + 1, new_probabilities, new_states
             keep = tf.not_equal(ids, 0)[:, None]
             states = [tf.where(tf.reshape(keep, [-1] + [1] * (len(new.shape) - 1)), new, old)
@@ -98,8 +100,9 @@ class Generator:
 
 def frame_or_embedding(generator: Generator, model):
     """What a step feeds the first sequence layer: the model's `embedding` of token ids, or, for a
-    model reading frames (no embedding), the frames themselves (setting `generator.frame_size`)."""
+    model without one, its input itself: frames (setting `generator.frame_size`) or codes."""
     if any(layer.name == "embedding" for layer in model.layers):
         return model.get_layer("embedding").call
-    generator.frame_size = model.input_shape[-1]
-    return lambda frames: frames
+    if model.inputs[0].dtype.startswith("float"):
+        generator.frame_size = model.input_shape[-1]
+    return lambda inputs: inputs

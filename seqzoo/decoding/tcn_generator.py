@@ -1,4 +1,5 @@
-"""Generation from a TCN language model, streaming: a cache per convolution, no re-computation."""
+"""Generation from a causal convolutional model, streaming: a cache per convolution, no
+re-computation. `tcn_lm` and `tcn_music` step their TCN; `wavenet` its WaveNet."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from seqzoo.decoding.generator import Generator, frame_or_embedding
 
 class TCNGenerator(Generator):
     """Steps a trained `tcn_lm` one token at a time (or `tcn_music` one frame at a time), feeding
-    each prediction back (WaveNet).
+    each prediction back (WaveNet's fast generation).
 
     The state is one cache per dilated convolution, `cache_<i>`: its last
-    (k - 1) * d inputs. A step costs one column of work per convolution.
+    (k - 1) * d inputs. A step costs one column of work per convolution; the layers after
+    the streaming one (the head, up to `probabilities`) run on that column as they are.
 
     Example:
     ```python
@@ -21,18 +23,38 @@ class TCNGenerator(Generator):
     ```
     """
 
+    stream = "tcn"  # the name of the layer that streams (`step`, `convs`)
+
     def __init__(self, model: keras.Model):
         self.model = model
         self.embed = frame_or_embedding(self, model)
-        self.tcn = model.get_layer("tcn")
-        self.logits = model.get_layer("logits")
-        self.probabilities = model.get_layer("probabilities")
+        self.layer = model.get_layer(self.stream)
+        self.head = model.layers[model.layers.index(self.layer) + 1:]
         self.vocab_size = model.output_shape[-1]
 
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
-        convs = [conv for block in self.tcn.blocks for conv in block["convs"]]
-        return [(f"cache_{i}", [conv.history, conv.v.shape[1]], tf.float32) for i, conv in enumerate(convs)]
+        return [(f"cache_{i}", [conv.history, conv.v.shape[1]], tf.float32)
+                for i, conv in enumerate(self.layer.convs)]
 
     def step(self, inputs, states):
-        x, caches = self.tcn.step(self.embed(inputs), list(states))
-        return self.probabilities(self.logits(x)), caches
+        x, caches = self.layer.step(self.embed(inputs), list(states))
+        return self._head(x), caches
+
+    def _head(self, x):
+        """The layers after the streaming one, on its output for one step."""
+        for layer in self.head:
+            x = layer(x)
+        return x
+
+
+class WaveNetGenerator(TCNGenerator):
+    """Steps a trained `wavenet` one mu-law code at a time; every code is a sample (no padding).
+    A prompt (priming audio) is read in one parallel pass (`WaveNet.prefill`), not a step per sample."""
+
+    stream = "wavenet"
+    id_name = "code"
+    pads = False
+
+    def prefill(self, prompt_ids):
+        outputs, caches = self.layer.prefill(prompt_ids)
+        return self._head(outputs[:, -1]), caches

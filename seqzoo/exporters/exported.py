@@ -37,6 +37,7 @@ class ExportedModel:
     ExportedModel("saved_models/seq2seq_attn").translate(["3rd of March, 2021"], beam_width=4)
     ExportedModel("saved_models/show_attend_tell").caption([open("scene.png", "rb").read()])
     ExportedModel("saved_models/tcn_music").compose([[60, 64, 67, 72]], frames=64, seed=3)
+    ExportedModel("saved_models/wavenet").synthesize(seconds=2, temperature=1.0, seed=1)
     ```
     """
 
@@ -47,7 +48,7 @@ class ExportedModel:
 
     def predict(self, texts: list[str], runtime: str = "saved_model") -> list[dict]:
         """[{'text', 'label', 'probability', 'probabilities': {label: p}}] per text."""
-        self._require_task("classification", "predict")
+        self.require_task("classification", "predict")
         if runtime == "saved_model":
             serve = self.saved_model.signatures["serving_default"]
             probabilities = serve(text=string_tensor(texts))["probabilities"].numpy()
@@ -67,7 +68,7 @@ class ExportedModel:
         token; the same seed gives the same text; the generated part is cut at
         the first of the `stop` strings.
         """
-        self._require_task("language_model", "generate")
+        self.require_task("language_model", "generate")
         limit = self.card["max_new_tokens_limit"]
         max_new_tokens = self.card["max_new_tokens"] if max_new_tokens is None else max_new_tokens
         max_new_tokens = INT32.check("max_new_tokens", max_new_tokens, what="")
@@ -92,7 +93,7 @@ class ExportedModel:
         from the SavedModel's `generate`. `temperature` <= 0 is greedy; the same seed, the same music."""
         from seqzoo.data.music import HIGHEST, LOWEST
 
-        self._require_task("music", "compose")
+        self.require_task("music", "compose")
         limit = self.card["frames_limit"]
         frames = INT32.check("frames", self.card["frames"] if frames is None else frames, what="")
         if not 1 <= frames <= limit:
@@ -113,10 +114,36 @@ class ExportedModel:
             seed=tf.constant(SAMPLING["seed"].check("seed", seed, what="")))
         return out["piano_roll"].numpy()
 
+    def synthesize(self, seconds: float | None = None, temperature: float = 1.0, seed: int = 0,
+                   prime: np.ndarray | None = None) -> np.ndarray:
+        """Audio samples float32 in [-1, 1] at the card's `sample_rate`: the `prime` (samples at that
+        rate; default none, starting from silence), then `seconds` of new samples drawn one at a
+        time, each fed back, from the SavedModel's `generate`. `temperature` <= 0 is greedy."""
+        self.require_task("audio", "synthesize")
+        rate, limit = self.card["sample_rate"], self.card["samples_limit"]
+        seconds = Rule(float, above=0.0, maximum=FLOAT32_MAX).check(
+            "seconds", self.card["seconds"] if seconds is None else seconds, what="")
+        samples = round(seconds * rate)
+        if not 1 <= samples <= limit:
+            raise UserError(f"seconds must give 1 to {limit} samples ({limit / rate:g} s, this model's "
+                            f"ceiling), got {seconds:g} s = {samples} samples")
+        prime = np.zeros(0, np.float32) if prime is None else np.asarray(prime, np.float32).reshape(-1)
+        if len(prime) > self.card["prime_limit"]:
+            raise UserError(f"the prime is {len(prime) / rate:g} s long; this model takes at most "
+                            f"{self.card['prime_limit'] / rate:g} s")
+        if not np.isfinite(prime).all():
+            raise UserError("the prime holds NaN or infinite samples")
+        out = self.saved_model.signatures["generate"](
+            samples=tf.constant(samples), prime=tf.constant(prime),
+            temperature=tf.constant(SAMPLING["temperature"].check("temperature", temperature, what=""),
+                                    tf.float32),
+            seed=tf.constant(SAMPLING["seed"].check("seed", seed, what="")))
+        return out["waveform"].numpy()
+
     def tag(self, texts: list[str]) -> list[dict]:
         """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a
         punctuation-restoration tagger, also 'restored': the text with capitals and marks."""
-        self._require_task("tagging", "tag")
+        self.require_task("tagging", "tag")
         out = self.saved_model.signatures["serving_default"](text=string_tensor(list(texts)))
         restoring = is_restoration_tagset(self.card["tags"])
         rows = []
@@ -158,7 +185,7 @@ class ExportedModel:
         beam width checked and bound."""
         from seqzoo.tasks.translation import MAX_BEAM_WIDTH
 
-        self._require_task(task, verb)
+        self.require_task(task, verb)
         beam_width = self.card["beam_width"] if beam_width is None else beam_width
         beam_width = INT32.check("beam width", beam_width, what="")
         if not 1 <= beam_width <= MAX_BEAM_WIDTH:
@@ -175,7 +202,8 @@ class ExportedModel:
         """The loaded SavedModel, read once per ExportedModel."""
         return tf.saved_model.load(str(self.path))
 
-    def _require_task(self, task: str, verb: str) -> None:
+    def require_task(self, task: str, verb: str) -> None:
+        """UserError unless this is a `task` model (`verb` names what was asked of it)."""
         if self.card["task"] != task:
             raise UserError(f"'{self.path}' is a {self.card['task']} model; {verb} needs a {task} model")
 

@@ -9,10 +9,11 @@ from seqzoo.layers.recurrent_decoder import RecurrentDecoder
 from seqzoo.layers.recurrent_encoder import RecurrentEncoder
 from seqzoo.layers.rnn_stack import CELLS, rnn_stack
 from seqzoo.layers.tcn import TCN
+from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, WaveNet
 
 __all__ = [
-    "ATTENTIONS", "CELLS", "POOLINGS", "TRAINABLE_MODES", "Attention", "ImageEncoder",
+    "ATTENTIONS", "CELLS", "POOLINGS", "QUANTIZATION_CHANNELS", "TRAINABLE_MODES", "Attention", "ImageEncoder",
     "MaskedGlobalMaxPooling1D",
-    "PartiallyFrozenEmbedding", "Pretrained", "RecurrentDecoder", "RecurrentEncoder", "TCN",
+    "PartiallyFrozenEmbedding", "Pretrained", "RecurrentDecoder", "RecurrentEncoder", "TCN", "WaveNet",
     "rnn_stack", "sequence_input", "sequence_pooling", "token_embedding",
 ]

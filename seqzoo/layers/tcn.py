@@ -181,10 +181,14 @@ class TCN(keras.layers.Layer):
             x = x if again is None else x * again
         return x if self.return_sequences else x[:, -1]
 
+    @property
+    def convs(self) -> list[DilatedConv]:
+        """The dilated convolutions in the order `step` reads their caches."""
+        return [conv for block in self.blocks for conv in block["convs"]]
+
     def initial_caches(self, batch_size) -> list:
         """Zero caches for `step`, one per convolution: [batch, (k - 1) * d, its input channels]."""
-        return [ops.zeros((batch_size, conv.history, conv.v.shape[1]))
-                for block in self.blocks for conv in block["convs"]]
+        return [ops.zeros((batch_size, conv.history, conv.v.shape[1])) for conv in self.convs]
 
     def step(self, x, caches: list):
         """One time step: x [batch, channels] + caches -> output [batch, filters] + new caches.

@@ -10,4 +10,5 @@ from seqzoo.models import (  # noqa: F401
     tagger,
     tcn,
     transformer,
+    wavenet,
 )

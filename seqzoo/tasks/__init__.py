@@ -1,5 +1,6 @@
 """Tasks: the data, metrics, serving signatures and parity each kind of entry shares."""
 
+from seqzoo.tasks.audio import AudioTask
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.captioning import CaptioningTask
 from seqzoo.tasks.classification import ClassificationTask
@@ -10,7 +11,7 @@ from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
-                                    TranslationTask(), CaptioningTask(), MusicTask())
+                                    TranslationTask(), CaptioningTask(), MusicTask(), AudioTask())
 }
 
 

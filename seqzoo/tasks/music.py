@@ -36,6 +36,7 @@ from seqzoo.data.music import (
 )
 from seqzoo.decoding import generator_for, sample_notes
 from seqzoo.losses import frame_nll
+from seqzoo.metrics import mean_over_valid
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
 
@@ -192,10 +193,4 @@ def start_frames(start: tf.Tensor) -> tf.Tensor:
 
 def nll_per_frame(model: keras.Model, batches: tf.data.Dataset) -> float:
     """The summed frame NLL of every predicted (unpadded) frame / their number."""
-    total, frames = 0.0, 0.0
-    predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    for x, y, weights in batches:
-        real = tf.cast(weights > 0, tf.float64)
-        total += float(tf.reduce_sum(tf.cast(frame_nll(y, predict(x)), tf.float64) * real))
-        frames += float(tf.reduce_sum(real))
-    return total / frames
+    return mean_over_valid(model, batches, frame_nll)

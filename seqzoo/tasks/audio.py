@@ -1,0 +1,200 @@
+"""Raw audio: read mu-law codes, predict the next sample's level; synthesize by sampling sample by
+sample, each fed back, in the graph (WaveNet).
+
+The reported figure is bits per sample: the mean of -log2 p(next code) over every sample of
+every held-out recording (8 would be a uniform guess over the 256 levels).
+
+SavedModel signatures:
+  serving_default  waveform float32 [batch, time] in [-1, 1] -> probabilities [batch, 256] of the
+                   next sample's mu-law level
+  generate         samples, temperature, seed, prime float32 [time] -> waveform float32 [time +
+                   samples] in [-1, 1] and pcm int16 [time + samples]: the prime, then the new samples
+  step             code [batch] + one cache per convolution -> probabilities + new caches
+The `.tflite` file has `step`, at batch 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.audio import (
+    MU,
+    SILENCE,
+    Clips,
+    bach_audio,
+    mu_law_decode,
+    mu_law_encode,
+    pcm16,
+    read_clips,
+    split_clips,
+    window_batches,
+    window_examples,
+)
+from seqzoo.decoding import generator_for, sample_next
+from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, receptive_field
+from seqzoo.metrics import mean_over_valid
+from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
+
+PARITY_SAMPLES = 256  # held-out excerpts for the export-time parity check: this many samples each
+PARITY_EXCERPTS = 8
+STATES = "cache_<i> float32 [batch, (k - 1) * d, channels]: each convolution's last inputs; zeros to start"
+
+
+class AudioTask(Task):
+    """Recordings (WAV files; default: Bach chorales rendered to 8 kHz audio) as mu-law codes."""
+
+    name = "audio"
+    serving_input = "waveform"
+    reads_text = False
+
+    def default_data(self) -> Path:
+        return bach_audio()
+
+    def prepare(self, config: dict, data: Path) -> Prepared:
+        settings = config["train"]
+        clips = read_clips(data, config["audio"]["sample_rate"])
+        train, validation, test = split_clips(clips, settings["validation_fraction"],
+                                              settings["test_fraction"], settings["seed"])
+        field, window, batch = receptive_field(**config["model"]["wavenet"]), settings["window"], \
+            settings["batch_size"]
+        examples = window_examples(train, field, window)
+        heldout = {name: window_batches(window_examples(part, field, window), batch)
+                   for name, part in (("val", validation), ("test", test))}
+        return Prepared(
+            vectorizer=None,
+            train_batches=functools.partial(window_batches, examples, batch, settings["seed"]),
+            examples=int(examples.cardinality()),
+            validation=heldout["val"],
+            meta=audio_meta(config, {"train": train, "validation": validation, "test": test}),
+            heldout_texts=[codes[:PARITY_SAMPLES].tolist() for codes in validation.codes[:PARITY_EXCERPTS]],
+            heldout=heldout,
+        )
+
+    def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
+        clips = read_clips(data, config["audio"]["sample_rate"])
+        return window_batches(window_examples(clips, meta["receptive_field"], config["train"]["window"]),
+                              config["train"]["batch_size"])
+
+    def metrics(self, model, dataset, meta) -> dict[str, float]:
+        """Bits per sample on each held-out part (`val`, `test`; one dataset is `val`)."""
+        parts = dataset if isinstance(dataset, dict) else {"val": dataset}
+        return {f"{name}_bits_per_sample": bits_per_sample(model, batches) for name, batches in parts.items()}
+
+    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
+        generator = generator_for(model, 0)
+        limit, prime_limit, context = meta["samples_limit"], meta["prime_limit"], meta["receptive_field"] - 1
+
+        def serve(waveform):
+            checks = [tf.debugging.assert_positive(tf.shape(waveform)[1], message="waveform holds no sample"),
+                      tf.debugging.assert_all_finite(waveform, message="waveform is not finite")]
+            with tf.control_dependencies(checks):
+                return {"probabilities": model(mu_law_encode(waveform), training=False)[:, -1]}
+
+        def generate(samples, temperature, seed, prime):
+            checks = [
+                tf.debugging.assert_positive(samples, message="samples < 1"),
+                tf.debugging.assert_less_equal(samples, limit, message=f"samples > {limit}"),
+                tf.debugging.assert_less_equal(tf.size(prime), prime_limit,
+                                               message=f"prime holds more than {prime_limit} samples"),
+                tf.debugging.assert_all_finite(prime, message="prime is not finite"),
+                tf.debugging.assert_all_finite(temperature, message="temperature is not finite"),
+            ]
+            with tf.control_dependencies(checks):
+                # Silence before the prime fills the receptive field, as before every training recording.
+                codes = tf.concat([tf.fill([context], SILENCE), mu_law_encode(prime)], axis=0)
+                probabilities, states = generator.prefill(codes[None])
+                chosen = generator.unroll(probabilities, states, samples, seed,
+                                          lambda p, step_seed: sample_next(p, temperature, 0, 1.0, step_seed))
+            waveform = tf.concat([tf.clip_by_value(prime, -1.0, 1.0), mu_law_decode(chosen[0])], axis=0)
+            return {"waveform": waveform, "pcm": pcm16(waveform)}
+
+        scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)  # noqa: E731
+        return {
+            "serving_default": (serve, [tf.TensorSpec([None, None], tf.float32, name="waveform")]),
+            "generate": (generate, [scalar(tf.int32, "samples"), scalar(tf.float32, "temperature"),
+                                    scalar(tf.int32, "seed"), tf.TensorSpec([None], tf.float32, name="prime")]),
+            "step": step_endpoint(generator, batch_size=None),
+        }
+
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        return {"step": step_endpoint(generator_for(model, 0), batch_size=1)}
+
+    def parity_inputs(self, heldout: list) -> np.ndarray:
+        """Held-out excerpts (mu-law codes, as run.json keeps them), silence, and the loudest
+        square wave, as waveforms [n, 256]."""
+        excerpts = [mu_law_decode(np.resize(np.asarray(codes, np.int32), PARITY_SAMPLES)).numpy()
+                    for codes in heldout]
+        square = np.where(np.arange(PARITY_SAMPLES) % 16 < 8, 1.0, -1.0)
+        return np.stack([*excerpts, np.zeros(PARITY_SAMPLES), square]).astype(np.float32)
+
+    def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        codes = mu_law_encode(texts)
+        return {"probabilities": keras.ops.convert_to_numpy(model(codes, training=False))[:, -1]}
+
+    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        codes = mu_law_encode(texts).numpy()
+        return {"probabilities": run_step(interpreter, "code", [row[:, None] for row in codes])}
+
+    def card(self, meta) -> dict:
+        rate = meta["sample_rate"]
+        return {
+            "saved_model": {
+                "serving_default": {
+                    "inputs": {"waveform": f"float32 [batch, time >= 1]: samples in [-1, 1] at {rate} Hz "
+                                           "(beyond it: clipped)"},
+                    "outputs": {"probabilities": f"float32 [batch, {QUANTIZATION_CHANNELS}]: the next sample's "
+                                                 f"mu-law level (mu = {MU})"},
+                },
+                "generate": {
+                    "inputs": {
+                        "samples": f"int32, 1 to {meta['samples_limit']}: samples to generate "
+                                   f"({meta['samples_limit'] / rate:g} s)",
+                        "temperature": "float32, finite; <= 0 is greedy (the most probable level)",
+                        "seed": "int32: the same seed, the same audio",
+                        "prime": f"float32 [time <= {meta['prime_limit']}] in [-1, 1] at {rate} Hz: audio to "
+                                 "continue; [0] starts from silence",
+                    },
+                    "outputs": {"waveform": "float32 [time + samples] in [-1, 1]: the prime, then the new samples",
+                                "pcm": "int16 [time + samples]: the same as 16-bit PCM"},
+                },
+                "step": step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
+                                  f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES),
+            },
+            "tflite": {
+                "signature": "step",
+                **step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
+                            f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES, batch="1"),
+                "usage": f"feed {meta['receptive_field'] - 1} silent samples (code {SILENCE}) and any priming "
+                         "audio's codes one at a time, then each sampled code; decode with mu-law "
+                         f"(mu = {MU}): x = sign(y) ((1 + mu)^|y| - 1) / mu, y = 2 code / mu - 1",
+            },
+        }
+
+
+def audio_meta(config: dict, parts: dict[str, Clips]) -> dict:
+    """What serving and the card need: the sample rate, the receptive field, the limits, the split."""
+    rate = config["audio"]["sample_rate"]
+    generation = config["generation"]
+    return {
+        "sample_rate": rate,
+        "mu": MU,
+        "receptive_field": receptive_field(**config["model"]["wavenet"]),
+        "seconds": generation["seconds"],
+        "samples_limit": int(generation["seconds_limit"] * rate),
+        "prime_limit": int(generation["prime_seconds_limit"] * rate),
+        "recordings": {name: len(part.codes) for name, part in parts.items()},
+        "recording_samples": {name: part.samples for name, part in parts.items()},
+    }
+
+
+def bits_per_sample(model: keras.Model, batches: tf.data.Dataset) -> float:
+    """-log2 p(next code), averaged over every predicted sample (the receptive field's fill left out)."""
+    loss = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+    return mean_over_valid(model, batches, loss) / math.log(2)
