@@ -486,9 +486,9 @@ def _synthesize(args) -> None:
     waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime)
     given = 0 if prime is None else len(prime)
     write_wav(out, waveform, rate)
-    picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given,
-                               title=f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
-                                     f"temperature {args.temperature:g}, seed {args.seed}")
+    title = (f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
+             f"temperature {args.temperature:g}, seed {args.seed}")
+    picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
           f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
 

@@ -152,7 +152,8 @@ def plot_spectrogram(waveform, sample_rate: int, path: str | Path, start: int = 
     window = 256 if len(waveform) >= 256 else max(16, 2 ** int(np.log2(max(len(waveform), 16))))
     axes.specgram(waveform + 1e-9, NFFT=window, Fs=sample_rate, noverlap=window // 2, cmap="magma")
     if start:
-        axes.axvline(start / sample_rate, color="white", linestyle="--", linewidth=1, label="prime | generated")
+        axes.axvline(start / sample_rate, color="white", linestyle="--", linewidth=1,
+                     label="prime | generated")
         axes.legend(loc="upper right", fontsize=8)
     axes.set_xlabel("time (s)")
     axes.set_ylabel("frequency (Hz)")

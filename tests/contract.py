@@ -204,10 +204,10 @@ def saved_model_outputs_in_clean_process(requests: dict[str, tuple[Path, list]])
     """serving_default of each SavedModel, run by one Python that imports tensorflow only.
 
     `requests` maps a name to (SavedModel path, texts, encoded images, frames or waveforms: the input
-    is `image` when they are bytes, `frames` for a 3-D array, `waveform` for a 2-D one, else `text`). Each reply holds `outputs` (the
-    non-string outputs as lists) or the `error` the load or call raised, and `loaded`: the
-    seqzoo / tensorflow_text modules imported by then. One process for all: importing
-    TensorFlow alone takes about 7 s on 2 cores.
+    is `image` when they are bytes, `frames` for a 3-D array, `waveform` for a 2-D one, else `text`).
+    Each reply holds `outputs` (the non-string outputs as lists) or the `error` the load or call
+    raised, and `loaded`: the seqzoo / tensorflow_text modules imported by then. One process for
+    all: importing TensorFlow alone takes about 7 s on 2 cores.
     """
     script = (
         "import json, sys, tensorflow as tf\n"

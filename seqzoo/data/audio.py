@@ -75,7 +75,8 @@ def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
     if data.size == 0:
         raise AudioError("has no samples")
     if any("prematurely" in str(warning.message) for warning in caught):  # other warnings: unknown chunks
-        warnings.warn(f"'{path}' is truncated: read the {len(data)} samples it holds", SeqzooNote, stacklevel=2)
+        warnings.warn(f"'{path}' is truncated: read the {len(data)} samples it holds", SeqzooNote,
+                      stacklevel=2)
     data = data.reshape(len(data), -1)
     if data.dtype == np.uint8:  # 8-bit WAV is unsigned, centred on 128
         samples = (data.astype(np.float32) - 128) / 128
@@ -200,7 +201,8 @@ def window_examples(clips: Clips, receptive_field: int, window: int) -> tf.data.
         mask = tf.cast((positions >= context) & (positions < context + count), tf.float32)
         return piece[:-1], piece[1:], mask
 
-    return tf.data.Dataset.from_tensor_slices((np.array(starts, np.int64), np.array(valid, np.int64))).map(cut)
+    windows = (np.array(starts, np.int64), np.array(valid, np.int64))
+    return tf.data.Dataset.from_tensor_slices(windows).map(cut)
 
 
 def window_batches(examples: tf.data.Dataset, batch_size: int, seed: int | None = None,

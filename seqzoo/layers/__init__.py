@@ -12,8 +12,8 @@ from seqzoo.layers.tcn import TCN
 from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, WaveNet
 
 __all__ = [
-    "ATTENTIONS", "CELLS", "POOLINGS", "QUANTIZATION_CHANNELS", "TRAINABLE_MODES", "Attention", "ImageEncoder",
-    "MaskedGlobalMaxPooling1D",
+    "ATTENTIONS", "CELLS", "POOLINGS", "QUANTIZATION_CHANNELS", "TRAINABLE_MODES", "Attention",
+    "ImageEncoder", "MaskedGlobalMaxPooling1D",
     "PartiallyFrozenEmbedding", "Pretrained", "RecurrentDecoder", "RecurrentEncoder", "TCN", "WaveNet",
     "rnn_stack", "sequence_input", "sequence_pooling", "token_embedding",
 ]

@@ -73,9 +73,11 @@ class WaveNet(keras.layers.Layer):
         self.input_conv.build((None, None, QUANTIZATION_CHANNELS))
         self.blocks = []
         for index, dilation in enumerate(self.dilations * self.stacks):
-            gated = DilatedConv(2 * self.dilation_channels, self.kernel_size, dilation, name=f"block_{index}_conv")
+            gated = DilatedConv(2 * self.dilation_channels, self.kernel_size, dilation,
+                                name=f"block_{index}_conv")
             gated.build((None, None, self.residual_channels))
-            block = {"conv": gated, "skip": keras.layers.Dense(self.skip_channels, name=f"block_{index}_skip")}
+            block = {"conv": gated,
+                     "skip": keras.layers.Dense(self.skip_channels, name=f"block_{index}_skip")}
             if index < len(self.dilations) * self.stacks - 1:  # the last block's residual would feed nothing
                 block["residual"] = keras.layers.Dense(self.residual_channels, name=f"block_{index}_residual")
             for dense in (block["skip"], block.get("residual")):

@@ -119,7 +119,8 @@ class AudioTask(Task):
         return {
             "serving_default": (serve, [tf.TensorSpec([None, None], tf.float32, name="waveform")]),
             "generate": (generate, [scalar(tf.int32, "samples"), scalar(tf.float32, "temperature"),
-                                    scalar(tf.int32, "seed"), tf.TensorSpec([None], tf.float32, name="prime")]),
+                                    scalar(tf.int32, "seed"),
+                                    tf.TensorSpec([None], tf.float32, name="prime")]),
             "step": step_endpoint(generator, batch_size=None),
         }
 
@@ -149,8 +150,8 @@ class AudioTask(Task):
                 "serving_default": {
                     "inputs": {"waveform": f"float32 [batch, time >= 1]: samples in [-1, 1] at {rate} Hz "
                                            "(beyond it: clipped)"},
-                    "outputs": {"probabilities": f"float32 [batch, {QUANTIZATION_CHANNELS}]: the next sample's "
-                                                 f"mu-law level (mu = {MU})"},
+                    "outputs": {"probabilities": f"float32 [batch, {QUANTIZATION_CHANNELS}]: the next "
+                                                 f"sample's mu-law level (mu = {MU})"},
                 },
                 "generate": {
                     "inputs": {
@@ -161,7 +162,8 @@ class AudioTask(Task):
                         "prime": f"float32 [time <= {meta['prime_limit']}] in [-1, 1] at {rate} Hz: audio to "
                                  "continue; [0] starts from silence",
                     },
-                    "outputs": {"waveform": "float32 [time + samples] in [-1, 1]: the prime, then the new samples",
+                    "outputs": {"waveform": "float32 [time + samples] in [-1, 1]: the prime, then the "
+                                            "new samples",
                                 "pcm": "int16 [time + samples]: the same as 16-bit PCM"},
                 },
                 "step": step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
@@ -171,8 +173,8 @@ class AudioTask(Task):
                 "signature": "step",
                 **step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
                             f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES, batch="1"),
-                "usage": f"feed {meta['receptive_field'] - 1} silent samples (code {SILENCE}) and any priming "
-                         "audio's codes one at a time, then each sampled code; decode with mu-law "
+                "usage": f"feed {meta['receptive_field'] - 1} silent samples (code {SILENCE}) and any "
+                         "priming audio's codes one at a time, then each sampled code; decode with mu-law "
                          f"(mu = {MU}): x = sign(y) ((1 + mu)^|y| - 1) / mu, y = 2 code / mu - 1",
             },
         }
