@@ -179,18 +179,19 @@ def window_examples(clips: Clips, receptive_field: int, window: int) -> tf.data.
     """(codes [receptive_field - 1 + window], next codes [same], mask [same]) covering every sample of
     every recording once, as the target of exactly one window.
 
-    Each recording is preceded by receptive_field - 1 samples of silence, so its first sample is
-    predicted from silence, as generation starts; a window's first receptive_field - 1 outputs
-    only fill the receptive field (mask 0), and so do outputs past its recording's end.
+    Each recording is preceded by receptive_field samples of silence, so its first sample is
+    predicted from a receptive field of silence, as generation starts; a window's first
+    receptive_field - 1 outputs only fill the receptive field (mask 0), and so do outputs past
+    its recording's end.
     """
     context = receptive_field - 1
     pieces, starts, valid, offset = [], [], [], 0
     for codes in clips.codes:
-        pieces += [np.full(context, SILENCE, np.uint8), codes]
+        pieces += [np.full(receptive_field, SILENCE, np.uint8), codes]
         for first in range(0, len(codes), window):
             starts.append(offset + first)
             valid.append(min(window, len(codes) - first))
-        offset += context + len(codes)
+        offset += receptive_field + len(codes)
     pieces.append(np.full(context + window + 1, SILENCE, np.uint8))  # the last window's overrun
     flat = tf.constant(np.concatenate(pieces))
     length = context + window

@@ -89,7 +89,7 @@ class AudioTask(Task):
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
         generator = generator_for(model, 0)
-        limit, prime_limit, context = meta["samples_limit"], meta["prime_limit"], meta["receptive_field"] - 1
+        limit, prime_limit, field = meta["samples_limit"], meta["prime_limit"], meta["receptive_field"]
 
         def serve(waveform):
             checks = [tf.debugging.assert_positive(tf.shape(waveform)[1], message="waveform holds no sample"),
@@ -107,8 +107,8 @@ class AudioTask(Task):
                 tf.debugging.assert_all_finite(temperature, message="temperature is not finite"),
             ]
             with tf.control_dependencies(checks):
-                # Silence before the prime fills the receptive field, as before every training recording.
-                codes = tf.concat([tf.fill([context], SILENCE), mu_law_encode(prime)], axis=0)
+                # A receptive field of silence before the prime, as before every training recording.
+                codes = tf.concat([tf.fill([field], SILENCE), mu_law_encode(prime)], axis=0)
                 probabilities, states = generator.prefill(codes[None])
                 chosen = generator.unroll(probabilities, states, samples, seed,
                                           lambda p, step_seed: sample_next(p, temperature, 0, 1.0, step_seed))
@@ -173,7 +173,7 @@ class AudioTask(Task):
                 "signature": "step",
                 **step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
                             f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES, batch="1"),
-                "usage": f"feed {meta['receptive_field'] - 1} silent samples (code {SILENCE}) and any "
+                "usage": f"feed {meta['receptive_field']} silent samples (code {SILENCE}) and any "
                          "priming audio's codes one at a time, then each sampled code; decode with mu-law "
                          f"(mu = {MU}): x = sign(y) ((1 + mu)^|y| - 1) / mu, y = 2 code / mu - 1",
             },
