@@ -157,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--prime", help="a WAV file to continue (default: start from silence)")
+    command.add_argument("--no-xla", dest="xla", action="store_false", help="run `generate` as TF Serving "
+                         "does, not compiled by XLA (slower; other audio for the same seed)")
     command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
                          "written beside it")
     command.set_defaults(run=_synthesize)
@@ -483,7 +485,7 @@ def _synthesize(args) -> None:
             prime = read_wav(args.prime, rate)
         except AudioError as err:
             raise UserError(f"--prime '{args.prime}': {err}") from None
-    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime)
+    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla)
     given = 0 if prime is None else len(prime)
     write_wav(out, waveform, rate)
     title = (f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "

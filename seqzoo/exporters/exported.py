@@ -115,10 +115,14 @@ class ExportedModel:
         return out["piano_roll"].numpy()
 
     def synthesize(self, seconds: float | None = None, temperature: float = 1.0, seed: int = 0,
-                   prime: np.ndarray | None = None) -> np.ndarray:
+                   prime: np.ndarray | None = None, xla: bool = True) -> np.ndarray:
         """Audio samples float32 in [-1, 1] at the card's `sample_rate`: the `prime` (samples at that
         rate; default none, starting from silence), then `seconds` of new samples drawn one at a
-        time, each fed back, from the SavedModel's `generate`. `temperature` <= 0 is greedy."""
+        time, each fed back, from the SavedModel's `generate`. `temperature` <= 0 is greedy.
+
+        `xla`: run `generate` compiled by XLA into one CPU program (about 4x faster: real time at
+        8 kHz for the default model); False runs it as TF Serving does. Each gives the same audio
+        for the same seed, but not the other's: XLA draws its random numbers its own way."""
         self.require_task("audio", "synthesize")
         rate, limit = self.card["sample_rate"], self.card["samples_limit"]
         seconds = Rule(float, above=0.0, maximum=FLOAT32_MAX).check(
@@ -133,7 +137,10 @@ class ExportedModel:
                             f"{self.card['prime_limit'] / rate:g} s")
         if not np.isfinite(prime).all():
             raise UserError("the prime holds NaN or infinite samples")
-        out = self.saved_model.signatures["generate"](
+        generate = self.saved_model.signatures["generate"]
+        if xla:
+            generate = tf.function(generate, jit_compile=True)
+        out = generate(
             samples=tf.constant(samples), prime=tf.constant(prime),
             temperature=tf.constant(SAMPLING["temperature"].check("temperature", temperature, what=""),
                                     tf.float32),
