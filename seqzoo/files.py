@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from seqzoo.errors import UserError
+
 
 def write_text(path: str | Path, text: str) -> Path:
     """Writes text through a temporary file and a rename, so no reader sees half of it."""
@@ -59,6 +61,23 @@ def is_glob(path: str | Path) -> bool:
 def glob_files(pattern: str | Path) -> list[Path]:
     """The files a glob pattern matches (`**` recursive), sorted."""
     return sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+
+
+def data_files(data: str | Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """A file, a folder's files ending in one of `suffixes` (recursively) or a glob's matches, sorted;
+    UserError when `data` does not exist or holds none (`what` names them: "score files")."""
+    data = Path(data)
+    if is_glob(data):
+        files = glob_files(data)
+    elif data.is_dir():
+        files = sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    elif data.is_file():
+        files = [data]
+    else:
+        raise UserError(f"data '{data}' does not exist")
+    if not files:
+        raise UserError(f"'{data}' holds no {what} ({', '.join(suffixes)})")
+    return files
 
 
 def data_fingerprint(path: str | Path) -> dict:

@@ -127,14 +127,7 @@ def plot_piano_roll(roll, path: str | Path, start: int = 0, lowest_midi: int = 2
     if start:
         axes.axvspan(-0.5, start - 0.5, color="tab:blue", alpha=0.15, label="start")
         axes.legend(loc="upper right", fontsize=8)
-    axes.set_xlabel("frame (quarter note)")
-    axes.set_ylabel("MIDI pitch")
-    axes.set_title(title, fontsize=9)
-    try:
-        _save(figure, path)
-    finally:
-        plt.close(figure)
-    return Path(path)
+    return _labelled(figure, axes, "frame (quarter note)", "MIDI pitch", title, path)
 
 
 def plot_spectrogram(waveform, sample_rate: int, path: str | Path, start: int = 0, title: str = "") -> Path:
@@ -155,8 +148,15 @@ def plot_spectrogram(waveform, sample_rate: int, path: str | Path, start: int = 
         axes.axvline(start / sample_rate, color="white", linestyle="--", linewidth=1,
                      label="prime | generated")
         axes.legend(loc="upper right", fontsize=8)
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("frequency (Hz)")
+    return _labelled(figure, axes, "time (s)", "frequency (Hz)", title, path)
+
+
+def _labelled(figure, axes, xlabel: str, ylabel: str, title: str, path: str | Path) -> Path:
+    """Names a one-panel figure's axes and title, saves it to `path` and closes it."""
+    import matplotlib.pyplot as plt
+
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
     axes.set_title(title, fontsize=9)
     try:
         _save(figure, path)

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from seqzoo.data.batching import batches, mean_over_valid, split_whole
 from seqzoo.errors import SeqzooNote, UserError, first_line
-from seqzoo.files import cache_dir, glob_files, is_glob
+from seqzoo.files import cache_dir, data_files
 
 MU = 255  # mu-law: 256 levels
 SILENCE = MU // 2 + 1  # the code of 0.0
@@ -112,18 +112,7 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
 
 def audio_files(data: str | Path) -> list[Path]:
     """A WAV file, a folder's WAV files (recursively) or a glob's, sorted."""
-    data = Path(data)
-    if is_glob(data):
-        files = glob_files(data)
-    elif data.is_dir():
-        files = sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in WAV_SUFFIXES)
-    elif data.is_file():
-        files = [data]
-    else:
-        raise UserError(f"data '{data}' does not exist")
-    if not files:
-        raise UserError(f"'{data}' holds no WAV files ({', '.join(WAV_SUFFIXES)})")
-    return files
+    return data_files(data, WAV_SUFFIXES, "WAV files")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from seqzoo.data.batching import batches, mean_over_valid, split_whole
 from seqzoo.errors import SeqzooNote, UserError, check_choice, first_line
-from seqzoo.files import cache_dir, data_fingerprint, glob_files, is_glob
+from seqzoo.files import cache_dir, data_files, data_fingerprint
 
 LOWEST = 21  # MIDI A0: frame column 0
 PITCHES = 88  # A0 .. C8 (MIDI 21 .. 108)
@@ -44,18 +44,7 @@ def bach_chorales() -> Path:
 
 def score_files(data: str | Path) -> list[Path]:
     """A score file, a folder's score files (recursively) or a glob's, sorted."""
-    data = Path(data)
-    if is_glob(data):
-        files = glob_files(data)
-    elif data.is_dir():
-        files = sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in SCORE_SUFFIXES)
-    elif data.is_file():
-        files = [data]
-    else:
-        raise UserError(f"data '{data}' does not exist")
-    if not files:
-        raise UserError(f"'{data}' holds no score files ({', '.join(SCORE_SUFFIXES)})")
-    return files
+    return data_files(data, SCORE_SUFFIXES, "score files")
 
 
 def piano_roll(score) -> tuple[np.ndarray, int]:
