@@ -16,12 +16,6 @@ import sys
 import warnings
 from pathlib import Path
 
-DEMO_SENTENCES = [
-    "a gorgeous , moving film with a wonderful cast",
-    "dull , tedious and far too long",
-    "the best thing i have seen all year",
-    "an exploitative , juvenile mess",
-]
 # `seqzoo compare --task`: the entries compared by default.
 COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,tcn,transformer",
             "lm": "char_lm,word_lm,tcn_lm,transformer_lm",
@@ -194,9 +188,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_embeddings_commands(commands)
 
-    command = commands.add_parser("demo", help="train, export and serve the sentiment RNN")
+    command = commands.add_parser("demo", help="train an entry briefly, export it and show it answering "
+                                  "(default: the date translator)")
+    command.add_argument("--entry", default="seq2seq_attn", help="the entry (default: %(default)s; --list)")
+    command.add_argument("--list", action="store_true", help="list the entries and what each demo shows")
     command.add_argument("--base", default="saved_models", help="export base (default: %(default)s)")
-    command.add_argument("--epochs", type=int)
+    command.add_argument("--epochs", type=int, help="default: the demo's own")
     command.set_defaults(run=_demo)
     return parser
 
@@ -533,26 +530,30 @@ def _paper(args) -> None:
 
 
 def _demo(args) -> None:
+    import time
+
+    from seqzoo.demo import demo_for, demos
     from seqzoo.exporters import ExportedModel
 
-    print("== training the sentiment RNN on gensim's Pang & Lee movie-review sentences")
+    if args.list:
+        for name, task, shows in demos():
+            print(f"{name:18s} {task:15s} {shows}")
+        return
+    demo = demo_for(args.entry)
+    started = time.perf_counter()
+    print(f"== training {args.entry} ({demo.preset} preset) on its offline data")
     train_args = argparse.Namespace(
-        name="sentiment", data=None, preset="small", assignments=[], epochs=args.epochs,
+        name=args.entry, data=None, preset=demo.preset, assignments=[], epochs=args.epochs or demo.epochs,
         out=None, text_column=None, label_column=None, images=None, strategy=None, workers=None,
         task_index=None,
     )
     run_dir = _train(train_args)
     print("== exporting")
     path = _export(argparse.Namespace(run_dir=run_dir, name=None, base=args.base))
-    exported = ExportedModel(path)
-    for runtime in ("saved_model", "tflite"):
-        print(f"== predictions from the {runtime.replace('_', ' ')}")
-        for row in exported.predict(DEMO_SENTENCES, runtime):
-            print(f"  {row['label']}  {row['probability']:.3f}  {row['text']}")
-    print("(200 sentences are a toy corpus, so expect near-chance accuracy; for a useful model:\n"
-          " seqzoo train sentiment --data an_aclImdb_folder_or_labelled_file)")
-    print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}"
-          "/models.config")
+    for line in demo.show(ExportedModel(path), Path.cwd()):
+        print(line)
+    print(f"== done in {time.perf_counter() - started:.0f} s: the run in {run_dir}, the export in {path}")
+    print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}/models.config")
 
 
 def _show_notes_as_one_line() -> None:

@@ -195,6 +195,19 @@ def test_export_has_the_signatures_and_a_tflite_translate(attn_export):
     assert set(signatures) == {"translate", "encode", "decode_step"}
 
 
+def test_the_tflite_file_translates_as_the_saved_model_does(attn_export):
+    _, path = attn_export
+    exported = ExportedModel(path)
+    texts = ["3rd of March, 2021", "le 14 juillet 1989", "", "3 March ☃☃ 2021"]
+    for beam_width in (1, 3):
+        served = exported.translate(texts, beam_width=beam_width)
+        app = exported.translate(texts, beam_width=beam_width, runtime="tflite")
+        assert [r["translation"] for r in app] == [r["translation"] for r in served]
+        np.testing.assert_allclose([r["score"] for r in app], [r["score"] for r in served], atol=1e-4)
+    with pytest.raises(UserError, match="beam width must be between 1 and 16, got 17"):
+        exported.translate(texts, beam_width=17, runtime="tflite")
+
+
 def test_empty_long_and_unseen_sources_have_defined_outcomes(attn_export):
     _, path = attn_export
     rows = ExportedModel(path).translate(["", "3 March 2021 " * 10, "3 March ☃☃ 2021"], beam_width=2)

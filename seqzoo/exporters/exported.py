@@ -164,13 +164,19 @@ class ExportedModel:
             rows.append(row)
         return rows
 
-    def translate(self, texts: list[str], beam_width: int | None = None, attention: bool = False
-                  ) -> list[dict]:
+    def translate(self, texts: list[str], beam_width: int | None = None, attention: bool = False,
+                  runtime: str = "saved_model") -> list[dict]:
         """[{'text', 'translation', 'score', 'truncated', 'unknown_tokens'}] per text, from the
         SavedModel; `attention` adds 'source_tokens', 'target_tokens' and 'attention' (a
-        seq2seq_attn model), which `seqzoo.plots.plot_attention` draws."""
+        seq2seq_attn model), which `seqzoo.plots.plot_attention` draws. `runtime="tflite"`: the
+        `.tflite` file's `translate`, one text at a time, tokenized as the card tells an app to
+        ({'text', 'translation', 'score'} per text)."""
         from seqzoo.tasks.translation import translation_rows
 
+        if runtime == "tflite":
+            return self._tflite_translations(list(texts), beam_width)
+        if runtime != "saved_model":
+            raise ValueError(f"unknown runtime {runtime!r}")
         search = self._search("translation", "translate", beam_width, attention, "seq2seq_attn")
         out = search(text=string_tensor(list(texts)))
         return translation_rows(list(texts), {k: v.numpy() for k, v in out.items()})
@@ -190,19 +196,36 @@ class ExportedModel:
     def _search(self, task: str, verb: str, beam_width: int | None, attention: bool, attending: str):
         """The search signature (`translate`, `caption`; `..._with_attention` when asked) with the
         beam width checked and bound."""
-        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
-
         self.require_task(task, verb)
-        beam_width = self.card["beam_width"] if beam_width is None else beam_width
-        beam_width = INT32.check("beam width", beam_width, what="")
-        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+        beam_width = self._beam_width(beam_width)
         signature = f"{verb}_with_attention" if attention else verb
         if signature not in self.saved_model.signatures:
             raise UserError(f"'{self.path}' has no attention weights ({self.card['model']} has no "
                             f"attention; {attending} has)")
         return functools.partial(self.saved_model.signatures[signature],
                                  beam_width=tf.constant(beam_width, tf.int32))
+
+    def _beam_width(self, beam_width: int | None) -> int:
+        """The card's beam width, or the one asked for, checked: 1 to MAX_BEAM_WIDTH."""
+        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
+
+        beam_width = INT32.check("beam width", self.card["beam_width"] if beam_width is None else beam_width,
+                                 what="")
+        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
+        return beam_width
+
+    def _tflite_translations(self, texts: list[str], beam_width: int | None) -> list[dict]:
+        from seqzoo.tasks import get_task
+        from seqzoo.tasks.translation import detokenize
+
+        self.require_task("translation", "translate")
+        meta = {**self.card, "beam_width": self._beam_width(beam_width)}
+        out = get_task("translation").tflite_outputs(self._interpreter(), self._app_vectorizer(), texts, meta)
+        vocabulary = tf.constant(self.card["tflite"]["target_vocabulary"])
+        translations = detokenize(vocabulary, out["token_ids"], self.card["separator"]).numpy()
+        return [{"text": text, "translation": words.decode("utf-8", errors="replace"), "score": float(score)}
+                for text, words, score in zip(texts, translations, out["score"], strict=True)]
 
     @functools.cached_property
     def saved_model(self):
@@ -215,20 +238,24 @@ class ExportedModel:
             raise UserError(f"'{self.path}' is a {self.card['task']} model; {verb} needs a {task} model")
 
     def _tflite_probabilities(self, texts: list[str]) -> np.ndarray:
-        from ai_edge_litert.interpreter import Interpreter
-
-        # Tokenize as the card tells an app to: the text settings and the vocabulary files.
-        vocabulary = self._read_json(self.card["tflite"]["vocabulary_file"])
-        wordpiece_file = self.card["tflite"]["wordpiece_vocabulary_file"]
-        vectorizer = Vectorizer(
-            **self.card["text"], vocabulary=vocabulary[2:],
-            wordpiece_vocabulary=self._read_json(wordpiece_file) if wordpiece_file else None,
-        )
-        tflite_path = self.path / self.card["tflite"]["file"]
-        runner = Interpreter(model_path=str(tflite_path)).get_signature_runner("serving_default")
+        vectorizer = self._app_vectorizer()
+        runner = self._interpreter().get_signature_runner("serving_default")
         return np.concatenate(
             [runner(token_ids=vectorizer([text]).numpy())["probabilities"] for text in texts]
         )
+
+    def _app_vectorizer(self) -> Vectorizer:
+        """Tokenizes as the card tells an app to: the text settings and the vocabulary files."""
+        vocabulary = self._read_json(self.card["tflite"]["vocabulary_file"])
+        wordpiece_file = self.card["tflite"]["wordpiece_vocabulary_file"]
+        return Vectorizer(**self.card["text"], vocabulary=vocabulary[2:],
+                          wordpiece_vocabulary=self._read_json(wordpiece_file) if wordpiece_file else None)
+
+    def _interpreter(self):
+        """The `.tflite` file in a LiteRT interpreter."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter(model_path=str(self.path / self.card["tflite"]["file"]))
 
     def _read_json(self, name: str):
         return json.loads((self.path / name).read_text(encoding="utf-8"))
