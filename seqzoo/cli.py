@@ -1,7 +1,7 @@
 """The `seqzoo` command: train, export and run the zoo's entries.
 
 Commands: list, config, train, export, predict, tag, translate, caption, attention, generate,
-compose, synthesize, evaluate, compare, paper, embeddings, demo.
+compose, synthesize, verify, evaluate, compare, paper, embeddings, demo.
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
@@ -156,6 +156,10 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
                          "written beside it")
     command.set_defaults(run=_synthesize)
+
+    command = commands.add_parser("verify", help="check an exported version against its model card")
+    command.add_argument("version", help="saved_models/NAME/N (or saved_models/NAME: every version)")
+    command.set_defaults(run=_verify)
 
     command = commands.add_parser("evaluate", help="a run's metrics on a held-out file")
     command.add_argument("run_dir")
@@ -490,6 +494,39 @@ def _synthesize(args) -> None:
     picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
           f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
+
+
+def _verify(args) -> None:
+    from seqzoo.errors import UserError
+    from seqzoo.exporters.integrity import CARD, changes
+    from seqzoo.files import data_fingerprint
+
+    path = Path(args.version)
+    one = not path.is_dir() or (path / CARD).is_file() or (path / "saved_model.pb").is_file()
+    versions = [path] if one else sorted((p for p in path.glob("*") if p.is_dir() and p.name.isdigit()),
+                                         key=lambda p: int(p.name))
+    if not versions:
+        raise UserError(f"'{path}' holds no exported versions (expected {path}/<n>/)")
+    damaged = []
+    for version in versions:
+        found = changes(version)
+        if found:
+            damaged.append(f"'{version}' has changed since export: {'; '.join(found)}")
+            continue
+        card = json.loads((version / CARD).read_text(encoding="utf-8"))
+        made_by = card["versions"]
+        print(f"ok: '{version}' is as exported: its {len(card['files'])} files and card match their sha256, "
+              f"SavedModel fingerprint {card['saved_model_fingerprint']['saved_model_checksum']}; made by "
+              f"seqzoo {made_by['seqzoo']}, TensorFlow {made_by['tensorflow']}, Keras {made_by['keras']}")
+        data = card.get("training_data")
+        if data is not None:
+            print(f"  trained on {data['path']} ({data['bytes']:,} bytes, sha256 {data['sha256'][:16]}...)")
+            if Path(data["path"]).exists() and data_fingerprint(data["path"])["sha256"] != data["sha256"]:
+                print(f"seqzoo: note: the training data at {data['path']} has changed since training",
+                      file=sys.stderr)
+    if damaged:
+        raise UserError(damaged[0] if len(damaged) == 1
+                        else f"{len(damaged)} versions have changed: " + " | ".join(damaged))
 
 
 def _evaluate(args) -> None:

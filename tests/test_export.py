@@ -221,3 +221,31 @@ def test_an_export_killed_anywhere_leaves_no_half_version_and_the_next_export_is
     for version in model_dir.iterdir():
         assert ExportedModel(version).predict(["a gorgeous film"])[0]["label"] in ("neg", "pos")
     assert (tmp_path / "models.config").read_text().count("config {") == 1
+
+
+def test_the_card_records_the_savedmodel_fingerprint_and_the_training_data(exported_sentiment,
+                                                                           sentiment_file):
+    from seqzoo.files import data_fingerprint
+
+    card = json.loads((exported_sentiment / "seqzoo.json").read_text())
+    fingerprint = tf.saved_model.experimental.read_fingerprint(str(exported_sentiment))
+    assert card["saved_model_fingerprint"]["saved_model_checksum"] == str(fingerprint.saved_model_checksum)
+    assert card["saved_model_fingerprint"]["signature_def_hash"] == str(fingerprint.signature_def_hash)
+    assert card["training_data"] == data_fingerprint(sentiment_file)
+
+
+def test_verify_says_a_version_is_as_exported_and_names_what_changed(sentiment_run, tmp_path, capsys):
+    from seqzoo.cli import main
+
+    version = seqzoo.export_run(sentiment_run, base=tmp_path)
+    assert main(["verify", str(version)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ok: '{version}' is as exported: its ") and "trained on " in out
+    (version / "assets" / "extra.txt").write_text("x")
+    (version / "vocabulary.json").write_text("[]")
+    assert main(["verify", str(tmp_path / "sentiment")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (f"seqzoo: error: '{version}' has changed since export: vocabulary.json has changed "
+                     "since export (size or sha256); assets/extra.txt was added since export")
+    assert main(["verify", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from seqzoo.errors import ExportError, SeqzooNote, UserError, first_line
 from seqzoo.exporters.card import model_card
-from seqzoo.exporters.integrity import card_digest, file_table
+from seqzoo.exporters.integrity import card_digest, file_table, saved_model_fingerprint
 from seqzoo.exporters.parity import check_parity
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
@@ -49,6 +49,7 @@ def export(
     config: dict | None = None,
     metrics: dict | None = None,
     heldout_texts: list[str] | None = None,
+    data: dict | None = None,
 ) -> Path:
     """Exports a trained model and its vectorizer; returns the new version folder.
 
@@ -66,6 +67,8 @@ def export(
         config: dict. The merged config, recorded in the model card.
         metrics: dict. Evaluation figures, recorded in the model card.
         heldout_texts: list of str. Texts for the parity check (edge cases are added).
+        data: dict. The training data's `path`, `bytes` and `sha256` (`seqzoo.files.data_fingerprint`),
+            recorded in the model card; `seqzoo train` runs carry theirs.
 
     Example:
     ```python
@@ -106,6 +109,8 @@ def export(
                 meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
                 tflite_file=tflite_file,
             )
+            card["training_data"] = data
+            card["saved_model_fingerprint"] = saved_model_fingerprint(tmp)
             card["files"] = file_table(tmp)
             write_json(tmp / "seqzoo.json", {**card, "card_sha256": card_digest(card)})
             published = _publish(tmp, model_dir, version)
@@ -127,7 +132,7 @@ def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path
     run = load_run(run_dir)
     return export(
         run.model, run.vectorizer, name=run.name if name is None else name, entry=run.name, meta=run.meta,
-        base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts,
+        base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts, data=run.data,
     )
 
 

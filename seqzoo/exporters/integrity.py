@@ -11,6 +11,17 @@ from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.files import file_digest, json_digest
 
 CARD = "seqzoo.json"
+FINGERPRINT_FIELDS = ("saved_model_checksum", "graph_def_program_hash", "signature_def_hash",
+                      "saved_object_graph_hash", "checkpoint_hash")
+
+
+def saved_model_fingerprint(version: Path) -> dict[str, str]:
+    """The SavedModel's own fingerprint (`fingerprint.pb`, as TF Serving and Vertex read it): its
+    hashes as decimal strings (64-bit: past what a JSON number holds exactly in JavaScript)."""
+    import tensorflow as tf
+
+    fingerprint = tf.saved_model.experimental.read_fingerprint(str(version))
+    return {field: str(getattr(fingerprint, field)) for field in FINGERPRINT_FIELDS}
 
 
 def file_table(version: Path) -> dict[str, dict]:
@@ -46,6 +57,31 @@ def problems(version: Path) -> list[str]:
             found.append(f"{name} is missing")
         elif (path.stat().st_size, file_digest(path)) != (expected["bytes"], expected["sha256"]):
             found.append(f"{name} has changed since export (size or sha256)")
+    return found
+
+
+def changes(version: str | Path) -> list[str]:
+    """Everything about a version folder that differs from its card: `problems`, files added since
+    export, and the SavedModel fingerprint recomputed (`seqzoo verify`). Empty: the version is as
+    exported."""
+    version = Path(version)
+    if not version.exists():
+        raise UserError(f"'{version}' does not exist")
+    if not (version / CARD).is_file() and not (version / "saved_model.pb").is_file():
+        raise UserError(f"'{version}' is not an exported version folder (no {CARD}, no saved_model.pb)")
+    found = problems(version)
+    if found and found[0].startswith(CARD):
+        return found  # without a card nothing else can be compared
+    card = json.loads((version / CARD).read_text(encoding="utf-8"))
+    found += [f"{name} was added since export" for name in file_table(version) if name not in card["files"]]
+    recorded = card.get("saved_model_fingerprint")
+    if recorded is None:
+        found.append("the card records no SavedModel fingerprint (an export older than seqzoo's provenance: "
+                     "export it again)")
+    elif (version / "fingerprint.pb").is_file():
+        now = saved_model_fingerprint(version)
+        found += [f"the SavedModel fingerprint's {field} is {now[field]}, not {recorded[field]}"
+                  for field in FINGERPRINT_FIELDS if now[field] != recorded.get(field)]
     return found
 
 

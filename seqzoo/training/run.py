@@ -59,6 +59,7 @@ class Run:
     heldout_texts: list[str]
     model: keras.Model
     vectorizer: Vectorizer | None  # None: the task reads no text
+    data: dict | None = None  # the training data's path, bytes and sha256 (runs before it: None)
 
 
 def train(
@@ -131,6 +132,7 @@ def train(
             "metrics": task.metrics(best, prepared.heldout or prepared.validation, prepared.meta),
             "heldout_texts": prepared.heldout_texts[:HELDOUT_TEXTS_KEPT],
             "data": str(data),
+            "data_fingerprint": fingerprint,  # path, bytes, sha256: the model card's provenance
         })
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # finished: nothing to resume
     return run_dir
@@ -247,7 +249,7 @@ def load_run(path: str | Path) -> Run:
         return Run(
             path=path, name=meta["model"], config=meta["config"], meta=meta["meta"],
             metrics=meta["metrics"], heldout_texts=meta["heldout_texts"], model=model,
-            vectorizer=vectorizer,
+            vectorizer=vectorizer, data=meta.get("data_fingerprint"),
         )
     except UserError:
         raise
