@@ -249,3 +249,17 @@ def test_verify_says_a_version_is_as_exported_and_names_what_changed(sentiment_r
                      "since export (size or sha256); assets/extra.txt was added since export")
     assert main(["verify", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_warmup_requests_replay_through_the_saved_model_and_models_config_parses(exported_sentiment):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    from seqzoo.exporters.warmup import replay_warmup
+
+    assert replay_warmup(exported_sentiment) == ["serving_default"]
+    config = text_format.Parse((exported_sentiment.parent.parent / "models.config").read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    [model] = config.model_config_list.config
+    assert model.name == "sentiment" and model.base_path == str(exported_sentiment.parent.resolve())
+    assert model.model_platform == "tensorflow"

@@ -208,6 +208,13 @@ def test_the_tflite_file_translates_as_the_saved_model_does(attn_export):
         exported.translate(texts, beam_width=17, runtime="tflite")
 
 
+def test_the_warmup_requests_replay_through_every_signature(attn_export):
+    from seqzoo.exporters.warmup import replay_warmup
+
+    assert replay_warmup(attn_export[1]) == ["decode_step", "encode", "serving_default", "translate",
+                                             "translate_with_attention"]
+
+
 def test_empty_long_and_unseen_sources_have_defined_outcomes(attn_export):
     _, path = attn_export
     rows = ExportedModel(path).translate(["", "3 March 2021 " * 10, "3 March ☃☃ 2021"], beam_width=2)

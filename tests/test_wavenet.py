@@ -325,6 +325,12 @@ def test_bad_synthesize_requests_are_one_line_and_exit_2(exported, args, message
     assert not (work / "x.wav").exists()
 
 
+def test_the_warmup_requests_replay_through_every_signature(exported):
+    from seqzoo.exporters.warmup import replay_warmup
+
+    assert replay_warmup(exported[0] / "saved_models/wavenet/1") == ["generate", "serving_default", "step"]
+
+
 def test_the_generate_signature_checks_its_own_limits(exported):
     generate = tf.saved_model.load(str(exported[0] / "saved_models/wavenet/1")).signatures["generate"]
     for samples, prime, message in [(0, [], "samples < 1"), (480001, [], "samples > 480000"),

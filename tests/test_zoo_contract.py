@@ -153,3 +153,16 @@ def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outpu
     for output_name, value in task.tflite_outputs(interpreter, t.vectorizer, texts, t.meta).items():
         if np.issubdtype(value.dtype, np.floating):
             assert np.isfinite(value).all(), f"tflite: {output_name} is not finite"
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_every_export_carries_warmup_requests_that_replay_through_every_signature(name, export_base):
+    """TF Serving replays `assets.extra/tf_serving_warmup_requests` when it loads a version: one
+    PredictionLog per signature, addressed to this model, each run here as the server runs it."""
+    import tensorflow as tf
+
+    from seqzoo.exporters.warmup import replay_warmup
+
+    version = exported(name, export_base)
+    loaded = tf.saved_model.load(str(version))
+    assert replay_warmup(version, loaded) == sorted(loaded.signatures)

@@ -31,6 +31,7 @@ from seqzoo.exporters.parity import check_parity
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
 from seqzoo.exporters.tflite import to_tflite
+from seqzoo.exporters.warmup import write_warmup
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
 from seqzoo.tasks import get_task
@@ -101,7 +102,10 @@ def export(
                 write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
             if vectorizer is not None and vectorizer.wordpiece_vocabulary is not None:
                 write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
-        parity = check_parity(task, model, vectorizer, tmp, tflite_model, heldout_texts or [], meta)
+        loaded = tf.saved_model.load(str(tmp))
+        parity = check_parity(task, model, vectorizer, loaded, tflite_model, heldout_texts or [], meta)
+        with _writing(model_dir):
+            write_warmup(tmp, loaded, name, task.serving_input, task.parity_inputs(heldout_texts or [])[0])
         with _writing(model_dir):
             version = _next_version(model_dir)
             card = model_card(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -20,7 +18,7 @@ def check_parity(
     task: Task,
     model: keras.Model,
     vectorizer: Vectorizer,
-    saved_model_dir: Path,
+    saved_model,  # the SavedModel, loaded
     tflite_model: bytes,
     heldout: list,
     meta: dict,
@@ -35,7 +33,7 @@ def check_parity(
     """
     texts = task.parity_inputs(heldout)
     expected = task.reference_outputs(model, vectorizer, texts, meta)
-    served = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"]
+    served = saved_model.signatures["serving_default"]
     from_saved_model = {k: v.numpy() for k, v in served(**{task.serving_input: tf.constant(texts)}).items()}
     from_tflite = task.tflite_outputs(Interpreter(model_content=tflite_model), vectorizer, texts, meta)
     report = {"texts": len(texts), "outputs": sorted(expected), "tolerance": tolerance}
