@@ -137,9 +137,7 @@ class ExportedModel:
                             f"{self.card['prime_limit'] / rate:g} s")
         if not np.isfinite(prime).all():
             raise UserError("the prime holds NaN or infinite samples")
-        generate = self.saved_model.signatures["generate"]
-        if xla:
-            generate = tf.function(generate, jit_compile=True)
+        generate = self._generate_xla if xla else self.saved_model.signatures["generate"]
         out = generate(
             samples=tf.constant(samples), prime=tf.constant(prime),
             temperature=tf.constant(SAMPLING["temperature"].check("temperature", temperature, what=""),
@@ -226,6 +224,11 @@ class ExportedModel:
         translations = detokenize(vocabulary, out["token_ids"], self.card["separator"]).numpy()
         return [{"text": text, "translation": words.decode("utf-8", errors="replace"), "score": float(score)}
                 for text, words, score in zip(texts, translations, out["score"], strict=True)]
+
+    @functools.cached_property
+    def _generate_xla(self):
+        """`generate` compiled by XLA, once per ExportedModel (a new tf.function would compile again)."""
+        return tf.function(self.saved_model.signatures["generate"], jit_compile=True)
 
     @functools.cached_property
     def saved_model(self):

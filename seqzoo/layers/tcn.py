@@ -76,6 +76,11 @@ class DilatedConv(keras.layers.Layer):
         return config
 
 
+def zero_caches(convs: list[DilatedConv], batch_size) -> list:
+    """Zero caches for a streaming `step`, one per convolution: [batch, (k - 1) * d, its input channels]."""
+    return [ops.zeros((batch_size, conv.history, conv.v.shape[1])) for conv in convs]
+
+
 @keras.saving.register_keras_serializable(package="seqzoo")
 class TCN(keras.layers.Layer):
     """Residual blocks of two dilated causal convolutions each, dilations growing per block.
@@ -187,8 +192,7 @@ class TCN(keras.layers.Layer):
         return [conv for block in self.blocks for conv in block["convs"]]
 
     def initial_caches(self, batch_size) -> list:
-        """Zero caches for `step`, one per convolution: [batch, (k - 1) * d, its input channels]."""
-        return [ops.zeros((batch_size, conv.history, conv.v.shape[1])) for conv in self.convs]
+        return zero_caches(self.convs, batch_size)
 
     def step(self, x, caches: list):
         """One time step: x [batch, channels] + caches -> output [batch, filters] + new caches.

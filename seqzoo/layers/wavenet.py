@@ -7,7 +7,7 @@ import keras
 from keras import ops
 
 from seqzoo.errors import UserError
-from seqzoo.layers.tcn import DilatedConv
+from seqzoo.layers.tcn import DilatedConv, zero_caches
 
 QUANTIZATION_CHANNELS = 256  # mu-law with mu = 255: the classes a sample is one of
 
@@ -106,8 +106,7 @@ class WaveNet(keras.layers.Layer):
         return self._forward(codes, lambda conv, x: conv(x))
 
     def initial_caches(self, batch_size) -> list:
-        """Zero caches for `step`, one per convolution: [batch, (k - 1) * d, its input channels]."""
-        return [ops.zeros((batch_size, conv.history, conv.v.shape[1])) for conv in self.convs]
+        return zero_caches(self.convs, batch_size)
 
     def step(self, codes, caches: list):
         """One sample: codes [batch] + caches -> output [batch, skip_channels] + new caches. Fed a
