@@ -23,7 +23,12 @@ COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,tcn,transformer",
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "intermixed", None) and not any(a.startswith("-") for a in extra):
+        getattr(args, args.intermixed).extend(extra)  # INPUTs after an option: nargs="*" took none before it
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     _import_tensorflow_quietly()
     from seqzoo.errors import UserError
 
@@ -156,6 +161,25 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
                          "written beside it")
     command.set_defaults(run=_synthesize)
+
+    command = commands.add_parser("request", help="a TF Serving request for an exported version: the REST "
+                                  "body or the gRPC PredictRequest, for any signature")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("values", nargs="*", metavar="INPUT", help="what the signature's main input "
+                         "holds: texts, image files, chords or a score file (music), WAV files (audio)")
+    form = command.add_mutually_exclusive_group(required=True)
+    form.add_argument("--rest", action="store_true", help="the JSON body of POST .../versions/N:predict")
+    form.add_argument("--grpc", action="store_true",
+                      help="the PredictRequest (text format; binary with --out)")
+    command.add_argument("--columnar", action="store_true", help="REST: the columnar `inputs` format "
+                         "(default: the row `instances` format where the inputs allow it)")
+    command.add_argument("--signature", default="serving_default", help="default: %(default)s")
+    command.add_argument("--input", dest="assignments", action="append", default=[], metavar="NAME=VALUE",
+                         help="any input of the signature, as JSON or YAML (--input beam_width=4); others "
+                              "take "
+                              "their usual values (scalars) or zeros (states: a template)")
+    command.add_argument("--out", help="write the body (.json) or the serialized request (.pb) here")
+    command.set_defaults(run=_request, intermixed="values")
 
     command = commands.add_parser("verify", help="check an exported version against its model card")
     command.add_argument("version", help="saved_models/NAME/N (or saved_models/NAME: every version)")
@@ -467,7 +491,7 @@ def _compose(args) -> None:
 
 
 def _synthesize(args) -> None:
-    from seqzoo.data.audio import AudioError, read_wav, write_wav
+    from seqzoo.data.audio import wav_input, write_wav
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
     from seqzoo.plots import plot_spectrogram
@@ -478,14 +502,7 @@ def _synthesize(args) -> None:
     exported = ExportedModel(args.model)  # a wrong model fails before the prime is read
     exported.require_task("audio", "synthesize")
     rate = exported.card["sample_rate"]
-    prime = None
-    if args.prime:
-        if not Path(args.prime).is_file():
-            raise UserError(f"--prime '{args.prime}' does not exist")
-        try:
-            prime = read_wav(args.prime, rate)
-        except AudioError as err:
-            raise UserError(f"--prime '{args.prime}': {err}") from None
+    prime = wav_input(args.prime, rate, "--prime") if args.prime else None
     waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla)
     given = 0 if prime is None else len(prime)
     write_wav(out, waveform, rate)
@@ -494,6 +511,49 @@ def _synthesize(args) -> None:
     picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
           f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
+
+
+def _request(args) -> None:
+    from seqzoo.config import parse_assignments
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.exporters.requests import (
+        predict_request,
+        request_inputs,
+        rest_body,
+        rest_url,
+        row_format_problem,
+    )
+    from seqzoo.files import write_bytes, write_text
+    from seqzoo.tasks import get_task
+
+    exported = ExportedModel(args.model)
+    inputs, zeros = request_inputs(exported, args.signature, args.values,
+                                   parse_assignments(args.assignments, "--input"))
+    if zeros:
+        print(f"seqzoo: note: {', '.join(sorted(zeros))} sent as zeros (a template): set them with --input "
+              "NAME=VALUE", file=sys.stderr)
+    name, version = exported.card["name"], exported.card["version"]
+    if args.grpc:
+        request = predict_request(inputs, name, args.signature, version)
+        if args.out:
+            write_bytes(args.out, request.SerializeToString())
+            print(f"wrote {args.out}: a PredictRequest for {name} version {version}, signature "
+                  f"{args.signature!r} ({request.ByteSize():,} bytes)")
+        else:
+            print(request, end="")
+        return
+    problem = None if args.columnar else row_format_problem(inputs)
+    if problem:
+        print(f"seqzoo: note: {problem}: the body is in the columnar format", file=sys.stderr)
+    binary = get_task(exported.card["task"]).binary_inputs
+    body = json.dumps(rest_body(inputs, args.signature, columnar=args.columnar or bool(problem),
+                                binary=binary), ensure_ascii=False)
+    if args.out:
+        write_text(args.out, body + "\n")
+        print(f"wrote {args.out}: POST it to {rest_url(name, version)}")
+    else:
+        print(body)
+        print(f"seqzoo: POST it to {rest_url(name, version)}", file=sys.stderr)
 
 
 def _verify(args) -> None:

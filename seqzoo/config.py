@@ -45,18 +45,19 @@ def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | No
     return validate(config)
 
 
-def parse_assignments(assignments: list[str]) -> dict[str, Any]:
-    """['rnn.units=64', 'cell=gru'] -> {'rnn.units': 64, 'cell': 'gru'} (values as YAML)."""
+def parse_assignments(assignments: list[str], flag: str = "--set") -> dict[str, Any]:
+    """['rnn.units=64', 'cell=gru'] -> {'rnn.units': 64, 'cell': 'gru'} (values as YAML, so JSON too);
+    `flag` names the option in errors."""
     parsed = {}
     for item in assignments:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise UserError(f"--set expects KEY=VALUE, got {item!r}")
+            raise UserError(f"{flag} expects KEY=VALUE, got {item!r}")
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError as err:
             reason = getattr(err, "problem", None) or str(err).splitlines()[0]
-            raise UserError(f"--set {key}: cannot parse value {raw!r}: {reason}") from None
+            raise UserError(f"{flag} {key}: cannot parse value {raw!r}: {reason}") from None
         parsed[key.strip()] = _float_or_self(value)
     return parsed
 

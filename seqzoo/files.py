@@ -12,14 +12,23 @@ from typing import Any
 from seqzoo.errors import UserError
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Writes text through a temporary file and a rename, so no reader sees half of it."""
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Writes a file through a temporary file and a rename, so no reader sees half of it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Writes UTF-8 text atomically (see `write_bytes`)."""
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: Path, value: Any) -> None:

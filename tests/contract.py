@@ -250,3 +250,85 @@ def tflite_outputs(trained: Trained, path: Path) -> dict[str, np.ndarray]:
     task = get_task(get_entry(trained.name).task)
     return task.tflite_outputs(Interpreter(model_path=str(path)), trained.vectorizer, trained.texts,
                                trained.meta)
+
+
+def request_values(name: str, input_name: str, folder: Path) -> list[str]:
+    """What a user of `seqzoo request` names for an entry's input: texts (one not ASCII), block-image
+    files, chords, or a WAV file of a tone."""
+    task = get_entry(name).task
+    if task == "captioning":
+        return _block_images(2)
+    if task == "music":
+        return ["C4 E4 G4", "F4 A4 C5", "G3 B3 D4 G4"]
+    if task == "audio":
+        from seqzoo.data.audio import mu_law_decode, write_wav
+
+        path = folder / "tone.wav"
+        write_wav(path, mu_law_decode(tone_codes(64)).numpy(), 8000)
+        return [str(path)]
+    return ["a gorgeous film", "naïve café, dull"]
+
+
+def requests_in_clean_process(requests: dict[str, tuple[Path, str, Path]]) -> dict[str, dict]:
+    """Request files (`seqzoo request --out`) run through their SavedModel by one Python that imports
+    tensorflow and tensorflow-serving-api only, converting them as TF Serving does: a REST body's
+    JSON by the documented mapping (row `instances` stacked per input, columnar `inputs` whole,
+    `{"b64": ...}` as bytes, numbers at the signature's dtype), a gRPC PredictRequest's tensors by
+    `tf.make_ndarray`. `requests` maps a name to (version folder, signature, request file); each
+    reply holds the `outputs` (strings decoded) or the `error`, and the `model_spec` of a gRPC one."""
+    script = r'''
+import base64, json, sys
+import numpy as np, tensorflow as tf
+from tensorflow_serving.apis import predict_pb2
+
+def from_json(value, dtype):
+    if isinstance(value, list):
+        return [from_json(v, dtype) for v in value]
+    if isinstance(value, dict):
+        return base64.b64decode(value["b64"])
+    return value.encode("utf-8") if dtype == tf.string else value
+
+def rest_inputs(body, specs):
+    if "instances" in body:
+        rows = body["instances"]
+        named = rows and isinstance(rows[0], dict) and set(rows[0]) != {"b64"}  # a b64 object is a value
+        columns = ({name: [row[name] for row in rows] for name in specs} if named
+                   else {next(iter(specs)): rows})
+    else:
+        columns = body["inputs"] if isinstance(body["inputs"], dict) else {next(iter(specs)): body["inputs"]}
+    return {name: tf.constant(from_json(columns[name], s.dtype), s.dtype) for name, s in specs.items()}
+
+def plain(value):
+    value = value.numpy()
+    if value.dtype == object:
+        return np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(value).tolist()
+    return value.tolist()
+
+replies, loaded = {}, {}
+for name, (path, signature, request) in json.loads(sys.stdin.read()).items():
+    try:
+        model = loaded.setdefault(path, tf.saved_model.load(path))
+        function = model.signatures[signature]
+        specs = function.structured_input_signature[1]
+        reply = {}
+        if request.endswith(".pb"):
+            proto = predict_pb2.PredictRequest.FromString(open(request, "rb").read())
+            reply["model_spec"] = [proto.model_spec.name, proto.model_spec.version.value,
+                                   proto.model_spec.signature_name]
+            inputs = {key: tf.make_ndarray(tensor) for key, tensor in proto.inputs.items()}
+        else:
+            body = json.load(open(request, encoding="utf-8"))
+            assert body["signature_name"] == signature, body["signature_name"]
+            inputs = rest_inputs(body, specs)
+        reply["outputs"] = {key: plain(value) for key, value in function(**inputs).items()}
+    except Exception as error:
+        reply = {"error": f"{type(error).__name__}: {error}"}
+    replies[name] = reply
+print(json.dumps(replies))
+'''
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        input=json.dumps({name: [str(path), signature, str(request)]
+                          for name, (path, signature, request) in requests.items()}),
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

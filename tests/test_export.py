@@ -263,3 +263,36 @@ def test_the_warmup_requests_replay_through_the_saved_model_and_models_config_pa
     [model] = config.model_config_list.config
     assert model.name == "sentiment" and model.base_path == str(exported_sentiment.parent.resolve())
     assert model.model_platform == "tensorflow"
+
+
+def test_request_renders_the_rest_body_and_the_grpc_request_and_names_mistakes(exported_sentiment, tmp_path,
+                                                                                 capsys):
+    from tensorflow_serving.apis import predict_pb2
+
+    from seqzoo.cli import main
+
+    assert main(["request", str(exported_sentiment), "a gorgeous film", "naïve", "--rest"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"signature_name": "serving_default", "instances": ["a gorgeous film", "naïve"]}
+    assert err.strip() == "seqzoo: POST it to http://localhost:8501/v1/models/sentiment/versions/1:predict"
+    assert main(["request", str(exported_sentiment), "dull", "--rest", "--columnar"]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"] == {"text": ["dull"]}
+    bad_utf8 = os.fsdecode(b"caf\xe9")  # a command-line argument that is not UTF-8
+    assert main(["request", str(exported_sentiment), bad_utf8, "--rest"]) == 0
+    assert json.loads(capsys.readouterr().out)["instances"] == [{"b64": "Y2Fm6Q=="}]
+    assert main(["request", str(exported_sentiment), "dull", "--grpc", "--out", str(tmp_path / "r.pb")]) == 0
+    request = predict_pb2.PredictRequest.FromString((tmp_path / "r.pb").read_bytes())
+    assert (request.model_spec.name, request.model_spec.version.value) == ("sentiment", 1)
+    assert request.inputs["text"].string_val == [b"dull"]
+    capsys.readouterr()
+    for argv, message in [
+        (["--signature", "generate", "x", "--rest"],
+         "the export has no signature 'generate'; it has serving_default"),
+        (["--rest"], "give the text to send (INPUT ...), or --input text=VALUE"),
+        (["x", "--input", "beam_width=2", "--grpc"],
+         "no input 'beam_width' in this signature; its inputs are text"),
+        (["--input", "text=3", "--grpc"], "input 'text' takes string [None], got 3"),
+        (["--input", 'text="x"', "--grpc"], "input 'text' takes string [None], got shape []"),
+    ]:
+        assert main(["request", str(exported_sentiment), *argv]) == 2
+        assert capsys.readouterr().err.strip() == f"seqzoo: error: {message}"

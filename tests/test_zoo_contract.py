@@ -1,6 +1,7 @@
 """Every registered entry meets the zoo contract (see tests/contract.py)."""
 
 import functools
+import json
 
 import keras
 import numpy as np
@@ -11,6 +12,8 @@ from contract import (
     forward_inputs,
     music_frames,
     reference,
+    request_values,
+    requests_in_clean_process,
     saved_model_outputs_in_clean_process,
     tflite_outputs,
     train_tiny,
@@ -166,3 +169,71 @@ def test_every_export_carries_warmup_requests_that_replay_through_every_signatur
     version = exported(name, export_base)
     loaded = tf.saved_model.load(str(version))
     assert replay_warmup(version, loaded) == sorted(loaded.signatures)
+
+
+# One entry a task, the one with the most signatures: a request is rendered from a signature's specs.
+REQUEST_ENTRIES = ["sentiment", "bilstm_tagger", "char_lm", "seq2seq_attn", "show_attend_tell", "lstm_music",
+                   "wavenet"]
+FORMS = ("rest", "columnar", "grpc")
+
+
+@pytest.fixture(scope="module")
+def requested(export_base, tmp_path_factory):
+    """Every signature of REQUEST_ENTRIES as `seqzoo request` renders it (the REST body in the row format
+    where the inputs allow it, else columnar; columnar; the gRPC PredictRequest), then run in one clean
+    process that converts them as TF Serving does. Returns (replies, the values sent to serving_default)."""
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.exporters.requests import predict_request, request_inputs, rest_body, row_format_problem
+
+    folder = tmp_path_factory.mktemp("requests")
+    files, sent = {}, {}
+    for name in REQUEST_ENTRIES:
+        version = exported(name, export_base)
+        model = ExportedModel(version)
+        task = get_task(model.card["task"])
+        for signature in sorted(model.saved_model.signatures):
+            specs = model.saved_model.signatures[signature].structured_input_signature[1]
+            main = task.request_input(signature, specs)
+            values = request_values(name, main, folder) if main else []
+            inputs, _ = request_inputs(model, signature, values, {})
+            if signature == "serving_default":
+                sent[name] = task.request_values(main, values, model.card)
+            paths = {form: folder / f"{name}-{signature}-{form}.{'pb' if form == 'grpc' else 'json'}"
+                     for form in FORMS}
+            for form in ("rest", "columnar"):
+                columnar = form == "columnar" or row_format_problem(inputs) is not None
+                body = rest_body(inputs, signature, columnar=columnar, binary=task.binary_inputs)
+                paths[form].write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+            paths["grpc"].write_bytes(predict_request(inputs, name, signature, 1).SerializeToString())
+            files.update({f"{name}/{signature}/{form}": (version, signature, paths[form]) for form in FORMS})
+    return requests_in_clean_process(files), sent
+
+
+@pytest.mark.parametrize("name", REQUEST_ENTRIES)
+def test_rest_bodies_and_grpc_requests_reach_every_signature_as_tf_serving_converts_them(
+        name, requested, export_base):
+    replies, sent = requested
+    card = json.loads((exported(name, export_base) / "seqzoo.json").read_text())
+    signatures = sorted(card["saved_model"])
+    assert {key.split("/")[1] for key in replies if key.startswith(f"{name}/")} == set(signatures)
+    for signature in signatures:
+        forms = {form: replies[f"{name}/{signature}/{form}"] for form in FORMS}
+        for form, reply in forms.items():
+            assert "error" not in reply, f"{signature} ({form}): {reply.get('error')}"
+        assert forms["grpc"]["model_spec"] == [name, 1, signature]
+        outputs = forms["rest"]["outputs"]
+        documented = set(card["saved_model"][signature]["outputs"]) - {"search", "states", "<states>"}
+        assert {key for key in outputs if not key.startswith(("state_", "cache_"))} == documented, signature
+        for form in ("columnar", "grpc"):
+            assert forms[form]["outputs"].keys() == outputs.keys()
+            for key, value in outputs.items():
+                if value and isinstance(np.ravel(value)[0], str):
+                    assert forms[form]["outputs"][key] == value, (signature, form, key)
+                else:
+                    np.testing.assert_array_equal(forms[form]["outputs"][key], value,
+                                                  err_msg=f"{signature} {key}")
+    t = trained(name)  # serving_default, from the REST body, is what Keras gives for the values sent
+    task = get_task(get_entry(name).task)
+    for key, expected in task.reference_outputs(t.model, t.vectorizer, sent[name], t.meta).items():
+        got = replies[f"{name}/serving_default/rest"]["outputs"][key]
+        np.testing.assert_allclose(np.array(got), expected, atol=1e-5, err_msg=key)

@@ -98,6 +98,17 @@ def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
     return mono
 
 
+def wav_input(path: str | Path, sample_rate: int, what: str) -> np.ndarray:
+    """A WAV file a user named (`what`: "--prime", ...) read by `read_wav`; UserError naming it when it
+    is missing or unreadable."""
+    if not Path(path).is_file():
+        raise UserError(f"{what} '{path}' does not exist")
+    try:
+        return read_wav(path, sample_rate)
+    except AudioError as err:
+        raise UserError(f"{what} '{path}': {err}") from None
+
+
 def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
     """Samples in [-1, 1] as a mono 16-bit PCM WAV, written through a temporary file and a rename."""
     from scipy.io import wavfile

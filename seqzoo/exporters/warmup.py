@@ -10,44 +10,33 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.errors import ExportError, first_line
+from seqzoo.exporters.requests import fill_inputs, predict_request, signature_specs
 
 WARMUP_FILE = "assets.extra/tf_serving_warmup_requests"
-# Scalars a signature takes, at values every served graph accepts (its asserts included).
-SCALARS = {"beam_width": 1, "max_new_tokens": 1, "frames": 1, "samples": 1, "temperature": 1.0,
-           "top_k": 0, "top_p": 1.0, "seed": 0}
 
 
-def warmup_inputs(signature, serving_input: str, example) -> dict[str, np.ndarray]:
-    """One request's inputs for a loaded signature: `example` (a held-out input) for the served
-    input and for every string, the usual value of a sampling scalar, zeros (size 1 where a
-    dimension is free) for the rest: states, caches, memories."""
-    _, specs = signature.structured_input_signature
-    inputs = {}
-    for name, spec in specs.items():
-        if name in SCALARS and spec.shape.rank == 0:
-            inputs[name] = np.array(SCALARS[name], spec.dtype.as_numpy_dtype)
-        elif name == serving_input or spec.dtype == tf.string:  # a batch of one
-            dtype = object if spec.dtype == tf.string else spec.dtype.as_numpy_dtype
-            inputs[name] = np.asarray([example], dtype)
-        else:
-            shape = [d if d is not None else 1 for d in spec.shape]
-            inputs[name] = np.zeros(shape, spec.dtype.as_numpy_dtype)
-    return inputs
+def warmup_inputs(specs: dict, serving_input: str, example) -> dict[str, np.ndarray]:
+    """One request's inputs for a signature's input specs: `example` (a held-out input) for the served
+    input and for every string, the rest as `fill_inputs` fills them (scalars at their usual values,
+    states, caches and memories zeros)."""
+    given = {serving_input: [example]} if specs.get(serving_input, _SCALAR).shape.rank else {}
+    return fill_inputs(specs, given, strings=[example])[0]
+
+
+_SCALAR = tf.TensorSpec([])
 
 
 def write_warmup(version: Path, loaded, name: str, serving_input: str, example) -> int:
     """Writes the warmup file into a version folder: one PredictionLog per signature of `loaded` (its
     SavedModel, loaded). Returns the number of requests. `replay_warmup` runs them."""
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+    from tensorflow_serving.apis import prediction_log_pb2
 
     path = version / WARMUP_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for signature_name in sorted(loaded.signatures):
-            inputs = warmup_inputs(loaded.signatures[signature_name], serving_input, example)
-            request = predict_pb2.PredictRequest(
-                model_spec=model_pb2.ModelSpec(name=name, signature_name=signature_name),
-                inputs={key: tf.make_tensor_proto(value) for key, value in inputs.items()})
+        for signature in sorted(loaded.signatures):
+            inputs = warmup_inputs(signature_specs(loaded, signature), serving_input, example)
+            request = predict_request(inputs, name, signature)
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
             writer.write(log.SerializeToString())
     return len(loaded.signatures)

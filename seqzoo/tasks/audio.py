@@ -33,10 +33,12 @@ from seqzoo.data.audio import (
     pcm16,
     read_clips,
     split_clips,
+    wav_input,
     window_batches,
     window_examples,
 )
 from seqzoo.decoding import generator_for, sample_next
+from seqzoo.errors import UserError
 from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, receptive_field
 from seqzoo.metrics import mean_over_valid
 from seqzoo.tasks.base import Endpoint, Prepared, Task
@@ -53,6 +55,23 @@ class AudioTask(Task):
     name = "audio"
     serving_input = "waveform"
     reads_text = False
+    request_inputs = {"generate": "prime"}
+    optional_request_inputs = ("prime",)  # no prime: generate from silence
+
+    def request_values(self, name: str, items: list[str], card: dict) -> np.ndarray:
+        """WAV files at the model's sample rate: `waveform` [files, samples] (of one length), or the
+        `prime` [samples] of one file (none: no samples, generate from silence)."""
+        waveforms = [wav_input(item, card["sample_rate"], "WAV file") for item in items]
+        if name == "prime":
+            if len(waveforms) > 1:
+                raise UserError(f"the prime is one WAV file, got {len(waveforms)}")
+            return waveforms[0] if waveforms else np.zeros(0, np.float32)
+        lengths = sorted({len(w) for w in waveforms})
+        if len(lengths) > 1:
+            raise UserError("the WAV files hold different numbers of samples "
+                            f"({', '.join(map(str, lengths))}) "
+                            "at this model's sample rate; a batch needs one length: send them one by one")
+        return np.stack(waveforms)
 
     def default_data(self) -> Path:
         return bach_audio()

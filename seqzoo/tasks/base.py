@@ -48,6 +48,10 @@ class Task:
     name: str
     serving_input = "text"  # the name of serving_default's input
     reads_text = True  # False: no vectorizer (music reads piano rolls)
+    binary_inputs: tuple[str, ...] = ()  # string inputs holding bytes, not text: base64 in a REST body
+    # The input `seqzoo request`'s INPUTs fill in a signature without `serving_input`, by signature.
+    request_inputs: dict[str, str] = {}
+    optional_request_inputs: tuple[str, ...] = ()  # of those, the ones a request may leave empty
 
     def default_data(self) -> Path:
         raise NotImplementedError
@@ -81,6 +85,18 @@ class Task:
         """What the export-time parity check feeds: held-out inputs and the edge cases every
         export must agree on (empty, unknown words, bad UTF-8)."""
         return list(heldout) + ["", "zzqx unseen wordforms", b"\xff\xfe not utf-8 \xc3".decode("latin-1")]
+
+    def request_input(self, signature: str, specs: dict[str, tf.TensorSpec]) -> str | None:
+        """The input of `signature` (its input specs) that a user's INPUTs fill in `seqzoo request`:
+        `serving_input` where the signature takes a batch of it, else the task's `request_inputs`."""
+        spec = specs.get(self.serving_input)
+        if spec is not None and spec.shape.rank:
+            return self.serving_input
+        return self.request_inputs.get(signature)
+
+    def request_values(self, name: str, items: list[str], card: dict):
+        """What a user names on the command line (`seqzoo request`) as input `name`'s value: texts."""
+        return list(items)
 
     def reference_outputs(self, model: keras.Model, vectorizer: Vectorizer, texts: list[str],
                           meta: dict) -> dict[str, np.ndarray]:

@@ -69,6 +69,14 @@ class CaptioningTask(Task):
 
     name = "captioning"
     serving_input = "image"
+    binary_inputs = ("image",)
+
+    def request_values(self, name: str, items: list[str], card: dict) -> list[bytes]:
+        """Image files, read as the bytes a client sends."""
+        for item in items:
+            if not Path(item).is_file():
+                raise UserError(f"image file '{item}' does not exist")
+        return [Path(item).read_bytes() for item in items]
 
     def default_data(self) -> Path:
         return digit_scenes()

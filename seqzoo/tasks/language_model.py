@@ -42,6 +42,7 @@ PARITY_PROMPTS = 16
 
 class LanguageModelTask(Task):
     name = "language_model"
+    request_inputs = {"generate": "prompt"}
 
     def default_data(self) -> Path:
         return news_corpus()

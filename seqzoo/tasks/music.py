@@ -25,12 +25,15 @@ from seqzoo.data.music import (
     HIGHEST,
     LOWEST,
     PITCHES,
+    SCORE_SUFFIXES,
     Rolls,
     bach_chorales,
     chord_frames,
     frame_batches,
     next_frame_examples,
+    parse_notes,
     read_rolls,
+    read_start,
     roll_chords,
     split_rolls,
 )
@@ -42,6 +45,7 @@ from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
 
 PARITY_FRAMES = 16  # held-out excerpts for the export-time parity check: this many frames each
 PARITY_EXCERPTS = 16
+REQUEST_FRAMES = 8  # `seqzoo request`: the frames of a score file sent, as `seqzoo compose` starts from
 STATES = ("RNNs: state_<layer>_<k> float32 [batch, units] (h, and c for an LSTM); TCN: cache_<i> "
           "float32 [batch, (k - 1) * d, channels] (each convolution's last inputs); zeros to start")
 
@@ -52,6 +56,21 @@ class MusicTask(Task):
     name = "music"
     serving_input = "frames"
     reads_text = False
+    request_inputs = {"generate": "start"}
+
+    def request_values(self, name: str, items: list[str], card: dict) -> np.ndarray:
+        """Chords (note names or MIDI numbers), or a score file's first REQUEST_FRAMES frames, as one
+        excerpt: `frames` [1, chords, 88], or `start` [chords, notes] (MIDI numbers, 0-padded)."""
+        if len(items) == 1 and Path(items[0]).suffix.lower() in SCORE_SUFFIXES:
+            chords = read_start(items[0], REQUEST_FRAMES)
+        else:
+            chords = [parse_notes(item) for item in items]
+        if name == "frames":
+            return chord_frames(chords)[None]
+        start = np.zeros((len(chords), max(map(len, chords), default=0)), np.int32)
+        for row, chord in enumerate(chords):
+            start[row, : len(chord)] = chord
+        return start
 
     def default_data(self) -> Path:
         return bach_chorales()
