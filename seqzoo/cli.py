@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("run_dir")
     command.add_argument("--name", help="served model name (default: the entry's)")
     command.add_argument("--base", default="saved_models", help="export base (default: %(default)s)")
+    command.add_argument("--quantize", metavar="KINDS", help="quantised .tflite files to add, comma-"
+                         "separated: float16, dynamic (int8 weights), int8 (full integer, calibrated on "
+                         "held-out inputs)")
     command.set_defaults(run=_export)
 
     command = commands.add_parser("predict", help="label texts with an exported model")
@@ -349,13 +352,21 @@ def _train(args) -> Path:
 
 def _export(args) -> Path:
     import seqzoo
+    from seqzoo.exporters.quantize import parse_quantizations
 
-    path = seqzoo.export_run(args.run_dir, name=args.name, base=args.base)
+    kinds = parse_quantizations(args.quantize)  # a wrong kind fails before the run is loaded
+    path = seqzoo.export_run(args.run_dir, name=args.name, base=args.base, quantize=kinds)
     card = json.loads((path / "seqzoo.json").read_text())
     parity = card["parity"]
     print(f"exported: {path}  (SavedModel, {card['tflite']['file']}, seqzoo.json)")
     print(f"parity vs Keras on {parity['texts']} held-out inputs: SavedModel "
           f"{parity['saved_model_max_abs_diff']:.2g}, TFLite {parity['tflite_max_abs_diff']:.2g}")
+    quantized = card["tflite"].get("quantized")
+    if quantized:
+        from seqzoo.exporters.quantize import TABLE_HEADER, quantization_table
+
+        print(f"LiteRT files on {quantized['heldout_inputs']} held-out inputs, batch 1:")
+        print("\n".join([*TABLE_HEADER, *quantization_table(quantized)]))
     return path
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -35,8 +36,13 @@ def test_train_export_predict(capsys, sentiment_file, tmp_path):
     assert code == 0 and out.splitlines()[-1].startswith(f"run: {tmp_path / 'run'}  val_accuracy=")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["config"]["model"]["rnn"]["cell"] == "gru"
 
-    code, out, _ = run_cli(capsys, "export", str(tmp_path / "run"), "--base", str(tmp_path / "sm"))
+    code, out, _ = run_cli(capsys, "export", str(tmp_path / "run"), "--base", str(tmp_path / "sm"),
+                           "--quantize", "float16")
     assert code == 0 and f"exported: {tmp_path / 'sm' / 'sentiment' / '1'}" in out
+    table = out.split("held-out inputs, batch 1:\n")[1].splitlines()
+    assert table[0] == "| file | size | vs float32 | ms / input | vs float32 | agreement with float32 |"
+    assert table[2].startswith("| float32 | ") and table[3].startswith("| float16 | ")
+    assert re.search(r" \| label_agreement 1, max_probability_difference 0(\.00\d+)? \|$", table[3]), table[3]
 
     code, out, _ = run_cli(capsys, "predict", str(tmp_path / "sm" / "sentiment"), "--json",
                            "a gorgeous film", "dull and tedious")
@@ -181,6 +187,8 @@ def test_texts_that_are_not_utf8_are_replaced_and_named(capsys, exported_sentime
     (["export", "{run}", "--name", "../../etc"],
      "export name '../../etc' is not a folder name TF Serving can serve"),
     (["export", "{run}", "--name", ""], "export name '' is not a folder name TF Serving can serve"),
+    (["export", "{run}", "--quantize", "float16,int4"],
+     "unknown quantization 'int4': choose from float16, dynamic, int8"),
     (["train", "sentiment", "--text-column", "review"], "column names apply to CSV/TSV files; "),
     (["train", "sentiment", "--set", "units=[1,2"], "--set units: cannot parse value '[1,2': expected ',' or "
                                                     "']', but got '<stream end>'"),

@@ -204,3 +204,24 @@ def test_word_lm_starts_from_pretrained_vectors(tie):
     glove = embeddings.load(datapath("test_glove.txt"))
     np.testing.assert_array_equal(table[vectorizer.get_vocabulary().index("said")], glove["said"])
     assert not model.get_layer("embedding").trainable
+
+
+def test_quantized_lm_files_are_compared_with_float32_in_bits_per_token(hello, tmp_path):
+    """The step-driven files are compared on the held-out prompts' own next tokens: bits per token."""
+    model, vectorizer, meta = hello
+    if model.name != "char_lm":
+        pytest.skip("one LM is enough: the comparison is the step driver's, shared by every LM")
+    version = seqzoo.export(model, vectorizer, name=model.name, meta=meta, base=tmp_path,
+                            heldout_texts=["hel", "hell", "h"], quantize="dynamic,int8")
+    report = json.loads((version / "seqzoo.json").read_text())["tflite"]["quantized"]
+    for kind in ("dynamic", "int8"):
+        if not report[kind]["made"]:  # a converter that cannot: its reason is the card's
+            assert report[kind]["reason"].startswith(f"model '{model.name}' does not convert")
+            continue
+        agreement = report[kind]["agreement"]
+        assert set(agreement) == {"bits_per_token", "bits_per_token_delta"}
+        assert 0 < agreement["bits_per_token"] < 50, agreement
+        if kind == "dynamic":  # int8 weights only: the probabilities stay float
+            assert abs(agreement["bits_per_token_delta"]) < 0.2, agreement
+        # full int8 is not held to it: its softmax has 256 levels, and a token below 1/512 gets p = 0
+        assert (version / report[kind]["file"]).stat().st_size == report[kind]["bytes"]

@@ -311,3 +311,14 @@ def test_detokenize_joins_characters_words_and_wordpieces():
     ids = tf.constant([[4, 5, 6, 0], [7, 8, 7, 0]])
     assert detokenize(vocabulary, ids, " ").numpy().tolist() == [b"playing now", b"2 - 2"]
     assert detokenize(vocabulary, ids[1:], "").numpy().tolist() == [b"2-2"]
+
+
+def test_quantized_translations_are_compared_by_exact_match_and_bleu_against_float32():
+    from seqzoo.tasks.translation import sequence_agreement
+
+    float32 = np.array([[5, 6, 7, 8, 9, 3, 0], [5, 6, 7, 8, 3, 0, 0]])
+    assert sequence_agreement(float32, float32.copy()) == {"exact_match": 1.0, "bleu_vs_float32": 100.0}
+    changed = float32.copy()
+    changed[1, 3] = 11
+    agreement = sequence_agreement(float32, changed)
+    assert agreement["exact_match"] == 0.5 and 30 < agreement["bleu_vs_float32"] < 100, agreement

@@ -18,6 +18,7 @@ TEXT_SETTINGS = ("tokenizer", "lowercase", "strip_punctuation", "max_tokens", "m
 def model_card(
     *, name: str, entry: str, task: Task, version: int, config: dict | None, meta: dict,
     vectorizer: Vectorizer | None, metrics: dict | None, parity: dict, tflite_file: str,
+    quantized: dict | None = None,
 ) -> dict:
     import seqzoo
 
@@ -39,6 +40,7 @@ def model_card(
             "ops": "TFLite builtins only",
             **calling["tflite"],
             **(_tokenization(vectorizer) if vectorizer is not None else {}),
+            **({"quantized": quantized} if quantized else {}),
         },
         "versions": {
             "seqzoo": seqzoo.__version__,

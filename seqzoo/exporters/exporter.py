@@ -28,9 +28,11 @@ from seqzoo.errors import ExportError, SeqzooNote, UserError, first_line
 from seqzoo.exporters.card import model_card
 from seqzoo.exporters.integrity import card_digest, file_table, saved_model_fingerprint
 from seqzoo.exporters.parity import check_parity
+from seqzoo.exporters.quantize import parse_quantizations
+from seqzoo.exporters.quantize import quantize as quantize_tflite
 from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
-from seqzoo.exporters.tflite import to_tflite
+from seqzoo.exporters.tflite import tflite_converter
 from seqzoo.exporters.warmup import write_warmup
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
@@ -51,6 +53,7 @@ def export(
     metrics: dict | None = None,
     heldout_texts: list[str] | None = None,
     data: dict | None = None,
+    quantize: str | list[str] | None = None,
 ) -> Path:
     """Exports a trained model and its vectorizer; returns the new version folder.
 
@@ -70,6 +73,9 @@ def export(
         heldout_texts: list of str. Texts for the parity check (edge cases are added).
         data: dict. The training data's `path`, `bytes` and `sha256` (`seqzoo.files.data_fingerprint`),
             recorded in the model card; `seqzoo train` runs carry theirs.
+        quantize: str or list of str. Quantised `.tflite` files to add: "float16", "dynamic", "int8"
+            (comma-separated or a list), each measured against float32 on the held-out inputs in
+            the card (`tflite.quantized`); one the converter cannot make is listed with its reason.
 
     Example:
     ```python
@@ -87,17 +93,26 @@ def export(
         raise UserError(f"model {model.name!r} reads float sequences; `seqzoo.export` serves text models "
                         "only (save it with model.export(path) instead)")
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
+    kinds = parse_quantizations(quantize)
     model_dir = _writable_model_dir(Path(base), name)
     _remove_stale_exports(model_dir)
     with _writing(model_dir):
         owner = f"{TMP_PREFIX}{socket.gethostname()}@{os.getpid()}@"
         tmp = Path(tempfile.mkdtemp(prefix=owner, dir=model_dir))
     try:
-        with _writing(model_dir), portable_rnn_kernels(model):
+        quantized = None
+        with _writing(model_dir), portable_rnn_kernels(model), \
+                tflite_converter(model, task.tflite_endpoints(model, meta)) as convert:
             write_saved_model(tmp, task.endpoints(model, vectorizer, meta), model, vectorizer)
-            tflite_model = to_tflite(model, task.tflite_endpoints(model, meta))
+            tflite_model = convert()
             tflite_file = f"{name}.tflite"
             (tmp / tflite_file).write_bytes(tflite_model)
+            if kinds:
+                files, quantized = quantize_tflite(
+                    convert, tflite_model, kinds, task=task, vectorizer=vectorizer,
+                    heldout=task.parity_inputs(heldout_texts or []), meta=meta, stem=name)
+                for file, content in files.items():
+                    (tmp / file).write_bytes(content)
             if vectorizer is not None:
                 write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
             if vectorizer is not None and vectorizer.wordpiece_vocabulary is not None:
@@ -111,7 +126,7 @@ def export(
             card = model_card(
                 name=name, entry=entry or name, task=task, version=version, config=config,
                 meta=meta, vectorizer=vectorizer, metrics=metrics, parity=parity,
-                tflite_file=tflite_file,
+                tflite_file=tflite_file, quantized=quantized,
             )
             card["training_data"] = data
             card["saved_model_fingerprint"] = saved_model_fingerprint(tmp)
@@ -129,14 +144,16 @@ def export(
     return published
 
 
-def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path = "saved_models") -> Path:
-    """Exports a finished `seqzoo train` run directory."""
+def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path = "saved_models",
+               quantize: str | list[str] | None = None) -> Path:
+    """Exports a finished `seqzoo train` run directory (`quantize`: see `export`)."""
     from seqzoo.training import load_run
 
     run = load_run(run_dir)
     return export(
         run.model, run.vectorizer, name=run.name if name is None else name, entry=run.name, meta=run.meta,
         base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts, data=run.data,
+        quantize=quantize,
     )
 
 

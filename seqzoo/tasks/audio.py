@@ -41,20 +41,21 @@ from seqzoo.decoding import generator_for, sample_next
 from seqzoo.errors import UserError
 from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, receptive_field
 from seqzoo.metrics import mean_over_valid
-from seqzoo.tasks.base import Endpoint, Prepared, Task
-from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
+from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 
 PARITY_SAMPLES = 256  # held-out excerpts for the export-time parity check: this many samples each
 PARITY_EXCERPTS = 8
 STATES = "cache_<i> float32 [batch, (k - 1) * d, channels]: each convolution's last inputs; zeros to start"
 
 
-class AudioTask(Task):
+class AudioTask(SteppedTask):
     """Recordings (WAV files; default: Bach chorales rendered to 8 kHz audio) as mu-law codes."""
 
     name = "audio"
     serving_input = "waveform"
     reads_text = False
+    step_input, step_unit = "code", "sample"
     request_inputs = {"generate": "prime"}
     optional_request_inputs = ("prime",)  # no prime: generate from silence
 
@@ -158,9 +159,8 @@ class AudioTask(Task):
         codes = mu_law_encode(texts)
         return {"probabilities": keras.ops.convert_to_numpy(model(codes, training=False))[:, -1]}
 
-    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        codes = mu_law_encode(texts).numpy()
-        return {"probabilities": run_step(interpreter, "code", [row[:, None] for row in codes])}
+    def step_sequences(self, vectorizer, waveforms) -> list[np.ndarray]:
+        return [row[:, None] for row in mu_law_encode(waveforms).numpy()]
 
     def card(self, meta) -> dict:
         rate = meta["sample_rate"]

@@ -109,6 +109,16 @@ class Task:
         would drive it."""
         raise NotImplementedError
 
+    def quantization_outputs(self, interpreter, vectorizer: Vectorizer, inputs: list, meta: dict) -> dict:
+        """What a quantised `.tflite` file is compared with the float32 one on, over held-out inputs:
+        `tflite_outputs` unless the task measures itself otherwise (bits per step)."""
+        return self.tflite_outputs(interpreter, vectorizer, inputs, meta)
+
+    def tflite_agreement(self, reference: dict, outputs: dict, meta: dict) -> dict[str, float]:
+        """How a quantised file's `quantization_outputs` agree with the float32 file's (`reference`), in
+        the task's own terms: label agreement, exact match, bits per step, ..."""
+        raise NotImplementedError
+
     def card(self, meta: dict) -> dict:
         """How to call the SavedModel and the `.tflite` file, for the model card."""
         raise NotImplementedError

@@ -42,6 +42,7 @@ from seqzoo.tasks.translation import (
     check_beam_width,
     detokenize,
     loop_endpoints,
+    sequence_agreement,
     target_vectorizer,
 )
 from seqzoo.text import Vectorizer, string_tensor
@@ -171,6 +172,9 @@ class CaptioningTask(Task):
             for name in rows:
                 rows[name].append(out[name])
         return {name: np.concatenate(values) for name, values in rows.items()}
+
+    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
+        return sequence_agreement(reference["token_ids"], outputs["token_ids"])
 
     def card(self, meta) -> dict:
         size, steps = meta["image_size"], meta["max_steps"]

@@ -111,6 +111,11 @@ class ClassificationTask(Task):
         rows = [runner(token_ids=vectorizer([text]).numpy())["probabilities"] for text in texts]
         return {"probabilities": np.concatenate(rows)}
 
+    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
+        expected, got = reference["probabilities"], outputs["probabilities"]
+        return {"label_agreement": round(float((expected.argmax(-1) == got.argmax(-1)).mean()), 4),
+                "max_probability_difference": round(float(np.abs(expected - got).max()), 4)}
+
     def card(self, meta) -> dict:
         return {
             "saved_model": {"serving_default": {

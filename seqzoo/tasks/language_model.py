@@ -25,9 +25,10 @@ from seqzoo.data import news_corpus
 from seqzoo.data.batching import batches
 from seqzoo.data.language_modeling import read_documents, stream_length, stream_windows, window_dataset
 from seqzoo.data.streaming import LineSplit, line_files
-from seqzoo.decoding import Generator, generator_for
+from seqzoo.decoding import generator_for
 from seqzoo.errors import UserError
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 from seqzoo.text import Vectorizer
 
 BOS = "[BOS]"
@@ -40,8 +41,9 @@ PARITY_PROMPT_CHARS = 120  # held-out prompts for the parity check are cut to th
 PARITY_PROMPTS = 16
 
 
-class LanguageModelTask(Task):
+class LanguageModelTask(SteppedTask):
     name = "language_model"
+    step_input, step_unit = "token_ids", "token"
     request_inputs = {"generate": "prompt"}
 
     def default_data(self) -> Path:
@@ -144,9 +146,8 @@ class LanguageModelTask(Task):
                 for t in texts]
         return {"probabilities": np.stack(rows)}
 
-    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        return {"probabilities": run_step(interpreter, "token_ids", [
-            np.array(prompt_row(vectorizer, text), np.int32)[:, None] for text in texts])}
+    def step_sequences(self, vectorizer, texts) -> list[np.ndarray]:
+        return [np.array(prompt_row(vectorizer, text), np.int32)[:, None] for text in texts]
 
     def card(self, meta) -> dict:
         return {
@@ -243,44 +244,3 @@ def truncate_at_stops(texts: tf.Tensor, stops: tf.Tensor) -> tf.Tensor:
         return i + 1, tf.where(tf.strings.length(stop) > 0, head, texts)
 
     return tf.while_loop(lambda i, _: i < tf.size(stops), body, (tf.constant(0), texts))[1]
-
-
-def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
-    """`step`: token ids (or a frame) and the generator's named states in, probabilities and new
-    states out."""
-    specs = generator.state_specs()
-    names = [name for name, _, _ in specs]
-
-    def step(inputs, *states):
-        probabilities, new_states = generator.step(inputs, list(states))
-        return {"probabilities": probabilities, **dict(zip(names, new_states, strict=True))}
-
-    signature = [generator.input_spec(batch_size)] + [
-        tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in specs
-    ]
-    return step, signature
-
-
-def step_card(input_name: str, input_spec: str, output_spec: str, states: str, batch: str = "batch") -> dict:
-    """The model card's entry for a `step` signature (specs hold `{batch}`)."""
-    return {
-        "inputs": {input_name: input_spec.format(batch=batch),
-                   "<states>": states if batch == "batch" else f"{states}, at batch {batch}"},
-        "outputs": {"probabilities": output_spec.format(batch=batch), "<states>": "the states to feed back"},
-    }
-
-
-def run_step(interpreter, input_name: str, sequences: list[np.ndarray]) -> np.ndarray:
-    """Drives a `.tflite` file's `step` signature as an app does: for each sequence (its inputs one
-    per row, each [1, ...]), states from zeros, each input in turn, the states fed back; returns
-    the last probabilities of each sequence [n, outputs]."""
-    step = interpreter.get_signature_runner("step")
-    details = step.get_input_details()
-    rows = []
-    for inputs in sequences:
-        states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items() if name != input_name}
-        for value in inputs:
-            out = step(**{input_name: value.astype(details[input_name]["dtype"])}, **states)
-            states = {name: out[name] for name in states}
-        rows.append(out["probabilities"][0])
-    return np.stack(rows)

@@ -40,8 +40,8 @@ from seqzoo.data.music import (
 from seqzoo.decoding import generator_for, sample_notes
 from seqzoo.losses import frame_nll
 from seqzoo.metrics import mean_over_valid
-from seqzoo.tasks.base import Endpoint, Prepared, Task
-from seqzoo.tasks.language_model import run_step, step_card, step_endpoint
+from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 
 PARITY_FRAMES = 16  # held-out excerpts for the export-time parity check: this many frames each
 PARITY_EXCERPTS = 16
@@ -50,12 +50,13 @@ STATES = ("RNNs: state_<layer>_<k> float32 [batch, units] (h, and c for an LSTM)
           "float32 [batch, (k - 1) * d, channels] (each convolution's last inputs); zeros to start")
 
 
-class MusicTask(Task):
+class MusicTask(SteppedTask):
     """Scores (MIDI / MusicXML files; default: music21's Bach chorales) as quarter-note piano rolls."""
 
     name = "music"
     serving_input = "frames"
     reads_text = False
+    step_input, step_unit, bernoulli = "frame", "frame", True
     request_inputs = {"generate": "start"}
 
     def request_values(self, name: str, items: list[str], card: dict) -> np.ndarray:
@@ -151,8 +152,8 @@ class MusicTask(Task):
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
         return {"probabilities": keras.ops.convert_to_numpy(model(texts, training=False))[:, -1]}
 
-    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        return {"probabilities": run_step(interpreter, "frame", [frames[:, None] for frames in texts])}
+    def step_sequences(self, vectorizer, frames) -> list[np.ndarray]:
+        return [excerpt[:, None] for excerpt in frames]
 
     def card(self, meta) -> dict:
         return {

@@ -131,6 +131,12 @@ class TaggingTask(Task):
             out[i, :length] = row[:length]  # an empty text's one OOV step is not a token
         return {"probabilities": out}
 
+    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
+        expected, got = reference["probabilities"], outputs["probabilities"]
+        tokens = expected.sum(-1) > 0  # past a text's end the rows are zeros
+        return {"tag_agreement": round(float((expected.argmax(-1) == got.argmax(-1))[tokens].mean()), 4),
+                "max_probability_difference": round(float(np.abs(expected - got).max()), 4)}
+
     def card(self, meta) -> dict:
         return {
             "saved_model": {"serving_default": {

@@ -152,6 +152,9 @@ class TranslationTask(Task):
                 rows[name].append(out[name])
         return {name: np.concatenate(values) for name, values in rows.items()}
 
+    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
+        return sequence_agreement(reference["token_ids"], outputs["token_ids"])
+
     def card(self, meta) -> dict:
         translation = {
             "translation": "tf.string [batch]: '' for a text with no tokens",
@@ -196,6 +199,17 @@ class TranslationTask(Task):
                 "target_vocabulary": target_of(meta).get_vocabulary(),
             },
         }
+
+
+def sequence_agreement(reference: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """How decoded id sequences [n, steps] (0 past the end) agree with the float32 file's: the share
+    identical, and corpus BLEU (sacrebleu, over ids) taking the float32 sequences as the references."""
+    import sacrebleu
+
+    words = [[" ".join(map(str, row[row > 0])) for row in ids] for ids in (reference, outputs)]
+    bleu = sacrebleu.BLEU(tokenize="none", effective_order=True).corpus_score(words[1], [words[0]]).score
+    return {"exact_match": round(float(np.mean([a == b for a, b in zip(*words, strict=True)])), 4),
+            "bleu_vs_float32": round(float(bleu), 2)}
 
 
 def check_beam_width(beam_width: tf.Tensor) -> list:
