@@ -336,3 +336,31 @@ def test_quantized_tflite_files_are_measured_against_float32_or_listed_with_the_
         assert int8["reason"].startswith("model 'sentiment' does not convert to int8 TFLite: ")
         assert not (version / "sentiment.int8.tflite").exists()
     assert changes(version) == []  # every variant is in the card's file table
+
+
+def test_a_corpus_is_hashed_whole_for_its_first_gib_and_past_it_by_size_mtime_and_ends(tmp_path, monkeypatch):
+    """The training data's fingerprint must not cost another pass over a 100 GB corpus."""
+    import seqzoo.files as files
+
+    monkeypatch.setattr(files, "WHOLE_FILE_HASH_LIMIT", 100)  # bytes hashed whole, in all
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_bytes(b"a" * 60)
+    (corpus / "b.txt").write_bytes(b"b" * (3 << 20))  # past the limit: its size, mtime and two ends
+    before = files.data_fingerprint(corpus)
+
+    def edit(name: str, offset: int) -> None:
+        path = corpus / name
+        stat = path.stat()
+        with open(path, "r+b") as file:
+            file.seek(offset)
+            file.write(b"x")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    edit("b.txt", 3 << 19)  # the middle of b: not read
+    assert files.data_fingerprint(corpus) == before
+    edit("b.txt", 5)  # its first MiB
+    assert files.data_fingerprint(corpus)["sha256"] != before["sha256"]
+    after_b = files.data_fingerprint(corpus)
+    edit("a.txt", 30)  # a, hashed whole
+    assert files.data_fingerprint(corpus)["sha256"] != after_b["sha256"]

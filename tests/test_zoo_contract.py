@@ -237,3 +237,27 @@ def test_rest_bodies_and_grpc_requests_reach_every_signature_as_tf_serving_conve
     for key, expected in task.reference_outputs(t.model, t.vectorizer, sent[name], t.meta).items():
         got = replies[f"{name}/serving_default/rest"]["outputs"][key]
         np.testing.assert_allclose(np.array(got), expected, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENTRIES)
+def test_every_entry_exports_quantized_files_or_lists_why_not(name, tmp_path):
+    """float16 and dynamic-range files are made for every entry; full int8 is made or listed with the
+    converter's reason; every made file is measured against float32 in the task's terms."""
+    import math
+
+    from seqzoo.exporters.tflite import QUANTIZATIONS
+
+    t = trained(name)
+    version = seqzoo.export(t.model, t.vectorizer, name=name, meta=t.meta, base=tmp_path,
+                            heldout_texts=t.texts if t.heldout is None else t.heldout,
+                            quantize="float16,dynamic,int8")
+    report = json.loads((version / "seqzoo.json").read_text())["tflite"]["quantized"]
+    assert report["float16"]["made"] and report["dynamic"]["made"], report
+    for kind in QUANTIZATIONS:
+        variant = report[kind]
+        if not variant["made"]:
+            assert variant["reason"].startswith(f"model '{t.model.name}' does not convert to int8"), variant
+            continue
+        assert (version / variant["file"]).stat().st_size == variant["bytes"] and variant["latency_ms"] > 0
+        assert variant["agreement"] and all(math.isfinite(v) for v in variant["agreement"].values()), variant
