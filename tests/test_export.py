@@ -315,7 +315,7 @@ def test_quantized_tflite_files_are_measured_against_float32_or_listed_with_the_
     assert report["float32"] == {"file": "sentiment.tflite", "bytes": size,
                                  "latency_ms": report["float32"]["latency_ms"]}
     assert report["float32"]["latency_ms"] > 0
-    assert report["heldout_inputs"] == card["parity"]["texts"]
+    assert report["heldout_inputs"] == card["parity"]["texts"] - 3  # not the 3 edge cases
     texts = ["a gorgeous film", "dull and tedious", "zzqx"]
     float32 = ExportedModel(version).predict(texts, "tflite")
     for kind in ("float16", "dynamic"):

@@ -94,6 +94,9 @@ def export(
                         "only (save it with model.export(path) instead)")
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
     kinds = parse_quantizations(quantize)
+    if kinds and not len(task.heldout_inputs(heldout_texts or [])):
+        raise UserError("quantised files are measured on held-out inputs, and none were given "
+                        "(heldout_texts)")
     model_dir = _writable_model_dir(Path(base), name)
     _remove_stale_exports(model_dir)
     with _writing(model_dir):
@@ -110,7 +113,7 @@ def export(
             if kinds:
                 files, quantized = quantize_tflite(
                     convert, tflite_model, kinds, task=task, vectorizer=vectorizer,
-                    heldout=task.parity_inputs(heldout_texts or []), meta=meta, stem=name)
+                    heldout=task.heldout_inputs(heldout_texts or []), meta=meta, stem=name)
                 for file, content in files.items():
                     (tmp / file).write_bytes(content)
             if vectorizer is not None:

@@ -98,6 +98,12 @@ class Task:
         """What a user names on the command line (`seqzoo request`) as input `name`'s value: texts."""
         return list(items)
 
+    def heldout_inputs(self, heldout: list) -> list:
+        """`parity_inputs` without its edge cases: the held-out data as serving_default takes it (what
+        quantised files are measured on)."""
+        inputs = self.parity_inputs(heldout)
+        return inputs[: len(inputs) - len(self.parity_inputs([]))]
+
     def reference_outputs(self, model: keras.Model, vectorizer: Vectorizer, texts: list[str],
                           meta: dict) -> dict[str, np.ndarray]:
         """What Keras gives for what serving_default returns, per compared output."""
