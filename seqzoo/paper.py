@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import os
+import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from seqzoo.errors import UserError, check_choice
 from seqzoo.files import write_json, write_text
@@ -56,17 +61,19 @@ class PaperTask:
     epochs: int
     dropout: float = 0.0
     clipnorm: float | None = None
+    patience: int = 5  # epochs without a better validation loss before a run stops early
 
 
 TASKS = {
     "adding": PaperTask("adding", "mse", 600, 50_000, 1_000, 8, 8, 24, "adam", 2e-3, 32, 10),
     "copy_memory": PaperTask("copy_memory", "loss", 1000, 10_000, 1_000, 8, 8, 10, "rmsprop", 5e-4,
-                             32, 10, dropout=0.05, clipnorm=1.0),
-    "seq_mnist": PaperTask("seq_mnist", "accuracy", 784, 4_000, 1_000, 7, 8, 25, "adam", 2e-3, 64, 10,
+                             32, 50, dropout=0.05, clipnorm=1.0),
+    "seq_mnist": PaperTask("seq_mnist", "accuracy", 784, 4_000, 1_000, 7, 8, 25, "adam", 2e-3, 64, 20,
                            dropout=0.05),
     "permuted_mnist": PaperTask("permuted_mnist", "accuracy", 784, 4_000, 1_000, 7, 8, 25, "adam", 2e-3,
-                                64, 10, dropout=0.05),
+                                64, 20, dropout=0.05),
 }
+RECORD = "paper_run.json"  # a finished run's PaperRun, in its folder under <out>/runs
 # --quick: short sequences and small data; the TCN keeps a receptive field longer than T.
 QUICK = {
     "adding": {"T": 100, "train": 4_000, "test": 500, "levels": 4, "epochs": 4},
@@ -173,18 +180,29 @@ class PaperRun:
     model: str
     parameters: int
     metric: str
-    value: float
+    value: float | None  # the test figure, from the best checkpoint; None until the run is finished
     published: float
     T: int
-    epochs: int
-    seconds: float
-    history: list[float] = field(default_factory=list)
+    epochs: int  # completed
+    seconds: float  # training wall time, over every invocation
+    history: list[float] = field(default_factory=list)  # validation loss per epoch
+    status: str = "finished"  # or "stopped early", "stopped at the budget", "not started"
+    device: str = ""
+    max_epochs: int = 0
 
 
 def run_task(name: str, models=MODELS, *, quick: bool = False, T: int | None = None,
              epochs: int | None = None, mnist_path: str | Path | None = None, seed: int = 1111,
-             verbose: int = 0) -> list[PaperRun]:
-    """Trains each model on one task and scores it on the task's test set."""
+             out: str | Path = "paper", budget: float = math.inf, verbose: int = 0) -> list[PaperRun]:
+    """Trains each model on one task into `<out>/runs/<task>[-T<T>][-quick]-<model>` and scores the
+    best checkpoint on the task's test set.
+
+    Each run is resumable: it keeps a backup every epoch (`RunBackup`), the best checkpoint and its
+    history, and early-stops on a validation set (fresh examples for the generated tasks, a tenth
+    of the training digits for MNIST). `budget` (seconds, for all the models together) stops a run
+    cleanly after the last epoch that fits; the same call continues where it stopped. A finished
+    run is read back, not trained again.
+    """
     check_choice("task", name, TASKS)
     if not models:
         raise UserError(f"name at least one model ({', '.join(MODELS)})")
@@ -202,36 +220,187 @@ def run_task(name: str, models=MODELS, *, quick: bool = False, T: int | None = N
         settings["epochs"] = epochs
     task = PaperTask(**settings)
     x_train, y_train, x_test, y_test = task_data(task, seed, mnist_path)
+    (x_train, y_train), validation = validation_split(task, x_train, y_train, seed)
     channels = x_train.shape[-1]
     target = build("tcn", task, channels).count_params()
+    deadline = time.monotonic() + budget
     runs = []
     for kind in models:
-        keras.utils.set_random_seed(seed)
         width = None if kind == "tcn" else matched_width(kind, task, channels, target)
-        model = build(kind, task, channels, width)
-        optimizer = keras.optimizers.get({"class_name": task.optimizer, "config": {
-            "learning_rate": task.learning_rate, "clipnorm": task.clipnorm}})
-        loss = "mse" if name == "adding" else "sparse_categorical_crossentropy"
-        model.compile(optimizer=optimizer, loss=loss, metrics=[] if name == "adding" else ["accuracy"])
-        start = time.perf_counter()
-        history = model.fit(x_train, y_train, batch_size=task.batch_size, epochs=task.epochs,
-                            verbose=verbose, shuffle=True)
-        seconds = time.perf_counter() - start
-        scores = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)
-        value = scores["accuracy"] * 100 if task.metric == "accuracy" else scores["loss"]
-        runs.append(PaperRun(name, kind, model.count_params(), task.metric, float(value),
-                             PUBLISHED[name][kind], task.T, task.epochs, round(seconds, 1),
-                             [float(v) for v in history.history["loss"]]))
+        folder = Path(out) / "runs" / run_name(task, kind, quick)
+        runs.append(_resumable_run(task, kind, width, folder, (x_train, y_train), validation,
+                                   (x_test, y_test), seed, deadline - time.monotonic(), verbose))
     return runs
 
 
+def run_name(task: PaperTask, kind: str, quick: bool) -> str:
+    return "-".join([task.name, *([] if task.name.endswith("mnist") else [f"T{task.T}"]),
+                     *(["quick"] if quick else []), kind])
+
+
+def validation_split(task: PaperTask, x: np.ndarray, y: np.ndarray, seed: int):
+    """(training, validation): the generated tasks get validation examples of their own (as many as
+    the test set, from another seed); MNIST gives up the last tenth of its training digits."""
+    if task.name == "adding":
+        return (x, y), adding_problem(task.test, task.T, seed + 2)
+    if task.name == "copy_memory":
+        return (x, y), copy_memory(task.test, task.T, seed + 2)
+    kept = len(x) - len(x) // 10
+    return (x[:kept], y[:kept]), (x[kept:], y[kept:])
+
+
+def _resumable_run(task: PaperTask, kind: str, width: int | None, folder: Path, train, validation, test,
+                   seed: int, seconds: float, verbose: int) -> PaperRun:
+    from seqzoo.data.batching import batches, steps_per_epoch
+    from seqzoo.training.callbacks import (
+        BestModelCheckpoint,
+        RunBackup,
+        StopOnNonFiniteLoss,
+        WallClockBudget,
+    )
+    from seqzoo.training.run import trim_history
+
+    if (folder / RECORD).is_file():
+        return read_run(folder)
+    settings = {"task": {k: v for k, v in asdict(task).items() if k != "epochs"}, "model": kind,
+                "width": width, "seed": seed}
+    keras.utils.set_random_seed(seed)
+    model = build(kind, task, train[0].shape[-1], width)
+    model.compile(optimizer=keras.optimizers.get({"class_name": task.optimizer, "config": {
+                      "learning_rate": task.learning_rate, "clipnorm": task.clipnorm}}),
+                  loss="mse" if task.name == "adding" else "sparse_categorical_crossentropy",
+                  metrics=[] if task.name == "adding" else ["accuracy"])
+    checkpoint = BestModelCheckpoint(folder / "best.keras")
+    early_stopping = keras.callbacks.EarlyStopping(patience=task.patience)
+    backup = RunBackup(folder / "backup", settings, [checkpoint, early_stopping])
+    saved = backup.saved("settings.json")
+    if saved is not None and saved != json.loads(json.dumps(settings)):
+        raise UserError(f"run folder '{folder}' holds a run started with other settings; rerun it with "
+                        "those, or use another --out")
+    if backup.latest is None:  # a run killed before its first epoch ended: nothing to resume
+        for leftover in ("history.csv", "best.keras"):
+            (folder / leftover).unlink(missing_ok=True)
+    first = backup.completed_epochs
+    trim_history(folder / "history.csv", first)
+    budget = WallClockBudget(seconds)
+    if seconds <= 0 and first < task.epochs and not backup.stopped_early:
+        return _partial(folder, task, kind, model.count_params(), "not started" if first == 0 else
+                        "stopped at the budget")
+    if first < task.epochs and not backup.stopped_early:
+        folder.mkdir(parents=True, exist_ok=True)
+        examples = tf.data.Dataset.from_tensor_slices(train)
+        model.fit(batches(examples, lambda d: d.batch(task.batch_size), shuffle_seed=seed,
+                          epochs=range(first, task.epochs)),
+                  steps_per_epoch=steps_per_epoch(len(train[0]), task.batch_size),
+                  validation_data=validation, validation_batch_size=256, initial_epoch=first,
+                  epochs=task.epochs, verbose=verbose, shuffle=False,
+                  callbacks=[StopOnNonFiniteLoss(f"the {kind} diverged on {task.name}; a smaller learning "
+                                                 "rate or gradient clipping may help"),
+                             checkpoint, early_stopping, budget,
+                             keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True), backup])
+    if budget.spent:
+        return _partial(folder, task, kind, model.count_params(), "stopped at the budget")
+    best = keras.saving.load_model(folder / "best.keras", safe_mode=True)
+    scores = best.evaluate(*test, batch_size=256, verbose=0, return_dict=True)
+    history = _history(folder)
+    run = PaperRun(task.name, kind, best.count_params(), task.metric,
+                   float(scores["accuracy"] * 100 if task.metric == "accuracy" else scores["loss"]),
+                   PUBLISHED[task.name][kind], task.T, len(history), _seconds(history),
+                   [r["val_loss"] for r in history],
+                   "stopped early" if backup.stopped_early or early_stopping.stopped_epoch else "finished",
+                   device(), task.epochs)
+    write_json(folder / RECORD, asdict(run))
+    shutil.rmtree(folder / "backup", ignore_errors=True)
+    return run
+
+
+def _partial(folder: Path, task: PaperTask, kind: str, parameters: int, status: str) -> PaperRun:
+    history = _history(folder)
+    return PaperRun(task.name, kind, parameters, task.metric, None, PUBLISHED[task.name][kind], task.T,
+                    len(history), _seconds(history), [r["val_loss"] for r in history], status, device(),
+                    task.epochs)
+
+
+def _seconds(history: list[dict]) -> float:
+    return round(sum(row.get("seconds", 0.0) for row in history), 1)
+
+
+def _history(folder: Path) -> list[dict]:
+    """history.csv's rows as numbers (epoch, loss, val_loss, seconds, ...)."""
+    path = folder / "history.csv"
+    if not path.is_file():
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+    except (ValueError, TypeError, csv.Error) as err:
+        raise UserError(f"run folder '{folder}' is damaged: history.csv: {err}") from None
+
+
+def read_run(folder: Path) -> PaperRun:
+    """A finished run's record; UserError naming the folder when it is unreadable."""
+    try:
+        return PaperRun(**json.loads((folder / RECORD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as err:
+        raise UserError(f"run folder '{folder}' is damaged: {RECORD}: {err}") from None
+
+
+def report(out: str | Path) -> list[PaperRun]:
+    """Every run under `<out>/runs`, finished or not: the table so far."""
+    folders = sorted(p for p in (Path(out) / "runs").glob("*") if p.is_dir())
+    if not folders:
+        raise UserError(f"'{out}' holds no paper runs (expected {Path(out) / 'runs'}/<task>-...-<model>/)")
+    runs = []
+    for folder in folders:
+        if (folder / RECORD).is_file():
+            runs.append(read_run(folder))
+            continue
+        if folder.name.startswith("jsb_"):  # a `seqzoo train` run of a music entry, in progress
+            kind, history = folder.name.removeprefix("jsb_"), _history(folder)
+            runs.append(PaperRun("jsb", kind, 0, "nll", None, PUBLISHED["jsb"].get(kind, math.nan), 0,
+                                 len(history), 0.0, [r["val_loss"] for r in history],
+                                 "stopped at the budget" if history else "not started", device()))
+            continue
+        name, _, kind = folder.name.rpartition("-")
+        task = name.split("-")[0]
+        if task not in TASKS or kind not in MODELS:
+            raise UserError(f"run folder '{folder}' is not a paper run (expected <task>-...-<model>)")
+        settings = _saved_settings(folder)
+        T = settings["task"]["T"] if settings else TASKS[task].T
+        history = _history(folder)
+        runs.append(PaperRun(task, kind, 0, TASKS[task].metric, None, PUBLISHED[task][kind], T, len(history),
+                             _seconds(history), [r["val_loss"] for r in history],
+                             "stopped at the budget" if history else "not started", device()))
+    return runs
+
+
+def _saved_settings(folder: Path) -> dict | None:
+    backups = sorted((folder / "backup").glob("epoch-*"))
+    if not backups:
+        return None
+    try:
+        return json.loads((backups[-1] / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"run folder '{folder}' is damaged: {backups[-1].name}/settings.json: "
+                        f"{err}") from None
+
+
+def device() -> str:
+    """What trains here: the first GPU's name, else the CPU and its cores."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+    return f"CPU ({os.cpu_count()} cores)"
+
+
 def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, out: str | Path = "paper",
-            data: str | Path | None = None, verbose: int = 0) -> list[PaperRun]:
+            data: str | Path | None = None, budget: float = math.inf, verbose: int = 0) -> list[PaperRun]:
     """The JSB Chorales row: `tcn_music`, `lstm_music`, `gru_music`, `rnn_music` at the TCN's parameter
     count, trained on the chorales (music21's, or `data`; transposed to C major / C minor, as JSB is)
-    into `<out>/runs/jsb_<model>`. A finished
-    run there is read back, an unfinished one resumed: the row can be built over several invocations."""
+    into `<out>/runs/jsb_<model>`. A finished run there is read back, an unfinished one resumed, and
+    `budget` (seconds, all models) stops one cleanly: the row can be built over several invocations."""
     import seqzoo
+    from seqzoo.training.callbacks import WallClockBudget
 
     if not models:
         raise UserError(f"name at least one model ({', '.join(MODELS)})")
@@ -241,6 +410,7 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
         size().check("epochs", epochs, what="")
     epochs = epochs if epochs is not None else (JSB_QUICK_EPOCHS if quick else None)
     target = seqzoo.build("tcn_music").count_params()
+    deadline = time.monotonic() + budget
     runs = []
     for kind in models:
         entry = f"{kind}_music"
@@ -250,35 +420,64 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
         parameters = seqzoo.build(entry, **overrides).count_params()
         overrides["music.transpose"] = "c"  # JSB's scores are in C major / C minor
         run_dir = Path(out) / "runs" / f"jsb_{kind}"
-        start = time.perf_counter()
-        if not (run_dir / "run.json").is_file():
-            seqzoo.train(entry, data, overrides=overrides, epochs=epochs, out=run_dir, verbose=verbose)
+        if (run_dir / RECORD).is_file():
+            runs.append(read_run(run_dir))
+            continue
+        start, seconds = time.perf_counter(), deadline - time.monotonic()
+        if seconds > 0:
+            seqzoo.train(entry, data, overrides=overrides, epochs=epochs, out=run_dir, verbose=verbose,
+                         callbacks=[WallClockBudget(seconds)])
+        history = [row["val_loss"] for row in _history(run_dir)]
+        if not (run_dir / "run.json").is_file():  # stopped at the budget, or not started
+            status = "stopped at the budget" if history else "not started"
+            runs.append(PaperRun("jsb", kind, parameters, "nll", None, PUBLISHED["jsb"][kind], 0,
+                                 len(history), 0.0, history, status, device()))
+            continue
         run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        history = _column(run_dir / "history.csv", "val_loss")
-        runs.append(PaperRun("jsb", kind, parameters, "nll",
-                             run["metrics"]["test_nll_per_frame"], PUBLISHED["jsb"][kind], 0, len(history),
-                             round(time.perf_counter() - start, 1), history))
+        record = PaperRun("jsb", kind, parameters, "nll", run["metrics"]["test_nll_per_frame"],
+                          PUBLISHED["jsb"][kind], 0, len(history), round(time.perf_counter() - start, 1),
+                          history, "finished", device())
+        write_json(run_dir / RECORD, asdict(record))
+        runs.append(record)
     return runs
 
 
-def _column(path: Path, name: str) -> list[float]:
-    with open(path, newline="", encoding="utf-8") as file:
-        return [float(row[name]) for row in csv.DictReader(file)]
-
-
 def markdown(runs: list[PaperRun], quick: bool) -> str:
-    """Task, metric, then each model: ours and as published."""
-    lines = ["| task | T | metric | model | parameters | ours | published |", "|---|---|---|---|---|---|---|"]
+    """Task, metric, then each model: ours and as published, the epochs and wall time it took, where,
+    and whether it is finished (an unfinished run shows its best validation loss so far)."""
+    lines = ["| task | T | metric | model | parameters | ours | published | epochs | wall time | device | "
+             "status |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         metric = {"mse": "test MSE", "loss": "test loss", "accuracy": "test accuracy %",
                   "nll": "test NLL per frame"}[r.metric]
         fmt = {"accuracy": "{:.1f}", "nll": "{:.2f}"}.get(r.metric, "{:.3g}").format
-        lines.append(f"| {r.task} | {r.T or '-'} | {metric} | {r.model} | {r.parameters:,} | {fmt(r.value)} "
-                     f"| {fmt(r.published)} |")
+        ours = fmt(r.value) if r.value is not None else (
+            f"- (validation loss {min(r.history):.3g})" if r.history else "-")
+        epochs = f"{r.epochs} of {r.max_epochs}" if r.max_epochs else str(r.epochs)
+        lines.append(f"| {r.task} | {r.T or '-'} | {metric} | {r.model} | {r.parameters:,} | {ours} "
+                     f"| {fmt(r.published)} | {epochs} | {_duration(r.seconds)} | {r.device} | {r.status} |")
     if quick:
         lines.append("\n--quick: shorter sequences, less data and fewer epochs than the paper; "
                      "compare the trend, not the values.")
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 \
+        else f"{seconds:.0f} s"
+
+
+def parse_duration(text: str) -> float:
+    """'2h', '90m', '45s', '1h30m' or plain seconds -> seconds; UserError otherwise."""
+    number = r"(\d+(?:\.\d+)?)"
+    match = re.fullmatch(rf"\s*(?:{number}h)?\s*(?:{number}m)?\s*(?:{number}s?)?\s*", text)
+    if not text.strip() or match is None:
+        raise UserError(f"--budget takes a duration like 2h, 90m, 1h30m or 3600s, got {text!r}")
+    hours, minutes, seconds = (float(group or 0) for group in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise UserError(f"--budget must be more than 0 s, got {text!r}")
+    return total
 
 
 def write_results(runs: list[PaperRun], out: str | Path, quick: bool) -> tuple[Path, Path]:

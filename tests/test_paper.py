@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from seqzoo import paper
 from seqzoo.cli import main
-from seqzoo.paper import TASKS, PaperTask, adding_problem, build, copy_memory, matched_width, run_task
+from seqzoo.paper import TASKS, PaperTask, adding_problem, build, copy_memory, device, matched_width, run_task
 
 
 def test_the_adding_problem_marks_two_distinct_positions_and_sums_them():
@@ -47,10 +48,15 @@ def test_paper_writes_the_table_and_the_runs(tmp_path, capsys):
     assert main(["paper", "--task", "copy_memory", "--T", "10", "--epochs", "1", "--models", "tcn,rnn",
                  "--out", str(tmp_path)]) == 0
     table = (tmp_path / "paper.md").read_text().splitlines()
-    assert table[0] == "| task | T | metric | model | parameters | ours | published |"
-    assert table[2].startswith("| copy_memory | 10 | test loss | tcn |") and table[2].endswith("| 3.5e-05 |")
+    assert table[0] == ("| task | T | metric | model | parameters | ours | published | epochs | wall time | "
+                        "device | status |")
+    assert table[2].startswith("| copy_memory | 10 | test loss | tcn |")
+    assert table[2].endswith(f"| 3.5e-05 | 1 of 1 | {table[2].split(' | ')[8]} | {device()} | finished |")
     runs = json.loads((tmp_path / "paper.json").read_text())
     assert [r["model"] for r in runs] == ["tcn", "rnn"] and runs[0]["epochs"] == 1
+    assert runs[0]["parameters"] > 0 and runs[0]["seconds"] > 0 and runs[0]["device"] == device()
+    assert (tmp_path / "runs" / "copy_memory-T10-tcn" / "paper_run.json").is_file()
+    assert not (tmp_path / "runs" / "copy_memory-T10-tcn" / "backup").exists()  # finished: no backup
     assert "wrote" in capsys.readouterr().out
 
 
@@ -59,6 +65,10 @@ def test_paper_writes_the_table_and_the_runs(tmp_path, capsys):
     (["paper", "--task", "seq_mnist", "--T", "100"], "MNIST sequences are 784 pixels long"),
     (["paper", "--task", "adding", "--models", "tcn,cnn"], "unknown model 'cnn'"),
     (["paper", "--task", "seq_mnist", "--mnist", "missing.npz"], "cannot read MNIST from 'missing.npz'"),
+    (["paper", "--task", "adding", "--budget", "2 days"], "--budget takes a duration like 2h, 90m, 1h30m"),
+    (["paper", "--task", "adding", "--budget", "0"], "--budget must be more than 0 s"),
+    (["paper", "--report", "paper", "--task", "adding"], "--report reads the runs in a folder; it trains"),
+    (["paper", "--report", "nowhere"], "'nowhere' holds no paper runs"),
 ])
 def test_bad_paper_requests_are_usage_errors(argv, message, capsys):
     assert main(argv) == 2
@@ -66,8 +76,51 @@ def test_bad_paper_requests_are_usage_errors(argv, message, capsys):
 
 
 @pytest.mark.slow
-def test_quick_mode_reproduces_the_papers_trend():
+def test_quick_mode_reproduces_the_papers_trend(tmp_path):
     """The paper's finding, in minutes: the TCN beats the LSTM on copy memory and adding."""
     for task in ("copy_memory", "adding"):
-        runs = {r.model: r.value for r in run_task(task, ["tcn", "lstm"], quick=True)}
+        runs = {r.model: r.value for r in run_task(task, ["tcn", "lstm"], quick=True, out=tmp_path)}
         assert runs["tcn"] < runs["lstm"], (task, runs)
+
+
+TINY = PaperTask(**{**TASKS["copy_memory"].__dict__, "T": 10, "train": 96, "test": 32, "levels": 2,
+                    "epochs": 3})
+
+
+def tiny_run(folder, seconds):
+    """The TCN on a tiny copy-memory task (dropout on: its seeds must resume too), `seconds` of budget."""
+    x, y, x_test, y_test = paper.task_data(TINY, 1111)
+    (x, y), validation = paper.validation_split(TINY, x, y, 1111)
+    return paper._resumable_run(TINY, "tcn", None, folder, (x, y), validation, (x_test, y_test), 1111,
+                                seconds, 0)
+
+
+def test_a_run_stopped_at_its_budget_resumes_to_what_an_uninterrupted_run_gives(tmp_path, capsys):
+    whole = tiny_run(tmp_path / "whole", float("inf"))
+    assert (whole.status, whole.epochs, whole.max_epochs) == ("finished", 3, 3)
+    stopped = tiny_run(tmp_path / "out" / "runs" / "copy_memory-T10-tcn", 1e-9)  # the first epoch always runs
+    assert (stopped.status, stopped.epochs, stopped.value) == ("stopped at the budget", 1, None)
+    assert main(["paper", "--report", str(tmp_path / "out")]) == 0
+    row = capsys.readouterr().out.splitlines()[2]
+    assert row.startswith("| copy_memory | 10 | test loss | tcn |") and "| - (validation loss " in row
+    assert row.endswith(f"| 1 | {row.split(' | ')[8]} | {device()} | stopped at the budget |"), row
+    resumed = tiny_run(tmp_path / "out" / "runs" / "copy_memory-T10-tcn", float("inf"))
+    assert (resumed.status, resumed.epochs) == ("finished", 3)
+    # The same epochs, optimizer state and dropout seeds: the same validation losses and test figure.
+    np.testing.assert_allclose(resumed.history, whole.history, rtol=1e-5)
+    assert resumed.value == pytest.approx(whole.value, rel=1e-5)
+    assert tiny_run(tmp_path / "out" / "runs" / "copy_memory-T10-tcn", 1e-9) == resumed  # finished: read back
+
+
+def test_a_damaged_run_folder_is_named(tmp_path, capsys):
+    folder = tmp_path / "runs" / "copy_memory-T10-tcn"
+    tiny_run(folder, float("inf"))
+    (folder / "paper_run.json").write_text('{"task": "copy_memory", "model"')
+    assert main(["paper", "--report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"seqzoo: error: run folder '{folder}' is damaged: paper_run.json: ") and \
+        len(error.splitlines()) == 1
+    (folder / "paper_run.json").unlink()
+    (folder / "history.csv").write_text("epoch,loss,val_loss,seconds\n0,0.5,zero,1\n")
+    assert main(["paper", "--report", str(tmp_path)]) == 2
+    assert f"run folder '{folder}' is damaged: history.csv: " in capsys.readouterr().err

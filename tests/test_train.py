@@ -56,6 +56,17 @@ def test_a_killed_run_resumes_at_its_next_epoch(sentiment_file, tmp_path):
     assert (tmp_path / "run.json").exists()
 
 
+def test_a_run_stopped_at_its_budget_is_left_unfinished_and_the_same_call_finishes_it(sentiment_file,
+                                                                                     tmp_path):
+    from seqzoo.training.callbacks import WallClockBudget
+
+    options = dict(preset="tiny", overrides={"patience": 10}, epochs=3, out=tmp_path, verbose=0)
+    assert seqzoo.train("sentiment", sentiment_file, callbacks=[WallClockBudget(1e-9)], **options) == tmp_path
+    assert epochs_logged(tmp_path) == [0] and not (tmp_path / "run.json").exists()  # the first epoch runs
+    seqzoo.train("sentiment", sentiment_file, callbacks=[WallClockBudget(3600)], **options)
+    assert epochs_logged(tmp_path) == [0, 1, 2] and (tmp_path / "run.json").exists()
+
+
 def test_a_tensorflow_text_tokenizer_exports_and_the_card_says_so(sentiment_file, tmp_path):
     run = seqzoo.train("sentiment", sentiment_file, preset="tiny", out=tmp_path / "run",
                        overrides={"tokenizer": "wordpiece", "max_tokens": 200}, verbose=0)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -51,6 +52,37 @@ class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
     def _check(self, value, where: str) -> None:
         if value is not None and not math.isfinite(float(value)):
             raise NonFiniteLoss(f"training diverged: {where.format(float(value))}; {self.hint}")
+
+
+class WallClockBudget(keras.callbacks.Callback):
+    """Stops training cleanly at the end of the epoch after which another would overrun `seconds` of
+    wall-clock time (counted from the start of `fit`; the first epoch always runs, so every call makes
+    progress). `spent` says whether it stopped a run that had epochs left. Each epoch's `seconds` go
+    into the logs, so a CSVLogger placed after it keeps the wall time of every epoch.
+
+    A RunBackup records early stopping's verdict, not this stop: a rerun continues from the epoch.
+    """
+
+    def __init__(self, seconds: float = math.inf):
+        super().__init__()
+        self.seconds = seconds
+        self.spent = False
+
+    def on_train_begin(self, logs=None):
+        self.started, self.longest, self.spent = time.monotonic(), 0.0, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        took = now - self.epoch_started
+        if logs is not None:
+            logs["seconds"] = round(took, 3)
+        self.longest = max(self.longest, took)
+        left = epoch + 1 < self.params.get("epochs", 0)
+        if left and not self.model.stop_training and now - self.started + self.longest > self.seconds:
+            self.model.stop_training = self.spent = True
 
 
 class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -148,7 +180,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         write_json(tmp / "state.json", {
             "callbacks": [_state_of(callback) for callback in self.stateful],
             "best_weights": len(best_weights or []),
-            "stop_training": bool(self.model.stop_training),
+            "stop_training": self._stopped_early(),
         })
         write_json(tmp / "settings.json", self.settings)
         write_json(tmp / "training_metadata.json", {"epoch": epoch, "batch": self._last_batch_seen})
@@ -160,6 +192,13 @@ class RunBackup(keras.callbacks.BackupAndRestore):
                 shutil.rmtree(old, ignore_errors=True)
         self.latest = target
         self._point_at(target)
+
+    def _stopped_early(self) -> bool:
+        """Early stopping's verdict, the one stop a rerun must not undo (a budget's stop is resumed)."""
+        stoppers = [c for c in self.stateful if isinstance(c, keras.callbacks.EarlyStopping)]
+        if not stoppers:
+            return bool(self.model.stop_training)
+        return any(c.stopped_epoch > 0 for c in stoppers)
 
     def _newest(self) -> Path | None:
         done = [p for p in self.folder.glob("epoch-*") if p.name.removeprefix("epoch-").isdigit()]

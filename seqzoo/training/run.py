@@ -81,9 +81,10 @@ def train(
     its reader (`text_column`, `label_column` for tables). Without `out`, the run
     goes to `runs/<name>`, or `runs/<name>-2`, ... when that holds a finished run.
     `callbacks` run after seqzoo's own (checkpoint, early stopping, CSV and
-    TensorBoard logs, backup). `strategy` (or `train.strategy`): `auto`, `one_device`,
-    `mirrored`, `multi_worker` (`seqzoo.training.distribute`); `train.batch_size` is per
-    replica.
+    TensorBoard logs, backup); one that stops training with `spent` set (`WallClockBudget`) leaves
+    the run unfinished (no run.json), to be resumed by the same call. `strategy` (or
+    `train.strategy`): `auto`, `one_device`, `mirrored`, `multi_worker`
+    (`seqzoo.training.distribute`); `train.batch_size` is per replica.
 
     An unfinished run in `out` (killed mid-way) resumes from its last epoch and ends
     with the model an uninterrupted run would have; a restart with other settings or
@@ -122,6 +123,8 @@ def train(
     with _removed_on_failure(run_dir):
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
+        if any(getattr(callback, "spent", False) for callback in callbacks or []):
+            return run_dir  # stopped at a budget (WallClockBudget): unfinished, the backup resumes it
         best = _best_model(run_dir / "model.keras", name, config, pretrained)
         if prepared.vectorizer is not None:
             write_json(run_dir / "vectorizer.json", prepared.vectorizer.get_config())
@@ -158,7 +161,7 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
     with distribution.scope():
         model = build_from_config(name, config, pretrained)
     first, last = backup.completed_epochs, config["train"]["epochs"]
-    _trim_history(writes / "history.csv", first)
+    trim_history(writes / "history.csv", first)
     replicas = distribution.num_replicas_in_sync
     if verbose and replicas > 1:
         print(describe(distribution, config["train"]["batch_size"]))
@@ -319,7 +322,7 @@ def _short(value) -> str:
     return text if len(text) <= 24 else text[:20] + "...'"
 
 
-def _trim_history(path: Path, completed: int) -> None:
+def trim_history(path: Path, completed: int) -> None:
     """Drops rows of epochs past the last backup (a kill can come between the log and the backup)."""
     if not path.is_file():
         return
