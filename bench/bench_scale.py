@@ -6,7 +6,11 @@
    the same global batch, tokens/s. On a 2-core machine the two workers share the two cores, so
    this measures the overhead of the cluster, not a speed-up.
 
-    python bench/bench_scale.py [--lines 1000000] [--cluster-lines 200000]
+    python bench/bench_scale.py [--lines 1000000] [--cluster-lines 200000] [--format csv]
+
+`--format csv` writes the corpus as a CSV table (text, label; quoted texts), which is streamed row
+by row in Python rather than line by line in tf.data: slower, so measure it on fewer lines
+(`--lines 100000 --cluster-lines 0`).
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ SEQZOO = [sys.executable, "-c", "import sys; from seqzoo.cli import main; sys.ex
 SETTINGS = ["--preset", "tiny", "--epochs", "1", "--set", "train.validation_fraction=0.01"]
 
 
-def write_corpus(path: Path, lines: int, seed: int = 0) -> Path:
+def write_corpus(path: Path, lines: int, seed: int = 0, table: bool = False) -> Path:
+    """fastText lines, or (`table`) a CSV file of quoted texts with a header, of `lines` examples."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as f:
+        f.write("text,label\n" if table else "")
         for _ in range(lines):
             label = rng.choice(("pos", "neg"))
             words = [rng.choice(FILLER) for _ in range(WORDS_PER_LINE - 2)] + rng.sample(WORDS[label], 2)
             rng.shuffle(words)
-            f.write(f"__label__{label} {' '.join(words)}\n")
+            f.write(f'"{" ".join(words)}",{label}\n' if table else f"__label__{label} {' '.join(words)}\n")
     return path
 
 
@@ -51,11 +57,12 @@ def run(args: list[str], env: dict | None = None) -> tuple[float, float]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
-def memory(folder: Path, lines: int) -> None:
-    print(f"== memory: {lines:,} lines vs {10 * lines:,} lines (tiny sentiment, 1 epoch, batch 256)")
+def memory(folder: Path, lines: int, table: bool) -> None:
+    print(f"== memory: {lines:,} vs {10 * lines:,} {'CSV rows' if table else 'fastText lines'} "
+          "(tiny sentiment, 1 epoch, batch 256)")
     peaks = []
     for count in (lines, 10 * lines):
-        data = write_corpus(folder / f"corpus-{count}.txt", count)
+        data = write_corpus(folder / f"corpus-{count}.{'csv' if table else 'txt'}", count, table=table)
         seconds, peak = run(["sentiment", "--data", str(data), *SETTINGS, "--set", "train.batch_size=256",
                              "--out", str(folder / f"run-{count}")])
         peaks.append(peak)
@@ -93,12 +100,14 @@ def cluster(folder: Path, lines: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--cluster-lines", type=int, default=200_000)
+    parser.add_argument("--cluster-lines", type=int, default=200_000, help="0: skip the cluster part")
+    parser.add_argument("--format", choices=["fasttext", "csv"], default="fasttext")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     with tempfile.TemporaryDirectory(prefix="seqzoo-bench-scale-") as folder:
-        memory(Path(folder), args.lines)
-        cluster(Path(folder), args.cluster_lines)
+        memory(Path(folder), args.lines, table=args.format == "csv")
+        if args.cluster_lines:
+            cluster(Path(folder), args.cluster_lines)
 
 
 if __name__ == "__main__":

@@ -677,7 +677,7 @@ def _demo(args) -> None:
     )
     run_dir = _train(train_args)
     print("== exporting")
-    path = _export(argparse.Namespace(run_dir=run_dir, name=None, base=args.base))
+    path = _export(argparse.Namespace(run_dir=run_dir, name=None, base=args.base, quantize=None))
     for line in demo.show(ExportedModel(path), Path.cwd()):
         print(line)
     print(f"== done in {time.perf_counter() - started:.0f} s: the run in {run_dir}, the export in {path}")

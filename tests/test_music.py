@@ -324,7 +324,7 @@ def test_the_jsb_row_trains_matched_models_and_reads_finished_runs_back(chorales
     assert all(0 < r.value < 88 for r in runs) and runs[0].published == 8.10
     table = paper.markdown(runs, quick=False).splitlines()
     assert table[2].startswith("| jsb | - | test NLL per frame | tcn | 269,938 |")
-    assert table[2].endswith("| 8.10 |")
+    assert table[2].endswith(f"| 8.10 | 1 | {table[2].split(' | ')[8]} | {paper.device()} | finished |")
     monkeypatch.setattr(seqzoo, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
     again = paper.run_jsb(["tcn", "rnn"], epochs=1, out=tmp_path, data=chorales)
     assert [r.value for r in again] == [r.value for r in runs]

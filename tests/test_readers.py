@@ -39,15 +39,6 @@ def test_the_bundled_corpus_is_gensims_pang_lee_sentences():
     assert data.texts[0] == "simplistic , silly and tedious ."
 
 
-def test_seeded_split_is_reproducible_and_disjoint():
-    data = LabelledTexts([str(i) for i in range(10)], ["a", "b"] * 5)
-    train, heldout = data.split(0.2, seed=7)
-    assert (len(train), len(heldout)) == (8, 2)
-    assert sorted(train.texts + heldout.texts) == sorted(data.texts)
-    assert data.split(0.2, seed=7)[1].texts == heldout.texts
-    assert data.split(0.2, seed=8)[1].texts != heldout.texts
-
-
 @pytest.mark.parametrize("content, name, message", [
     (None, "missing.txt", "data file '{dir}/missing.txt' does not exist"),
     ("\n\n", "empty.txt", "data file '{dir}/empty.txt' has no labelled examples"),

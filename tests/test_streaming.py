@@ -99,3 +99,47 @@ def test_a_glob_trains_and_resumes_on_the_same_files(shards, tmp_path):
     run = seqzoo.train("sentiment", shards / "part-*.txt", preset="tiny", out=tmp_path / "run", verbose=0)
     record = json.loads((run / "run.json").read_text())
     assert record["data"].endswith("part-*.txt") and len(record["heldout_texts"]) > 0
+
+
+def test_a_csv_table_streams_row_by_row_quoted_line_breaks_and_all(tmp_path):
+    texts = [f"{t}, {k}" for k, t in enumerate(POS * 4)] + [f"{t},\n{k}" for k, t in enumerate(NEG * 4)]
+    labels = ["pos"] * 20 + ["neg"] * 20
+    rows = [f'"{text}",{label}' for text, label in zip(texts, labels, strict=True)]
+    (tmp_path / "reviews.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    data, _ = prepared(tmp_path / "reviews.csv", validation_fraction=0.3)
+    train = texts_of(data.train_batches(range(0, 1)), data.vectorizer)
+    heldout = texts_of(data.validation, data.vectorizer)
+    assert data.examples == len(train) and len(train) + len(heldout) == 40 and set(train).isdisjoint(heldout)
+    assert data.meta == {"labels": ["neg", "pos"]}
+    assert data.heldout_texts and set(data.heldout_texts) <= set(texts)  # commas and line breaks kept
+    again, _ = prepared(tmp_path / "reviews.csv", validation_fraction=0.3)  # the split is the rows' own
+    assert texts_of(again.validation, again.vectorizer) == heldout
+
+
+def test_an_aclimdb_folder_streams_file_by_file(tmp_path):
+    for label, texts in (("pos", POS), ("neg", NEG)):
+        (tmp_path / "train" / label).mkdir(parents=True)
+        for k, text in enumerate(texts * 4):
+            (tmp_path / "train" / label / f"{k}_7.txt").write_text(f"{text}<br />{k}")
+    data, _ = prepared(tmp_path, validation_fraction=0.3)
+    train = texts_of(data.train_batches(range(0, 1)), data.vectorizer)
+    heldout = texts_of(data.validation, data.vectorizer)
+    assert data.examples == len(train) and data.examples + len(heldout) == 40
+    assert "<br" not in " ".join(data.heldout_texts)
+
+
+def test_reading_a_table_holds_one_row_at_a_time(tmp_path):
+    """A 30 MB CSV read for training: Python's peak memory stays a small fraction of the file."""
+    import tracemalloc
+
+    from seqzoo.data.readers import labelled_records
+
+    row = '"' + "a long, quoted review " * 20 + '",pos\n'
+    with open(tmp_path / "big.csv", "w") as file:
+        file.write("text,label\n")
+        file.writelines([row] * (30_000_000 // len(row)))
+    tracemalloc.start()
+    count = sum(1 for _ in labelled_records(tmp_path / "big.csv"))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 30_000_000 // len(row) and peak < 2_000_000, peak

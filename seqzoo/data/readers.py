@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 
 from seqzoo.errors import UserError, did_you_mean
+from seqzoo.files import glob_files, is_glob
 
 FASTTEXT_PREFIX = "__label__"
 
@@ -37,20 +39,6 @@ class LabelledTexts:
         if unknown:
             raise UserError(f"labels {unknown} were not seen in training ({label_names})")
         return [index[label] for label in self.labels]
-
-    def split(self, validation_fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
-        """A seeded shuffle, then (train, validation) with at least one example each."""
-        if len(self) < 2:
-            raise UserError(f"need at least 2 labelled examples to split, got {len(self)}")
-        if not 0 < validation_fraction < 1:
-            raise UserError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-        order = list(range(len(self)))
-        random.Random(seed).shuffle(order)
-        n_val = min(max(1, round(len(self) * validation_fraction)), len(self) - 1)
-        return self._subset(order[n_val:]), self._subset(order[:n_val])
-
-    def _subset(self, indices: list[int]) -> LabelledTexts:
-        return LabelledTexts([self.texts[i] for i in indices], [self.labels[i] for i in indices])
 
 
 def read_text(path: str | Path) -> str:
@@ -106,7 +94,15 @@ def parse_fasttext(line: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def read_table(path: str | Path, text_column: str = "text", label_column: str = "label") -> LabelledTexts:
-    """A CSV (`.csv`) or TSV (`.tsv`, `.tab`) file with a header row naming the columns.
+    """A CSV (`.csv`) or TSV (`.tsv`, `.tab`) file with a header row naming the columns, in memory
+    (`table_records` reads it as it goes)."""
+    return _gathered(labelled_records(path, text_column, label_column), path)
+
+
+def table_records(path: str | Path, text_column: str = "text",
+                  label_column: str = "label") -> Iterator[tuple[int, str, str]]:
+    """(line the row starts on, text, label) of each row of a CSV or TSV file, read as it goes: a file
+    larger than memory streams. UTF-8, invalid bytes replaced (U+FFFD).
 
     Quoted fields keep their line breaks; a row with more or fewer columns than the header,
     or without a label, is an error naming the line it starts on.
@@ -114,61 +110,106 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     path = Path(path)
     delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # a long review is no error
-    rows = csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter, strict=True)
-    texts, labels, line = [], [], 1
+    with _opened(path) as file:
+        rows = csv.reader(file, delimiter=delimiter, strict=True)
+        line = 1
+        try:
+            columns = next(rows, [])
+            for column in (text_column, label_column):
+                if column not in columns:
+                    raise UserError(f"{path}: no column {column!r}{did_you_mean(column, columns)}")
+            text_at, label_at = columns.index(text_column), columns.index(label_column)
+            line = rows.line_num + 1  # where the next row starts
+            for row in rows:
+                if row:  # the csv module gives [] for a blank line
+                    if len(row) != len(columns):
+                        raise UserError(f"{path}:{line}: row has {len(row)} columns, the header "
+                                        f"{len(columns)}")
+                    if not row[label_at].strip():
+                        raise UserError(f"{path}:{line}: empty {label_column!r}")
+                    yield line, row[text_at], row[label_at].strip()
+                line = rows.line_num + 1
+        except csv.Error as err:  # a quote left open, or text after a closing quote
+            raise UserError(f"{path}:{line}: {err} (in the row that starts here)") from None
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[io.TextIOBase]:
+    """A data file opened for reading as UTF-8 text (invalid bytes replaced); UserError naming it when
+    it is missing or unreadable, also mid-way."""
+    if not path.is_file():
+        raise UserError(f"data file '{path}' does not exist")
     try:
-        columns = next(rows, [])
-        for column in (text_column, label_column):
-            if column not in columns:
-                raise UserError(f"{path}: no column {column!r}{did_you_mean(column, columns)}")
-        text_at, label_at = columns.index(text_column), columns.index(label_column)
-        line = rows.line_num + 1  # where the next row starts
-        for row in rows:
-            if row:  # the csv module gives [] for a blank line
-                if len(row) != len(columns):
-                    raise UserError(f"{path}:{line}: row has {len(row)} columns, the header {len(columns)}")
-                if not row[label_at].strip():
-                    raise UserError(f"{path}:{line}: empty {label_column!r}")
-                texts.append(row[text_at])
-                labels.append(row[label_at].strip())
-            line = rows.line_num + 1
-    except csv.Error as err:  # a quote left open, or text after a closing quote
-        raise UserError(f"{path}:{line}: {err} (in the row that starts here)") from None
-    return _non_empty(LabelledTexts(texts, labels), path)
+        with open(path, encoding="utf-8", errors="replace", newline="") as file:
+            yield file
+    except OSError as err:
+        raise UserError(f"cannot read data file '{path}': {err.strerror}") from None
 
 
 def read_aclimdb(path: str | Path, split: str = "train") -> LabelledTexts:
-    """The aclImdb layout: `<path>/<split>/{pos,neg}/*.txt`, or `<path>/{pos,neg}/*.txt`."""
+    """The aclImdb layout, in memory (`aclimdb_records` reads it file by file)."""
+    return _gathered(((label, text) for _, text, label in aclimdb_records(path, split)), path)
+
+
+def aclimdb_records(path: str | Path, split: str = "train") -> Iterator[tuple[Path, str, str]]:
+    """(file, text, label) of an aclImdb folder, `<path>/<split>/{pos,neg}/*.txt` or
+    `<path>/{pos,neg}/*.txt`, one file at a time; `<br />` becomes a space."""
     root = Path(path)
     if (root / split).is_dir():
         root = root / split
     classes = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name in ("pos", "neg")]
     if not classes:
         raise UserError(f"'{path}' has no pos/ or neg/ folders (aclImdb layout)")
-    texts, labels = [], []
     for folder in classes:
         for file in sorted(folder.glob("*.txt")):
-            texts.append(read_text(file).replace("<br />", " "))
-            labels.append(folder.name)
+            yield file, read_text(file).replace("<br />", " "), folder.name
+
+
+def _gathered(records: Iterator[tuple[str, str]], path) -> LabelledTexts:
+    texts, labels = [], []
+    for label, text in records:
+        texts.append(text)
+        labels.append(label)
     return _non_empty(LabelledTexts(texts, labels), path)
 
 
 def read_labelled(
     path: str | Path, text_column: str = "text", label_column: str = "label"
 ) -> LabelledTexts:
-    """Any supported labelled-text source, chosen by what the path is."""
+    """Any supported labelled-text source, chosen by what the path is, in memory."""
     path = Path(path)
-    table = path.suffix.lower() in (".csv", ".tsv", ".tab")
-    if not table and (text_column, label_column) != ("text", "label"):
-        raise UserError(f"column names apply to CSV/TSV files; '{path}' is read as "
-                        f"{'an aclImdb folder' if path.is_dir() else 'fastText __label__ lines'}")
-    if path.is_dir():
-        return read_aclimdb(path)
+    if is_table(path) or path.is_dir():
+        return _gathered(labelled_records(path, text_column, label_column), path)
+    check_no_columns(path, text_column, label_column)
     if not path.exists():
         raise UserError(f"data file '{path}' does not exist")
-    if table:
-        return read_table(path, text_column, label_column)
     return read_fasttext(path)
+
+
+def labelled_records(path: str | Path, text_column: str = "text",
+                     label_column: str = "label") -> Iterator[tuple[str, str]]:
+    """(label, text) of a CSV/TSV file (or a glob of them: `tables/*.csv`) or an aclImdb folder,
+    read as it goes (the records of a `seqzoo.data.streaming.RecordSplit`)."""
+    path = Path(path)
+    if path.is_dir():
+        check_no_columns(path, text_column, label_column)
+        return ((label, text) for _, text, label in aclimdb_records(path))
+    files = glob_files(path) if is_glob(path) else [path]
+    if not files:
+        raise UserError(f"no files match '{path}'")
+    return ((label, text) for file in files
+            for _, text, label in table_records(file, text_column, label_column))
+
+
+def is_table(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".csv", ".tsv", ".tab")
+
+
+def check_no_columns(path: Path, text_column: str, label_column: str) -> None:
+    """UserError when column names are given for a source without columns (fastText lines, aclImdb)."""
+    if (text_column, label_column) != ("text", "label"):
+        raise UserError(f"column names apply to CSV/TSV files; '{path}' is read as "
+                        f"{'an aclImdb folder' if path.is_dir() else 'fastText __label__ lines'}")
 
 
 def _non_empty(examples: LabelledTexts, path) -> LabelledTexts:

@@ -9,6 +9,7 @@ names the file and line); training passes run in the graph.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -94,31 +95,14 @@ class LineSplit:
              observe: Callable[[tuple, bool], None] | None = None) -> Scan:
         """One pass over every line, file by file: `fields(line, path, number)` checks a line (a
         UserError names it) and gives its fields, None for a line to skip; `observe` sees them."""
-        scan = Scan([0, 0], [], None)
-        reservoir = Reservoir(sample, self.seed) if sample else None
-        for path, number, line, heldout in self._lines():
-            parsed = fields(line, path, number)
-            if parsed is None:
-                continue
-            scan.examples[heldout] += 1
-            if observe is not None:
-                observe(parsed, heldout)
-            if heldout and len(scan.heldout) < keep:
-                scan.heldout.append(parsed)
-            elif not heldout and reservoir is not None:
-                reservoir.add(parsed)
-        scan.sample = None if reservoir is None else reservoir.items
-        return scan
+        parsed = ((fields(line, path, number), heldout) for path, number, line, heldout in self._lines())
+        return _scanned(((item, heldout) for item, heldout in parsed if item is not None), keep, sample,
+                        self.seed, observe)
 
     def check_sizes(self, scan: Scan, data, what: str) -> None:
         """UserError when the data has no `what` (`labelled examples`, ...) or a split is empty."""
-        if sum(scan.examples) == 0:
-            raise UserError(f"data file '{data}' has no {what}")
-        if min(scan.examples) == 0:
-            how = (f"validation_fraction={self.fraction:g}" if self.heldout_files is None
-                   else "its validation files")
-            raise UserError(f"'{data}': the {'validation' if scan.examples[0] else 'training'} split is "
-                            f"empty ({sum(scan.examples)} {what}, {how})")
+        _check_sizes(scan, data, what, f"validation_fraction={self.fraction:g}" if self.heldout_files is None
+                     else "its validation files")
 
     def _lines(self) -> Iterator[tuple[Path, int, str, bool]]:
         """(file, line number, text, held out) of every line, file by file."""
@@ -135,6 +119,74 @@ class LineSplit:
             except tf.errors.OpError as err:
                 reason = first_line(err).removeprefix(f"{path}; ")  # tf.data: "PATH; Input/output error"
                 raise UserError(f"cannot read data file '{path}': {reason}") from None
+
+
+@dataclass(frozen=True)
+class RecordSplit:
+    """Records that are not one a line (a table's rows, whose quoted fields may hold line breaks; a
+    folder's files) read by Python as they go, and split by a keyed hash of each record: the
+    LineSplit of sources that tf.data cannot split into examples itself. Memory holds one record.
+
+    `records()` gives a fresh iterator of records, each a tuple of `width` strings (UserError naming
+    the file and line of a bad one)."""
+
+    records: Callable[[], Iterator[tuple[str, ...]]]
+    width: int
+    fraction: float
+    seed: int
+
+    def examples(self, parse: Callable[..., tuple], heldout: bool, scan: Scan | None = None
+                 ) -> tf.data.Dataset:
+        """One split's records, read as the dataset is iterated and parsed in the graph by `parse` (a
+        batch of records, one [n] tf.string per field -> fields [n] each); with the checking pass's
+        `scan`, of known length (see `LineSplit.examples`)."""
+        dataset = tf.data.Dataset.from_generator(
+            lambda: (record for record in self.records() if self._held_out(record) == heldout),
+            output_signature=tuple(tf.TensorSpec([], tf.string) for _ in range(self.width)))
+        dataset = dataset.batch(LINES_PER_READ).map(parse).unbatch()
+        if scan is None:
+            return dataset
+        return dataset.apply(tf.data.experimental.assert_cardinality(scan.examples[heldout]))
+
+    def scan(self, keep: int, sample: int | None, observe: Callable[[tuple, bool], None] | None = None
+             ) -> Scan:
+        """One pass over every record: counts, the first held-out ones, a seeded training sample."""
+        return _scanned(((record, self._held_out(record)) for record in self.records()), keep, sample,
+                        self.seed, observe)
+
+    def check_sizes(self, scan: Scan, data, what: str) -> None:
+        _check_sizes(scan, data, what, f"validation_fraction={self.fraction:g}")
+
+    def _held_out(self, record: tuple[str, ...]) -> bool:
+        digest = hashlib.blake2b("\0".join(record).encode("utf-8", "surrogatepass"), digest_size=8,
+                                 key=self.seed.to_bytes(8, "little", signed=True)).digest()
+        return int.from_bytes(digest, "little") < self.fraction * 2**64
+
+
+def _scanned(items: Iterator[tuple[tuple, bool]], keep: int, sample: int | None, seed: int,
+             observe: Callable[[tuple, bool], None] | None) -> Scan:
+    """The checking pass's bookkeeping over (fields, held out) items: counts, the first `keep`
+    held-out ones, a uniform sample of `sample` training ones; `observe` sees each."""
+    scan = Scan([0, 0], [], None)
+    reservoir = Reservoir(sample, seed) if sample else None
+    for item, heldout in items:
+        scan.examples[heldout] += 1
+        if observe is not None:
+            observe(item, heldout)
+        if heldout and len(scan.heldout) < keep:
+            scan.heldout.append(item)
+        elif not heldout and reservoir is not None:
+            reservoir.add(item)
+    scan.sample = None if reservoir is None else reservoir.items
+    return scan
+
+
+def _check_sizes(scan: Scan, data, what: str, how: str) -> None:
+    if sum(scan.examples) == 0:
+        raise UserError(f"data file '{data}' has no {what}")
+    if min(scan.examples) == 0:
+        raise UserError(f"'{data}': the {'validation' if scan.examples[0] else 'training'} split is "
+                        f"empty ({sum(scan.examples)} {what}, {how})")
 
 
 class Reservoir:

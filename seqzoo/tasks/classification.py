@@ -11,10 +11,16 @@ import tensorflow as tf
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
 from seqzoo.data.batching import batches
-from seqzoo.data.readers import FASTTEXT_PREFIX, fasttext_fields, parse_fasttext
-from seqzoo.data.streaming import LineSplit, line_files
+from seqzoo.data.readers import (
+    FASTTEXT_PREFIX,
+    check_no_columns,
+    fasttext_fields,
+    is_table,
+    labelled_records,
+    parse_fasttext,
+)
+from seqzoo.data.streaming import LineSplit, RecordSplit, line_files
 from seqzoo.errors import UserError
-from seqzoo.files import is_glob
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
 
@@ -33,40 +39,31 @@ class ClassificationTask(Task):
 
     def prepare(self, config: dict, data: Path, text_column: str = "text",
                 label_column: str = "label") -> Prepared:
-        if read_as_lines(data, text_column, label_column):
-            return self._prepare_stream(config, data)
+        """Streams the examples, whatever the source: fastText lines (a file or a glob) through
+        tf.data, a CSV/TSV file or an aclImdb folder record by record (`RecordSplit`). One checking
+        pass keeps the counts, the labels, a vocabulary sample if asked for and the first held-out
+        texts; memory does not grow with the corpus."""
         settings = config["train"]
-        examples = read_labelled(data, text_column, label_column)
-        train_set, heldout = examples.split(settings["validation_fraction"], settings["seed"])
-        labels = _label_names(set(train_set.labels), set(heldout.labels))
-        vectorizer = _adapted(config, labels, train_set.texts)
-        batch = settings["batch_size"]
-        return Prepared(
-            vectorizer=vectorizer,
-            train_batches=functools.partial(labelled_dataset, train_set, labels, vectorizer, batch,
-                                            settings["seed"]),
-            examples=len(train_set),
-            validation=labelled_dataset(heldout, labels, vectorizer, batch),
-            meta={"labels": labels},
-            heldout_texts=heldout.texts,
-            train_texts=train_set.texts,
-        )
-
-    def _prepare_stream(self, config: dict, data: Path) -> Prepared:
-        """fastText lines (a file or a glob of them) streamed: one checking pass keeps the counts,
-        the labels, a vocabulary sample if asked for and the first held-out texts."""
-        settings = config["train"]
-        split = LineSplit(line_files(data), None, settings["validation_fraction"], settings["seed"])
+        fraction, seed = settings["validation_fraction"], settings["seed"]
         labels = [set(), set()]
-        scan = split.scan(_fasttext_line, HELDOUT_TEXTS, settings["vocabulary_sample"],
-                          observe=lambda fields, heldout: labels[heldout].add(fields[0]))
+        observe = lambda fields, heldout: labels[heldout].add(fields[0])  # noqa: E731
+        if is_table(data) or Path(data).is_dir():
+            split = RecordSplit(functools.partial(labelled_records, data, text_column, label_column), 2,
+                                fraction, seed)
+            scan = split.scan(HELDOUT_TEXTS, settings["vocabulary_sample"], observe)
+            read = lambda label, text: (label, text)  # noqa: E731
+        else:
+            check_no_columns(Path(data), text_column, label_column)
+            split = LineSplit(line_files(data), None, fraction, seed)
+            scan = split.scan(_fasttext_line, HELDOUT_TEXTS, settings["vocabulary_sample"], observe=observe)
+            read = parse_fasttext
         split.check_sizes(scan, data, "labelled examples")
         names = _label_names(labels[0], labels[1])
         table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
 
-        def parse(line):
-            label, text = parse_fasttext(line)
+        def parse(*batch):
+            label, text = read(*batch)
             return text, table.lookup(label)
 
         train = split.examples(parse, heldout=False, scan=scan)
@@ -132,15 +129,13 @@ class ClassificationTask(Task):
         }
 
 
-def labelled_dataset(
-    examples: LabelledTexts, labels: list[str], vectorizer: Vectorizer, batch_size: int,
-    shuffle_seed: int | None = None, epochs: range | None = None,
-) -> tf.data.Dataset:
-    """(token ids padded per batch, label ids) of texts in memory; see `labelled_batches`."""
+def labelled_dataset(examples: LabelledTexts, labels: list[str], vectorizer: Vectorizer,
+                     batch_size: int) -> tf.data.Dataset:
+    """(token ids padded per batch, label ids) of texts in memory, in order (a held-out file)."""
     dataset = tf.data.Dataset.from_tensor_slices(
         (tf.constant(examples.texts, tf.string), tf.constant(examples.label_ids(labels), tf.int32))
     )
-    return labelled_batches(dataset, vectorizer, batch_size, shuffle_seed, epochs)
+    return labelled_batches(dataset, vectorizer, batch_size)
 
 
 def labelled_batches(
@@ -151,14 +146,6 @@ def labelled_batches(
     vectorizer in tf.data; the order as `seqzoo.data.batching.batches` gives it."""
     return batches(examples, lambda d: d.batch(batch_size).map(lambda text, label: (vectorizer(text), label)),
                    shuffle_seed, epochs, buffer)
-
-
-def read_as_lines(data: Path, text_column: str, label_column: str) -> bool:
-    """Whether `data` is streamed as fastText lines: not a folder, table or missing file."""
-    if Path(data).is_dir() or Path(data).suffix.lower() in (".csv", ".tsv", ".tab"):
-        return False
-    return (text_column, label_column) == ("text", "label") and (
-        Path(data).is_file() or is_glob(data))
 
 
 def _fasttext_line(line: str, path: Path, number: int) -> tuple[str, str] | None:
