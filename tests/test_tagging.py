@@ -27,7 +27,12 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def conll_file(tmp_path_factory):
-    tokens, tags = zip(*(punctuation_tags(s.split()) for s in SENTENCES * 4), strict=True)
+    # Distinct sentences: the streamed split is a hash of each, so copies would all land on one side.
+    variants = ["Anna saw Bob in Paris.", "Bob met Anna at home.", "Anna met Bob at home.",
+                "Paris is red.", "the dog sat on the mat.", "the cat ran in Paris.",
+                "a cat sat on the mat.", "a dog saw Anna.", "the cat is big.", "Bob is big.",
+                "Anna ran in Paris.", "Bob sat on the mat."]
+    tokens, tags = zip(*(punctuation_tags(s.split()) for s in SENTENCES * 4 + variants), strict=True)
     return write_conll(TaggedSentences(list(tokens), list(tags)),
                        tmp_path_factory.mktemp("tagging") / "train.conll")
 
@@ -36,7 +41,7 @@ def conll_file(tmp_path_factory):
 def tagger_export(conll_file, tmp_path_factory):
     run = seqzoo.train("bilstm_tagger", conll_file, preset="tiny", epochs=25, verbose=0,
                        out=tmp_path_factory.mktemp("runs") / "tagger",
-                       overrides={"max_length": 8, "learning_rate": 0.03})
+                       overrides={"max_length": 8, "learning_rate": 0.03, "validation_fraction": 0.3})
     return run, seqzoo.export_run(run, base=tmp_path_factory.mktemp("saved_models"))
 
 
@@ -123,9 +128,10 @@ def test_exported_tagger_tags_tokens_and_flags_truncation(tagger_export):
 
 def test_cli_tag_prints_tags_and_notes_truncation(tagger_export, capsys):
     _, path = tagger_export
-    assert main(["tag", str(path), "anna met bob", "the cat " * 5]) == 0
+    assert main(["tag", str(path), "anna met bob at home", "the cat " * 5]) == 0
     out, err = capsys.readouterr()
-    assert out.splitlines()[:2] == ["anna/CAP met/O bob/CAP", "  restored: Anna met Bob"]
+    assert out.splitlines()[:2] == ["anna/CAP met/O bob/CAP at/O home/PERIOD",
+                                    "  restored: Anna met Bob at home."]
     assert "note: only the first 8 words were tagged (text.max_length)" in err
 
 

@@ -52,6 +52,14 @@ def read_text(path: str | Path) -> str:
         raise UserError(f"cannot read data file '{path}': {err.strerror}") from None
 
 
+def text_lines(path: str | Path) -> Iterator[str]:
+    """A text file's lines read as they go (`read_lines`' breaks: \\n, \\r\\n or \\r, not a form feed or
+    U+2028), without their line ends."""
+    with _opened(Path(path), newline=None) as file:
+        for line in file:
+            yield line[:-1] if line.endswith("\n") else line
+
+
 def read_lines(path: str | Path) -> list[str]:
     """A text file's lines, split where an editor splits them (\\n, \\r\\n or \\r): line numbers
     in messages are the ones the user sees, and a form feed or U+2028 inside a text (which
@@ -134,13 +142,13 @@ def table_records(path: str | Path, text_column: str = "text",
 
 
 @contextlib.contextmanager
-def _opened(path: Path) -> Iterator[io.TextIOBase]:
+def _opened(path: Path, newline: str | None = "") -> Iterator[io.TextIOBase]:
     """A data file opened for reading as UTF-8 text (invalid bytes replaced); UserError naming it when
     it is missing or unreadable, also mid-way."""
     if not path.is_file():
         raise UserError(f"data file '{path}' does not exist")
     try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as file:
+        with open(path, encoding="utf-8", errors="replace", newline=newline) as file:
             yield file
     except OSError as err:
         raise UserError(f"cannot read data file '{path}': {err.strerror}") from None

@@ -186,7 +186,9 @@ def _check_sizes(scan: Scan, data, what: str, how: str) -> None:
         raise UserError(f"data file '{data}' has no {what}")
     if min(scan.examples) == 0:
         raise UserError(f"'{data}': the {'validation' if scan.examples[0] else 'training'} split is "
-                        f"empty ({sum(scan.examples)} {what}, {how})")
+                        f"empty ({sum(scan.examples)} {what}, {how}; a copy of a record always lands in "
+                        "the same split, so a file of few distinct ones needs a larger "
+                        "train.validation_fraction)")
 
 
 class Reservoir:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqzoo.data.corpora import news_corpus
 from seqzoo.data.language_modeling import read_documents
-from seqzoo.data.readers import read_lines
+from seqzoo.data.readers import text_lines
 from seqzoo.errors import UserError
 from seqzoo.files import cache_dir, write_text
 
@@ -54,33 +55,45 @@ class TaggedSentences:
 
 
 def read_conll(path: str | Path) -> TaggedSentences:
-    """A column file: `token<TAB>tag` per line (the tag is the last column), a blank line
-    between sentences; `-DOCSTART-` lines (CoNLL-2003) are skipped.
+    """A column file's sentences in memory (`conll_sentences` reads them as it goes)."""
+    sentences = TaggedSentences([], [], [])
+    for line, tokens, tags in conll_sentences(path):
+        sentences.tokens.append(tokens)
+        sentences.tags.append(tags)
+        sentences.lines.append(line)
+    if not sentences.tokens:
+        raise UserError(f"data file '{path}' has no tagged tokens (expected 'token<TAB>tag' lines)")
+    return sentences
+
+
+def conll_sentences(path: str | Path,
+                    length: int | None = None) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line it starts on, tokens, tags) of each sentence of a column file, read as it goes:
+    `token<TAB>tag` per line (the tag is the last column), a blank line between sentences;
+    `-DOCSTART-` lines (CoNLL-2003) are skipped. With `length`, longer sentences come in pieces
+    of at most `length` tokens (`TaggedSentences.chunked`).
 
     Raises UserError naming the line for a line without a tag and for a token
     holding whitespace (it would not come back as one token at serving time).
     """
     path = Path(path)
-    sentences = TaggedSentences([], [], [])
     tokens: list[str] = []
     tags: list[str] = []
     start = 0
 
-    def close():
-        if tokens:
-            sentences.tokens.append(list(tokens))
-            sentences.tags.append(list(tags))
-            sentences.lines.append(start)
-            tokens.clear()
-            tags.clear()
+    def pieces():
+        step = length or max(len(tokens), 1)
+        for offset in range(0, len(tokens), step):
+            yield start + offset, tokens[offset : offset + step], tags[offset : offset + step]
 
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(text_lines(path), start=1):
         if not line.strip():
-            close()
+            yield from pieces()
+            tokens, tags = [], []
             continue
         if line.startswith("-DOCSTART-"):
             continue
-        columns = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
+        columns = line.split("\t") if "\t" in line else line.split()
         columns = [c.strip() for c in columns]
         if len(columns) < 2 or not columns[-1]:
             raise UserError(f"{path}, line {number}: expected 'token<TAB>tag', got {line.strip()!r} "
@@ -91,10 +104,7 @@ def read_conll(path: str | Path) -> TaggedSentences:
             start = number
         tokens.append(columns[0])
         tags.append(columns[-1])
-    close()
-    if not sentences.tokens:
-        raise UserError(f"data file '{path}' has no tagged tokens (expected 'token<TAB>tag' lines)")
-    return sentences
+    yield from pieces()
 
 
 def write_conll(sentences: TaggedSentences, path: str | Path) -> Path:

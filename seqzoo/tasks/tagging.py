@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data.batching import batches
-from seqzoo.data.tagging import TaggedSentences, read_conll, restoration_corpus
+from seqzoo.data.streaming import RecordSplit
+from seqzoo.data.tagging import OUTSIDE, TaggedSentences, conll_sentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
 from seqzoo.tasks.base import Endpoint, Prepared, Task
@@ -25,6 +26,8 @@ from seqzoo.text import Vectorizer
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
 TOKEN_IDS_BATCH_1 = [tf.TensorSpec([1, None], tf.int32, name="token_ids")]
 WORD_TOKENIZERS = ("word", "whitespace")  # one token per whitespace-separated word
+TAG_SEPARATOR = "\x1f"  # between a streamed sentence's tags (a tag may hold a space, never this)
+HELDOUT_TEXTS = 64  # held-out sentences kept for the export's parity check
 
 
 class TaggingTask(Task):
@@ -40,27 +43,41 @@ class TaggingTask(Task):
         if text["tokenizer"] not in WORD_TOKENIZERS or text["strip_punctuation"]:
             raise UserError("taggers read one token per word: set text.tokenizer to word or "
                             "whitespace and text.strip_punctuation to false")
-        sentences = read_conll(data).chunked(text["max_length"])
-        if len(sentences) < 2:
-            raise UserError(f"data file '{data}' needs at least 2 sentences (one held out)")
-        train_set, heldout = _split(sentences, settings["validation_fraction"], settings["seed"])
-        tags = train_set.tag_names
+        # Sentences streamed one at a time (`RecordSplit`), cut to max_length, as (text, tags) records.
+        records = functools.partial(_records, data, text["max_length"])
+        split = RecordSplit(records, 2, settings["validation_fraction"], settings["seed"])
+        seen = [set(), set()]
+        scan = split.scan(HELDOUT_TEXTS, settings["vocabulary_sample"],
+                          lambda record, heldout: seen[heldout].update(record[1].split(TAG_SEPARATOR)))
+        split.check_sizes(scan, data, "tagged sentences")
+        tags = sorted(seen[0], key=lambda tag: (tag != OUTSIDE, tag))
         if len(tags) < 2:
             raise UserError(f"training data needs at least 2 distinct tags, got {tags}")
-        vectorizer = Vectorizer(**text).adapt(train_set.texts())
+        unknown = sorted(seen[1] - seen[0])
+        if unknown:
+            raise UserError(f"tags {unknown} of the held-out sentences were not seen in training ({tags})")
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(tags), tf.range(len(tags), dtype=tf.int32)), default_value=-1)
+
+        def parse(texts, joined_tags):
+            return texts, table.lookup(tf.strings.split(joined_tags, TAG_SEPARATOR))
+
+        train = split.examples(parse, heldout=False, scan=scan)
+        train_texts = train.map(lambda text, _: text)
+        sample = None if scan.sample is None else [text for text, _ in scan.sample]
+        vectorizer = Vectorizer(**text).adapt(train_texts if sample is None else sample)
         text["max_tokens"] = vectorizer.vocabulary_size()
         config["model"]["num_tags"] = len(tags)
-        meta = {"tags": tags}
         batch = settings["batch_size"]
         return Prepared(
             vectorizer=vectorizer,
-            train_batches=functools.partial(tagged_dataset, train_set, tags, vectorizer, batch,
-                                            settings["seed"]),
-            examples=len(train_set),
-            validation=tagged_dataset(heldout, tags, vectorizer, batch),
-            meta=meta,
-            heldout_texts=heldout.texts(),
-            train_texts=train_set.texts(),
+            train_batches=functools.partial(tagged_batches, train, vectorizer, batch, settings["seed"],
+                                            buffer=min(settings["shuffle_buffer"], scan.examples[0])),
+            examples=scan.examples[0],
+            validation=tagged_batches(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
+            meta={"tags": tags},
+            heldout_texts=[text for text, _ in scan.heldout],
+            train_texts=train_texts,
         )
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
@@ -169,27 +186,34 @@ def token_mask(vectorizer: Vectorizer, texts, ids) -> tuple[tf.Tensor, tf.Tensor
     return mask, tagged, lengths > vectorizer.max_length
 
 
-def tagged_dataset(sentences: TaggedSentences, tags: list[str], vectorizer: Vectorizer,
-                   batch_size: int, shuffle_seed: int | None = None, epochs: range | None = None
-                   ) -> tf.data.Dataset:
-    """(token ids, tag ids), padded per batch with 0; the model's mask keeps padding out of the
-    loss and the metrics. Sentences must already fit `max_length` (see `chunked`). The order as
-    `seqzoo.data.batching.batches` gives it."""
+def tagged_dataset(sentences: TaggedSentences, tags: list[str], vectorizer: Vectorizer, batch_size: int,
+                   shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """(token ids, tag ids) of sentences in memory (a held-out file; examples/train_tagger.py), in
+    order or reshuffled each pass; see `tagged_batches`. Sentences must already fit `max_length`
+    (see `chunked`)."""
     index = {tag: i for i, tag in enumerate(tags)}
     tag_ids = tf.ragged.constant([[index[t] for t in row] for row in sentences.tags], tf.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sentences.texts()), tag_ids))
+    return tagged_batches(tf.data.Dataset.from_tensor_slices((tf.constant(sentences.texts()), tag_ids)),
+                          vectorizer, batch_size, shuffle_seed)
 
+
+def tagged_batches(examples: tf.data.Dataset, vectorizer: Vectorizer, batch_size: int,
+                   shuffle_seed: int | None = None, epochs: range | None = None,
+                   buffer: int | None = None) -> tf.data.Dataset:
+    """(text, tag ids) examples -> (token ids, tag ids), padded per batch with 0; the model's mask
+    keeps padding out of the loss and the metrics. The order as `seqzoo.data.batching.batches`
+    gives it."""
     def vectorize(text, tag_ids):
         ids = vectorizer(text)
         return ids, tag_ids.to_tensor(shape=tf.shape(ids))
 
-    return batches(dataset, lambda d: d.ragged_batch(batch_size).map(vectorize), shuffle_seed, epochs)
+    return batches(examples, lambda d: d.ragged_batch(batch_size).map(vectorize), shuffle_seed, epochs,
+                   buffer)
 
 
-def _split(sentences: TaggedSentences, fraction: float, seed: int):
-    order = np.random.default_rng(seed).permutation(len(sentences))
-    count = min(max(1, round(len(sentences) * fraction)), len(sentences) - 1)
-    pick = lambda rows: TaggedSentences(  # noqa: E731
-        [sentences.tokens[i] for i in rows], [sentences.tags[i] for i in rows],
-        [sentences.lines[i] for i in rows])
-    return pick(sorted(order[count:])), pick(sorted(order[:count]))
+def _records(data: Path, length: int):
+    """(text, tags joined by TAG_SEPARATOR) of each sentence piece of a column file."""
+    for _, tokens, tags in conll_sentences(data, length):
+        yield " ".join(tokens), TAG_SEPARATOR.join(tags)
+
+
