@@ -76,7 +76,9 @@ def test_a_split_left_empty_is_one_line(tmp_path):
     path = tmp_path / "two.txt"
     path.write_text("__label__pos a\n" * 3)  # one line three times: one split has it all
     with pytest.raises(UserError, match=r"the (validation|training) split is empty \(3 labelled examples, "
-                                        r"validation_fraction=0\.1\)"):
+                                        r"validation_fraction=0\.1; a copy of a record always lands in the "
+                                        r"same split, so a file of few distinct ones needs a larger "
+                                        r"train\.validation_fraction\)$"):
         prepared(path, validation_fraction=0.1)
 
 

@@ -181,6 +181,21 @@ def _scanned(items: Iterator[tuple[tuple, bool]], keep: int, sample: int | None,
     return scan
 
 
+def label_index(train: set[str], heldout: set[str], what: str,
+                key=None) -> tuple[list[str], tf.lookup.StaticHashTable]:
+    """The names of a streamed corpus's labels (or tags), sorted (by `key`), and a table from name to
+    id for parsing in the graph; UserError when training has fewer than 2, or the held-out split has
+    one training never saw."""
+    names = sorted(train, key=key)
+    if len(names) < 2:
+        raise UserError(f"training data needs at least 2 distinct {what}, got {names}")
+    unknown = sorted(heldout - train)
+    if unknown:
+        raise UserError(f"{what} {unknown} were not seen in training ({names})")
+    return names, tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
+
+
 def _check_sizes(scan: Scan, data, what: str, how: str) -> None:
     if sum(scan.examples) == 0:
         raise UserError(f"data file '{data}' has no {what}")

@@ -19,7 +19,7 @@ from seqzoo.data.readers import (
     labelled_records,
     parse_fasttext,
 )
-from seqzoo.data.streaming import LineSplit, RecordSplit, line_files
+from seqzoo.data.streaming import LineSplit, RecordSplit, label_index, line_files
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, Task
 from seqzoo.text import Vectorizer
@@ -58,9 +58,7 @@ class ClassificationTask(Task):
             scan = split.scan(_fasttext_line, HELDOUT_TEXTS, settings["vocabulary_sample"], observe=observe)
             read = parse_fasttext
         split.check_sizes(scan, data, "labelled examples")
-        names = _label_names(labels[0], labels[1])
-        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
+        names, table = label_index(labels[0], labels[1], "labels")
 
         def parse(*batch):
             label, text = read(*batch)
@@ -154,16 +152,6 @@ def _fasttext_line(line: str, path: Path, number: int) -> tuple[str, str] | None
         raise UserError(f"{path}:{number}: '{FASTTEXT_PREFIX}' inside a text: lines must end in \\n "
                         "(an old Mac file ends them in \\r alone)")
     return fields
-
-
-def _label_names(train: set[str], heldout: set[str]) -> list[str]:
-    names = sorted(train)
-    if len(names) < 2:
-        raise UserError(f"training data needs at least 2 distinct labels, got {names}")
-    unknown = sorted(heldout - train)
-    if unknown:
-        raise UserError(f"labels {unknown} were not seen in training ({names})")
-    return names
 
 
 def _adapted(config: dict, labels: list[str], texts) -> Vectorizer:

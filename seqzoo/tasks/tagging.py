@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data.batching import batches
-from seqzoo.data.streaming import RecordSplit
+from seqzoo.data.streaming import RecordSplit, label_index
 from seqzoo.data.tagging import OUTSIDE, TaggedSentences, conll_sentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
@@ -50,14 +50,7 @@ class TaggingTask(Task):
         scan = split.scan(HELDOUT_TEXTS, settings["vocabulary_sample"],
                           lambda record, heldout: seen[heldout].update(record[1].split(TAG_SEPARATOR)))
         split.check_sizes(scan, data, "tagged sentences")
-        tags = sorted(seen[0], key=lambda tag: (tag != OUTSIDE, tag))
-        if len(tags) < 2:
-            raise UserError(f"training data needs at least 2 distinct tags, got {tags}")
-        unknown = sorted(seen[1] - seen[0])
-        if unknown:
-            raise UserError(f"tags {unknown} of the held-out sentences were not seen in training ({tags})")
-        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
-            tf.constant(tags), tf.range(len(tags), dtype=tf.int32)), default_value=-1)
+        tags, table = label_index(seen[0], seen[1], "tags", key=lambda tag: (tag != OUTSIDE, tag))
 
         def parse(texts, joined_tags):
             return texts, table.lookup(tf.strings.split(joined_tags, TAG_SEPARATOR))
