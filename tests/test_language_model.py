@@ -186,7 +186,9 @@ def test_a_corpus_of_one_line_is_a_clear_error(tmp_path, capsys):
     assert main(["train", "char_lm", "--data", str(tmp_path / "one.txt"), "--preset", "tiny",
                  "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err == (f"seqzoo: error: '{tmp_path / 'one.txt'}': the validation split is "
-                                       "empty (1 non-empty lines, validation_fraction=0.1)\n")
+                                       "empty (1 non-empty lines, validation_fraction=0.1; each example's "
+                                       "split is a hash of it, so copies land together: more distinct "
+                                       "non-empty lines or a larger train.validation_fraction fill both)\n")
 
 
 @pytest.mark.parametrize("tie", [False, True])

@@ -76,9 +76,9 @@ def test_a_split_left_empty_is_one_line(tmp_path):
     path = tmp_path / "two.txt"
     path.write_text("__label__pos a\n" * 3)  # one line three times: one split has it all
     with pytest.raises(UserError, match=r"the (validation|training) split is empty \(3 labelled examples, "
-                                        r"validation_fraction=0\.1; a copy of a record always lands in the "
-                                        r"same split, so a file of few distinct ones needs a larger "
-                                        r"train\.validation_fraction\)$"):
+                                        r"validation_fraction=0\.1; each example's split is a hash of it, so "
+                                        r"copies land together: more distinct labelled examples or a larger "
+                                        r"train\.validation_fraction fill both\)$"):
         prepared(path, validation_fraction=0.1)
 
 

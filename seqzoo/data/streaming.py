@@ -101,8 +101,7 @@ class LineSplit:
 
     def check_sizes(self, scan: Scan, data, what: str) -> None:
         """UserError when the data has no `what` (`labelled examples`, ...) or a split is empty."""
-        _check_sizes(scan, data, what, f"validation_fraction={self.fraction:g}" if self.heldout_files is None
-                     else "its validation files")
+        _check_sizes(scan, data, what, self.fraction if self.heldout_files is None else None)
 
     def _lines(self) -> Iterator[tuple[Path, int, str, bool]]:
         """(file, line number, text, held out) of every line, file by file."""
@@ -155,7 +154,7 @@ class RecordSplit:
                         self.seed, observe)
 
     def check_sizes(self, scan: Scan, data, what: str) -> None:
-        _check_sizes(scan, data, what, f"validation_fraction={self.fraction:g}")
+        _check_sizes(scan, data, what, self.fraction)
 
     def _held_out(self, record: tuple[str, ...]) -> bool:
         digest = hashlib.blake2b("\0".join(record).encode("utf-8", "surrogatepass"), digest_size=8,
@@ -196,14 +195,17 @@ def label_index(train: set[str], heldout: set[str], what: str,
         tf.constant(names), tf.range(len(names), dtype=tf.int32)), default_value=-1)
 
 
-def _check_sizes(scan: Scan, data, what: str, how: str) -> None:
+def _check_sizes(scan: Scan, data, what: str, fraction: float | None) -> None:
+    """UserError when there are no examples, or a split is empty (`fraction`: the hash split's, None
+    for validation files)."""
     if sum(scan.examples) == 0:
         raise UserError(f"data file '{data}' has no {what}")
     if min(scan.examples) == 0:
+        how = ("its validation files" if fraction is None else
+               f"validation_fraction={fraction:g}; each example's split is a hash of it, so copies land "
+               f"together: more distinct {what} or a larger train.validation_fraction fill both")
         raise UserError(f"'{data}': the {'validation' if scan.examples[0] else 'training'} split is "
-                        f"empty ({sum(scan.examples)} {what}, {how}; a copy of a record always lands in "
-                        "the same split, so a file of few distinct ones needs a larger "
-                        "train.validation_fraction)")
+                        f"empty ({sum(scan.examples)} {what}, {how})")
 
 
 class Reservoir:
