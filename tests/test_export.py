@@ -292,6 +292,7 @@ def test_request_renders_the_rest_body_and_the_grpc_request_and_names_mistakes(e
         (["x", "--input", "beam_width=2", "--grpc"],
          "no input 'beam_width' in this signature; its inputs are text"),
         (["--input", "text=3", "--grpc"], "input 'text' takes string [None], got 3"),
+        (["x", "--input", "text=[1]", "--grpc"], "input 'text' is given twice: as INPUT and as --input"),
         (["--input", 'text="x"', "--grpc"], "input 'text' takes string [None], got shape []"),
     ]:
         assert main(["request", str(exported_sentiment), *argv]) == 2
@@ -364,3 +365,24 @@ def test_a_corpus_is_hashed_whole_for_its_first_gib_and_past_it_by_size_mtime_an
     after_b = files.data_fingerprint(corpus)
     edit("a.txt", 30)  # a, hashed whole
     assert files.data_fingerprint(corpus)["sha256"] != after_b["sha256"]
+
+
+def test_request_values_are_checked_against_the_signature_never_wrapped_or_clamped():
+    from seqzoo.exporters.requests import fill_inputs
+
+    specs = {"seed": tf.TensorSpec([], tf.int32), "temperature": tf.TensorSpec([], tf.float32),
+             "prime": tf.TensorSpec([None], tf.float32), "state_0": tf.TensorSpec([None, 4], tf.float32)}
+    for value, message in [
+        (99_999_999_999, r"input 'seed' takes int32 \[\]: 99999999999 is out of its range "
+                         r"\(-2147483648 to 2147483647\)"),
+        (1.5, r"input 'seed' takes int32 \[\], got 1.5"),
+        ("x", r"input 'seed' takes int32 \[\], got \"x\""),
+        ([1, 2], r"input 'seed' takes int32 \[\], got shape \[2\]"),
+    ]:
+        with pytest.raises(seqzoo.errors.UserError, match=message):
+            fill_inputs(specs, {"seed": value})
+    with pytest.raises(seqzoo.errors.UserError, match="input 'temperature' holds a value that is not finite"):
+        fill_inputs(specs, {"temperature": float("nan")})
+    inputs, zeros = fill_inputs(specs, {"prime": [0.5, -0.5], "seed": 7})
+    assert (inputs["seed"], inputs["temperature"]) == (7, 1.0) and inputs["prime"].dtype == np.float32
+    assert zeros == ["state_0"] and inputs["state_0"].shape == (1, 4)  # a template, named

@@ -1,7 +1,7 @@
 """Quantised LiteRT files beside the float32 `.tflite`: made, timed and compared on held-out inputs.
 
-Each variant is driven exactly as the float32 file is (the task's `tflite_outputs`: tokenised by
-the app, batch 1, states fed back), so its size, latency and agreement are what an app would see.
+Each variant is driven exactly as the float32 file is (the task's own driver: tokenised by the app,
+batch 1, states fed back), so its size, latency and agreement are what an app would see.
 Full int8 is calibrated on the inputs the float32 file saw while it was driven over the held-out
 inputs. A variant the converter cannot make is kept in the report with the converter's reason.
 """
@@ -34,7 +34,8 @@ def parse_quantizations(kinds: str | Sequence[str] | None) -> tuple[str, ...]:
 def quantize(convert: Callable[..., bytes], float32: bytes, kinds: tuple[str, ...], *, task: Task,
              vectorizer, heldout: list, meta: dict, stem: str) -> tuple[dict[str, bytes], dict]:
     """Makes each variant with `convert` (`seqzoo.exporters.tflite.tflite_converter`) and measures it
-    and the float32 file on `heldout` (the task's parity inputs).
+    and the float32 file on `heldout` (`Task.heldout_inputs`: held-out data as serving_default takes
+    it), in the task's terms (`Task.quantization_outputs`, `Task.tflite_agreement`).
 
     Returns (the files to write, by name, and the model card's report: per variant its file, bytes,
     latency in ms per held-out input and agreement with float32 in the task's terms, or the reason

@@ -99,9 +99,14 @@ def _checked(name: str, spec: tf.TensorSpec, value) -> np.ndarray:
             if array.dtype == object or array.dtype.kind not in "biuf" or (
                     array.dtype.kind == "f" and not spec.dtype.is_floating):
                 raise ValueError
-            array = array.astype(spec.dtype.as_numpy_dtype)
     except (ValueError, TypeError, OverflowError):
         raise UserError(f"input {name!r} takes {kind}, got {_short(value)}") from None
+    if spec.dtype.is_integer and array.dtype != object and array.size:  # never wrapped around
+        limits = np.iinfo(spec.dtype.as_numpy_dtype)
+        if array.min() < limits.min or array.max() > limits.max:
+            raise UserError(f"input {name!r} takes {kind}: {_short(value)} is out of its range "
+                            f"({limits.min} to {limits.max})")
+    array = array.astype(spec.dtype.as_numpy_dtype) if array.dtype != object else array
     if not spec.shape.is_compatible_with(array.shape):
         raise UserError(f"input {name!r} takes {kind}, got shape {_shape(array.shape)}")
     if spec.dtype.is_floating and not np.isfinite(array).all():
