@@ -454,7 +454,8 @@ def markdown(runs: list[PaperRun], quick: bool) -> str:
         ours = fmt(r.value) if r.value is not None else (
             f"- (validation loss {min(r.history):.3g})" if r.history else "-")
         epochs = f"{r.epochs} of {r.max_epochs}" if r.max_epochs else str(r.epochs)
-        lines.append(f"| {r.task} | {r.T or '-'} | {metric} | {r.model} | {r.parameters:,} | {ours} "
+        parameters = f"{r.parameters:,}" if r.parameters else "-"  # an unfinished run's is not kept
+        lines.append(f"| {r.task} | {r.T or '-'} | {metric} | {r.model} | {parameters} | {ours} "
                      f"| {fmt(r.published)} | {epochs} | {_duration(r.seconds)} | {r.device} | {r.status} |")
     if quick:
         lines.append("\n--quick: shorter sequences, less data and fewer epochs than the paper; "
