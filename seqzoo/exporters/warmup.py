@@ -19,11 +19,9 @@ def warmup_inputs(specs: dict, serving_input: str, example) -> dict[str, np.ndar
     """One request's inputs for a signature's input specs: `example` (a held-out input) for the served
     input and for every string, the rest as `fill_inputs` fills them (scalars at their usual values,
     states, caches and memories zeros)."""
-    given = {serving_input: [example]} if specs.get(serving_input, _SCALAR).shape.rank else {}
+    spec = specs.get(serving_input)
+    given = {serving_input: [example]} if spec is not None and spec.shape.rank else {}
     return fill_inputs(specs, given, strings=[example])[0]
-
-
-_SCALAR = tf.TensorSpec([])
 
 
 def write_warmup(version: Path, loaded, name: str, serving_input: str, example) -> int:

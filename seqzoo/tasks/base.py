@@ -6,6 +6,7 @@ written once, against this interface; each task fills it in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,29 @@ class Prepared:
     def train(self) -> tf.data.Dataset:
         """One pass over the training data, reshuffled at every iteration."""
         return self.train_batches(None)
+
+
+def streamed_prepared(split, scan, parse: Callable, settings: dict, adapt: Callable, batched: Callable,
+                      meta: dict, text_at: int) -> Prepared:
+    """A streamed corpus ready for `fit`: `split` (a LineSplit or RecordSplit) and its checking pass
+    `scan`, examples parsed to (text, target) by `parse`, a vectorizer from `adapt` (on the scan's
+    sample, else a streaming pass over the training texts), batches by `batched` (`labelled_batches`,
+    `tagged_batches`). `text_at`: where a scanned record holds its text."""
+    train = split.examples(parse, heldout=False, scan=scan)
+    train_texts = train.map(lambda text, _: text)
+    sample = None if scan.sample is None else [fields[text_at] for fields in scan.sample]
+    vectorizer = adapt(train_texts if sample is None else sample)
+    batch = settings["batch_size"]
+    return Prepared(
+        vectorizer=vectorizer,
+        train_batches=functools.partial(batched, train, vectorizer, batch, settings["seed"],
+                                        buffer=min(settings["shuffle_buffer"], scan.examples[0])),
+        examples=scan.examples[0],
+        validation=batched(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
+        meta=meta,
+        heldout_texts=[fields[text_at] for fields in scan.heldout],
+        train_texts=train_texts,
+    )
 
 
 class Task:

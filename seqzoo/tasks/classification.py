@@ -21,7 +21,7 @@ from seqzoo.data.readers import (
 )
 from seqzoo.data.streaming import LineSplit, RecordSplit, label_index, line_files
 from seqzoo.errors import UserError
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
 from seqzoo.text import Vectorizer
 
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
@@ -64,21 +64,8 @@ class ClassificationTask(Task):
             label, text = read(*batch)
             return text, table.lookup(label)
 
-        train = split.examples(parse, heldout=False, scan=scan)
-        train_texts = train.map(lambda text, _: text)
-        sample = None if scan.sample is None else [text for _, text in scan.sample]
-        vectorizer = _adapted(config, names, train_texts if sample is None else sample)
-        batch = settings["batch_size"]
-        return Prepared(
-            vectorizer=vectorizer,
-            train_batches=functools.partial(labelled_batches, train, vectorizer, batch, settings["seed"],
-                                            buffer=min(settings["shuffle_buffer"], scan.examples[0])),
-            examples=scan.examples[0],
-            validation=labelled_batches(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
-            meta={"labels": names},
-            heldout_texts=[text for _, text in scan.heldout],
-            train_texts=train_texts,
-        )
+        return streamed_prepared(split, scan, parse, settings, functools.partial(_adapted, config, names),
+                                 labelled_batches, {"labels": names}, text_at=1)
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
         examples = read_labelled(data)

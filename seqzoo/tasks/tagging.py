@@ -20,7 +20,7 @@ from seqzoo.data.streaming import RecordSplit, label_index
 from seqzoo.data.tagging import OUTSIDE, TaggedSentences, conll_sentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
 from seqzoo.text import Vectorizer
 
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
@@ -55,23 +55,14 @@ class TaggingTask(Task):
         def parse(texts, joined_tags):
             return texts, table.lookup(tf.strings.split(joined_tags, TAG_SEPARATOR))
 
-        train = split.examples(parse, heldout=False, scan=scan)
-        train_texts = train.map(lambda text, _: text)
-        sample = None if scan.sample is None else [text for text, _ in scan.sample]
-        vectorizer = Vectorizer(**text).adapt(train_texts if sample is None else sample)
-        text["max_tokens"] = vectorizer.vocabulary_size()
-        config["model"]["num_tags"] = len(tags)
-        batch = settings["batch_size"]
-        return Prepared(
-            vectorizer=vectorizer,
-            train_batches=functools.partial(tagged_batches, train, vectorizer, batch, settings["seed"],
-                                            buffer=min(settings["shuffle_buffer"], scan.examples[0])),
-            examples=scan.examples[0],
-            validation=tagged_batches(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
-            meta={"tags": tags},
-            heldout_texts=[text for text, _ in scan.heldout],
-            train_texts=train_texts,
-        )
+        def adapt(texts) -> Vectorizer:  # and size the model to the vocabulary and the tags
+            vectorizer = Vectorizer(**text).adapt(texts)
+            text["max_tokens"] = vectorizer.vocabulary_size()
+            config["model"]["num_tags"] = len(tags)
+            return vectorizer
+
+        return streamed_prepared(split, scan, parse, settings, adapt, tagged_batches, {"tags": tags},
+                                 text_at=0)
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
         sentences = read_conll(data).chunked(vectorizer.max_length)
