@@ -302,7 +302,8 @@ def tune(name: str, models=MODELS[1:], *, quick: bool = False, T: int | None = N
                       steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
                       callbacks=[keras.callbacks.TerminateOnNaN()])
             loss = model.evaluate(*validation, batch_size=256, verbose=0, return_dict=True)["loss"]
-            points.append(TuningPoint(kind, width, rate, clip, steps, float(loss) if math.isfinite(loss) else math.nan))
+            loss = float(loss) if math.isfinite(loss) else math.nan
+            points.append(TuningPoint(kind, width, rate, clip, steps, loss))
     return points
 
 
@@ -323,8 +324,9 @@ def tuning_markdown(points: list[TuningPoint]) -> str:
              "|---|---|---|---|---|---|"]
     for p in points:
         loss = f"{p.val_loss:.4g}" if math.isfinite(p.val_loss) else "diverged"
-        lines.append(f"| {p.model} | {p.units} | {p.learning_rate:g} | {p.clipnorm if p.clipnorm else 'none'} "
-                     f"| {loss} | {'yes' if picks.get(p.model) is p else ''} |")
+        clip = p.clipnorm if p.clipnorm else "none"
+        lines.append(f"| {p.model} | {p.units} | {p.learning_rate:g} | {clip} | {loss} "
+                     f"| {'yes' if picks.get(p.model) is p else ''} |")
     return "\n".join(lines) + "\n"
 
 

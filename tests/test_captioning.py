@@ -90,7 +90,7 @@ def test_missing_and_broken_images_are_skipped_with_a_note_and_none_is_an_error(
     (tmp_path / "a.png").write_bytes(encoded(RGB))
     (tmp_path / "cut.png").write_bytes(encoded(RGB)[:40])
     (tmp_path / "pairs.tsv").write_text("a.png\tone\ncut.png\ttwo\ngone.png\tthree\n")
-    with pytest.warns(SeqzooNote, match=r"2 of 3 images .* were skipped.*a cut PNG file"):
+    with pytest.warns(SeqzooNote, match=r"2 of 3 captions .* skipped: their images are missing.*a cut PNG"):
         read = read_captions(tmp_path / "pairs.tsv")
     assert read.captions == [["one"]]
     (tmp_path / "bad.tsv").write_text("gone.png\tthree\n")
@@ -223,6 +223,9 @@ def test_cli_captions_good_files_and_names_each_bad_one(exported, scenes, tmp_pa
     assert "beam width must be between 1 and 16, got 17" in capsys.readouterr().err
 
 
+HALF_HELD_OUT = {"train.validation_fraction": 0.5}  # a hash split of 6 images: both halves get some
+
+
 def test_training_on_a_caption_file_with_an_image_folder(tmp_path):
     images = tmp_path / "pictures"
     images.mkdir()
@@ -234,12 +237,13 @@ def test_training_on_a_caption_file_with_an_image_folder(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", SeqzooNote)  # every image was found
         run = seqzoo.train("show_tell", tmp_path / "tokens.txt", preset="tiny", epochs=1, verbose=0,
-                           out=tmp_path / "run", images=str(images))
+                           out=tmp_path / "run", images=str(images), overrides=HALF_HELD_OUT)
     assert json.loads((run / "run.json").read_text())["meta"]["image_size"] == 16
-    with pytest.warns(SeqzooNote, match=r"5 of 10 training captions have more than text.max_length=2 words "
+    with pytest.warns(SeqzooNote, match=r"3 of 6 training captions have more than text.max_length=2 words "
                                         r"\(the longest 4\) and were cut; --set text.max_length=4"):
         seqzoo.train("show_tell", tmp_path / "tokens.txt", preset="tiny", epochs=1, verbose=0,
-                     out=tmp_path / "run-short", images=str(images), overrides={"text.max_length": 2})
+                     out=tmp_path / "run-short", images=str(images),
+                     overrides={**HALF_HELD_OUT, "text.max_length": 2})
     assert main(["train", "show_tell", "--data", str(tmp_path / "tokens.txt"), "--images",
                  str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
 
@@ -252,3 +256,34 @@ def test_show_attend_tell_small_captions_unseen_handwriting(tmp_path):
     assert metrics["exact_match"] >= 0.75, metrics
     assert metrics["grounding"] >= 0.8, metrics
     assert metrics["exact_match[1]"] > metrics["exact_match[4]"], metrics
+
+
+def test_a_caption_file_streams_split_by_image_and_holds_one_line_at_a_time(tmp_path):
+    """Every reference of an image lands in its split (a keyed hash of the image's name); a 4 MB
+    caption file is read with a Python peak far below its size."""
+    import tracemalloc
+
+    from seqzoo.data.captions import caption_split
+
+    for i in range(30):
+        (tmp_path / f"{i}.png").write_bytes(encoded(RGB))
+    lines = [f"{i}.png\tcaption {k} of picture {i}\n" for k in range(3) for i in range(30)]  # interleaved
+    (tmp_path / "pairs.tsv").write_text("".join(lines) + "gone.png\tnot there\n")
+    split, root = caption_split(tmp_path / "pairs.tsv", None, 0.3, seed=7)
+    assert root == tmp_path
+    scan = split.scan(keep=1000, sample=None)
+    splits = {False: set(), True: set()}
+    for heldout in (False, True):
+        names = [n.decode() for n, _ in split.examples(lambda n, c: (n, c), heldout, scan).as_numpy_iterator()]
+        assert len(names) == scan.examples[heldout] == 3 * len(set(names))  # all three references, or none
+        splits[heldout] = set(names)
+    assert splits[False].isdisjoint(splits[True]) and len(splits[False] | splits[True]) == 30
+    assert 0.15 < len(splits[True]) / 30 < 0.45
+    assert {name for name, _ in scan.heldout} == splits[True]  # the held-out captions kept for the figures
+
+    (tmp_path / "big.tsv").write_text("".join(lines * 1500))
+    tracemalloc.start()
+    scan = caption_split(tmp_path / "big.tsv", None, 0.3, seed=7)[0].scan(keep=16, sample=None)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sum(scan.examples) == 135_000 and peak < 1_000_000, peak

@@ -1,24 +1,30 @@
 """Captioned images: readers for COCO, Flickr8k and TSV layouts, and the offline digit-scenes task.
 
-Images stay on disk: a reader returns their paths and captions (several references per image),
-and `seqzoo.tasks.captioning` streams the bytes through tf.data.
+Images stay on disk: a reader gives their paths and captions (several references per image), in
+memory (`read_captions`) or streamed record by record (`caption_split`), and
+`seqzoo.tasks.captioning` reads the image bytes through tf.data as batches are made.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from seqzoo.data.images import file_problem
-from seqzoo.data.readers import read_lines
+from seqzoo.data.readers import text_lines
+from seqzoo.data.streaming import RecordSplit
 from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.files import cache_dir, write_json, write_text
 
+SPLIT_FILES = ("train.tsv", "validation.tsv")  # a caption folder's splits (the digit scenes write them)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 FLICKR_LINE = re.compile(r"^([^\t#]+)#\d+\t(.*)$")
 
@@ -48,22 +54,102 @@ class CaptionedImages:
 
 def read_captions(data: str | Path, images: str | Path | None = None) -> CaptionedImages:
     """Captions from a COCO captions JSON, a Flickr8k token file (`name.jpg#0<TAB>caption`) or a
-    `image_path<TAB>caption` TSV; image paths are relative to `images` (default: the data file's
-    folder). Lines of one image gather as its references. Images that are missing are skipped
-    with a note counting them; none found is an error."""
+    `image_path<TAB>caption` TSV, in memory (`caption_records` streams them); image paths are
+    relative to `images` (default: the data file's folder). Lines of one image gather as its
+    references. Captions of images that are missing or not whole are skipped with a note counting
+    them; none left is an error."""
+    data, root = caption_source(data, images)
+    skipped = SkippedImages()
+    captioned = gathered(caption_records(data, root, skipped), root)
+    if not len(captioned):
+        raise no_readable_image(data, root, skipped)
+    skipped.note(data)
+    return captioned
+
+
+def gathered(records, root: Path) -> CaptionedImages:
+    """(name, caption) records gathered by image, in the order the images come; with their boxes
+    when a boxes.json under `root` (the digit scenes write one) knows every image."""
+    named: dict[str, list[str]] = {}
+    for name, caption in records:
+        named.setdefault(name, []).append(caption)
+    captioned = CaptionedImages([str(root / name) for name in named], list(named.values()))
+    if (root / "boxes.json").is_file():
+        boxes = json.loads((root / "boxes.json").read_text(encoding="utf-8"))
+        if all(name in boxes for name in named):
+            captioned.boxes = [boxes[name] for name in named]
+    return captioned
+
+
+def caption_split(data: Path, images: str | Path | None, fraction: float, seed: int,
+                  skipped: SkippedImages | None = None) -> tuple[RecordSplit, Path]:
+    """The (name, caption) records of a folder's train.tsv and validation.tsv, or of one caption file
+    split by a keyed hash of each image's name (its references stay together), streamed
+    (`caption_records`, counting what it skips in `skipped`); and the folder the images are under."""
+    if data.is_dir():
+        missing = [name for name in SPLIT_FILES if not (data / name).is_file()]
+        if missing:
+            raise UserError(f"data folder '{data}' needs {' and '.join(missing)} (image_path<TAB>caption "
+                            "lines), or give a caption file")
+        (train, root), (heldout, _) = (caption_source(data / name, images) for name in SPLIT_FILES)
+        return RecordSplit(functools.partial(caption_records, train, root, skipped), 2, fraction, seed, key=0,
+                           heldout_records=functools.partial(caption_records, heldout, root, skipped)), root
+    data, root = caption_source(data, images)
+    records = functools.partial(caption_records, data, root, skipped)
+    return RecordSplit(records, 2, fraction, seed, key=0), root
+
+
+def caption_source(data: str | Path, images: str | Path | None) -> tuple[Path, Path]:
+    """(the caption file, the folder its image paths are relative to); UserError when either is missing."""
     data = Path(data)
     if not data.is_file():
         raise UserError(f"caption file '{data}' does not exist")
     root = Path(images) if images is not None else data.parent
     if not root.is_dir():
         raise UserError(f"image folder '{root}' does not exist")
+    return data, root
+
+
+@dataclass
+class SkippedImages:
+    """What a pass over captions skipped: how many of how many, and the first with its reason."""
+
+    skipped: int = 0
+    seen: int = 0
+    first: str = ""
+
+    def note(self, data: Path) -> None:
+        if self.skipped:
+            warnings.warn(f"{self.skipped} of {self.seen} captions of '{data}' were skipped: their images "
+                          f"are missing or not images (first: {self.first})", SeqzooNote, stacklevel=3)
+
+
+def no_readable_image(data: Path, root: Path, skipped: SkippedImages) -> UserError:
+    first = f" (first: {skipped.first})" if skipped.first else ""
+    return UserError(f"no readable image of '{data}' under '{root}'{first}; give the folder with --images")
+
+
+def caption_records(data: Path, root: Path, skipped: SkippedImages | None = None
+                    ) -> Iterator[tuple[str, str]]:
+    """(image name as the file writes it, caption) for every caption whose image is under `root` and
+    looks whole (`seqzoo.data.images.file_problem`), read as they go: a TSV or Flickr8k file line by
+    line (UserError naming a bad line), a COCO JSON parsed whole. `skipped` counts the others."""
     if data.suffix.lower() == ".json":
-        named = _coco(data)
+        pairs = ((name, caption) for name, captions in _coco(data).items() for caption in captions)
     else:
-        lines = [(n, line) for n, line in enumerate(read_lines(data), 1) if line.strip()]
-        flickr = bool(lines) and FLICKR_LINE.match(lines[0][1]) is not None
-        named = _tab_separated(data, lines, FLICKR_LINE if flickr else None)
-    return _existing(named, root, data)
+        pairs = _tab_separated(data)
+    checked, problem = None, None
+    for name, caption in pairs:
+        if name != checked:  # the lines of one image usually follow each other: one check for them
+            checked, path = name, os.path.join(root, name)  # no Path per line: pathlib interns each part
+            problem = "missing" if not os.path.isfile(path) else file_problem(path)
+        if skipped is not None:
+            skipped.seen += 1
+        if problem is None:
+            yield name, caption
+        elif skipped is not None:
+            skipped.skipped += 1
+            skipped.first = skipped.first or f"'{path}': {problem}"
 
 
 def _coco(path: Path) -> dict[str, list[str]]:
@@ -87,11 +173,16 @@ def _coco(path: Path) -> dict[str, list[str]]:
     return named
 
 
-def _tab_separated(path: Path, lines: list[tuple[int, str]], flickr: re.Pattern | None) -> dict:
-    named: dict[str, list[str]] = {}
-    for number, line in lines:
-        if flickr is not None:
-            match = flickr.match(line)
+def _tab_separated(path: Path) -> Iterator[tuple[str, str]]:
+    """(name, caption) of a TSV or Flickr8k token file's lines (which one: its first line says)."""
+    flickr = None
+    for number, line in enumerate(text_lines(path), 1):
+        if not line.strip():
+            continue
+        if flickr is None:
+            flickr = FLICKR_LINE.match(line) is not None
+        if flickr:
+            match = FLICKR_LINE.match(line)
             if match is None:
                 raise UserError(f"{path}:{number}: not a Flickr8k line (name.jpg#N<TAB>caption)")
             name, caption = match.group(1), match.group(2)
@@ -102,24 +193,7 @@ def _tab_separated(path: Path, lines: list[tuple[int, str]], flickr: re.Pattern 
         caption = caption.strip()
         if not name.strip() or not caption:
             raise UserError(f"{path}:{number}: empty {'image path' if not name.strip() else 'caption'}")
-        named.setdefault(name.strip(), []).append(caption)
-    return named
-
-
-def _existing(named: dict[str, list[str]], root: Path, data: Path) -> CaptionedImages:
-    """The images that are there and look whole (`seqzoo.data.images.file_problem`); the others
-    skipped with a note that counts them and names the first."""
-    problems = {name: "missing" if not (root / name).is_file() else file_problem(str(root / name))
-                for name in named}
-    found = {name: captions for name, captions in named.items() if problems[name] is None}
-    bad = [name for name in named if problems[name] is not None]
-    if not found:
-        first = f" (first: '{root / bad[0]}': {problems[bad[0]]})" if bad else ""
-        raise UserError(f"no readable image of '{data}' under '{root}'{first}; give the folder with --images")
-    if bad:
-        warnings.warn(f"{len(bad)} of {len(named)} images of '{data}' were skipped, missing or not images "
-                      f"(first: '{root / bad[0]}': {problems[bad[0]]})", SeqzooNote, stacklevel=3)
-    return CaptionedImages([str(root / name) for name in found], list(found.values()))
+        yield name.strip(), caption
 
 
 # === The offline task: digit scenes ===

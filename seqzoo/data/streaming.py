@@ -10,6 +10,7 @@ names the file and line); training passes run in the graph.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -133,15 +134,20 @@ class RecordSplit:
     width: int
     fraction: float
     seed: int
+    key: int | None = None  # hash this field alone (a caption's image: its references stay together)
+    heldout_records: Callable[[], Iterator[tuple[str, ...]]] | None = None  # None: split `records` by hash
 
     def examples(self, parse: Callable[..., tuple], heldout: bool, scan: Scan | None = None
                  ) -> tf.data.Dataset:
         """One split's records, read as the dataset is iterated and parsed in the graph by `parse` (a
         batch of records, one [n] tf.string per field -> fields [n] each); with the checking pass's
         `scan`, of known length (see `LineSplit.examples`)."""
+        if self.heldout_records is not None:
+            source = self.heldout_records if heldout else self.records
+        else:
+            source = lambda: (record for record in self.records() if self._held_out(record) == heldout)  # noqa: E731
         dataset = tf.data.Dataset.from_generator(
-            lambda: (record for record in self.records() if self._held_out(record) == heldout),
-            output_signature=tuple(tf.TensorSpec([], tf.string) for _ in range(self.width)))
+            source, output_signature=tuple(tf.TensorSpec([], tf.string) for _ in range(self.width)))
         dataset = dataset.batch(LINES_PER_READ).map(parse).unbatch()
         if scan is None:
             return dataset
@@ -150,14 +156,19 @@ class RecordSplit:
     def scan(self, keep: int, sample: int | None, observe: Callable[[tuple, bool], None] | None = None
              ) -> Scan:
         """One pass over every record: counts, the first held-out ones, a seeded training sample."""
-        return _scanned(((record, self._held_out(record)) for record in self.records()), keep, sample,
-                        self.seed, observe)
+        if self.heldout_records is not None:
+            records = itertools.chain(((record, False) for record in self.records()),
+                                      ((record, True) for record in self.heldout_records()))
+        else:
+            records = ((record, self._held_out(record)) for record in self.records())
+        return _scanned(records, keep, sample, self.seed, observe)
 
     def check_sizes(self, scan: Scan, data, what: str) -> None:
-        _check_sizes(scan, data, what, self.fraction)
+        _check_sizes(scan, data, what, self.fraction if self.heldout_records is None else None)
 
     def _held_out(self, record: tuple[str, ...]) -> bool:
-        digest = hashlib.blake2b("\0".join(record).encode("utf-8", "surrogatepass"), digest_size=8,
+        hashed = record if self.key is None else record[self.key : self.key + 1]
+        digest = hashlib.blake2b("\0".join(hashed).encode("utf-8", "surrogatepass"), digest_size=8,
                                  key=self.seed.to_bytes(8, "little", signed=True)).digest()
         return int.from_bytes(digest, "little") < self.fraction * 2**64
 

@@ -44,11 +44,12 @@ class Prepared:
 
 
 def streamed_prepared(split, scan, parse: Callable, settings: dict, adapt: Callable, batched: Callable,
-                      meta: dict, text_at: int) -> Prepared:
+                      meta: dict | Callable[[Vectorizer], dict], text_at: int) -> Prepared:
     """A streamed corpus ready for `fit`: `split` (a LineSplit or RecordSplit) and its checking pass
     `scan`, examples parsed to (text, target) by `parse`, a vectorizer from `adapt` (on the scan's
     sample, else a streaming pass over the training texts), batches by `batched` (`labelled_batches`,
-    `tagged_batches`). `text_at`: where a scanned record holds its text."""
+    `tagged_batches`, `caption_batches`); `meta`, or a function of the vectorizer that makes it.
+    `text_at`: where a scanned record holds its text."""
     train = split.examples(parse, heldout=False, scan=scan)
     train_texts = train.map(lambda text, _: text)
     sample = None if scan.sample is None else [fields[text_at] for fields in scan.sample]
@@ -60,7 +61,7 @@ def streamed_prepared(split, scan, parse: Callable, settings: dict, adapt: Calla
                                         buffer=min(settings["shuffle_buffer"], scan.examples[0])),
         examples=scan.examples[0],
         validation=batched(split.examples(parse, heldout=True, scan=scan), vectorizer, batch),
-        meta=meta,
+        meta=meta(vectorizer) if callable(meta) else meta,
         heldout_texts=[fields[text_at] for fields in scan.heldout],
         train_texts=train_texts,
     )

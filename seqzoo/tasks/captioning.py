@@ -18,8 +18,9 @@ and `decode_step`, builtin ops only.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,20 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data.batching import batches
-from seqzoo.data.captions import CaptionedImages, digit_scenes, read_captions
+from seqzoo.data.captions import (
+    CaptionedImages,
+    SkippedImages,
+    caption_split,
+    digit_scenes,
+    gathered,
+    no_readable_image,
+    read_captions,
+)
 from seqzoo.data.images import decode_images
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.layers.image_encoder import ImageEncoder
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
 from seqzoo.tasks.translation import (
     END_ID,
     MAX_BEAM_WIDTH,
@@ -50,7 +59,7 @@ from seqzoo.text import Vectorizer, string_tensor
 IMAGE = [tf.TensorSpec([None], tf.string, name="image")]
 BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
 HELDOUT_FOR_PARITY = 16
-SPLIT_FILES = ("train.tsv", "validation.tsv")
+HELDOUT_FOR_METRICS = 2048  # held-out captions whose images the caption figures (BLEU, exact match) read
 # Bytes every export must survive: nothing, not an image, a cut PNG.
 EDGE_CASES = [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"]
 
@@ -83,24 +92,36 @@ class CaptioningTask(Task):
         return digit_scenes()
 
     def prepare(self, config: dict, data: Path, images: str | None = None) -> Prepared:
+        """Streams the (image, caption) pairs (`seqzoo.data.captions.caption_split`): memory does not
+        grow with the caption file, and images are read as batches are made. One checking pass
+        counts the captions, skips (with a note) those whose images are missing or not whole, keeps
+        a vocabulary sample if asked for, and the first held-out captions, whose images the
+        caption figures (BLEU, exact match) read."""
         settings = config["train"]
-        train, heldout = read_splits(data, images, settings["validation_fraction"], settings["seed"])
-        vectorizer = target_vectorizer(config["text"], train.pairs()[1])
-        config["text"]["max_tokens"] = vectorizer.vocabulary_size()
-        _note_long_captions(train.pairs()[1], vectorizer)
-        meta = captioning_meta(config, vectorizer)
-        size, batch = config["model"]["image_size"], settings["batch_size"]
-        validation = caption_dataset(heldout, vectorizer, size, batch)
-        return Prepared(
-            vectorizer=vectorizer,
-            train_batches=functools.partial(caption_dataset, train, vectorizer, size, batch,
-                                            settings["seed"]),
-            examples=len(train.pairs()[0]),
-            validation=validation,
-            meta=meta,
-            heldout_texts=heldout.paths[:HELDOUT_FOR_PARITY],
-            heldout=HeldoutImages(heldout, validation),
-        )
+        fraction, seed = settings["validation_fraction"], settings["seed"]
+        skipped = SkippedImages()
+        scanning, root = caption_split(Path(data), images, fraction, seed, skipped)
+        scan = scanning.scan(HELDOUT_FOR_METRICS, settings["vocabulary_sample"])
+        if not sum(scan.examples):
+            raise no_readable_image(Path(data), root, skipped)
+        skipped.note(Path(data))
+        split, _ = caption_split(Path(data), images, fraction, seed)
+        split.check_sizes(scan, data, "captions")
+        prefix = tf.constant(f"{root}{os.sep}")
+
+        def adapt(captions):
+            vectorizer = target_vectorizer(config["text"], captions)
+            config["text"]["max_tokens"] = vectorizer.vocabulary_size()
+            _note_long_captions(captions, vectorizer)
+            return vectorizer
+
+        prepared = streamed_prepared(
+            split, scan, lambda names, captions: (captions, prefix + names), settings, adapt,
+            functools.partial(caption_batches, size=config["model"]["image_size"]),
+            lambda vectorizer: captioning_meta(config, vectorizer), text_at=1)
+        heldout = gathered(scan.heldout, root)
+        return dataclasses.replace(prepared, heldout_texts=heldout.paths[:HELDOUT_FOR_PARITY],
+                                   heldout=HeldoutImages(heldout, prepared.validation))
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> HeldoutImages:
         images = read_split(Path(data), None)
@@ -220,15 +241,19 @@ class CaptioningTask(Task):
         }
 
 
-def _note_long_captions(captions: list[str], vectorizer: Vectorizer) -> None:
+def _note_long_captions(captions: list[str] | tf.data.Dataset, vectorizer: Vectorizer) -> None:
     """A note when training captions are longer than the model may write: they are cut, and
     the model can never produce them whole."""
-    lengths = vectorizer.tokenize(captions).row_lengths().numpy()
-    long = int(np.sum(lengths > vectorizer.max_length))
+    batched = captions.batch(4096) if isinstance(captions, tf.data.Dataset) else [captions]
+    total = long = longest = 0
+    for batch in batched:
+        lengths = vectorizer.tokenize(batch).row_lengths().numpy()
+        total, long = total + len(lengths), long + int(np.sum(lengths > vectorizer.max_length))
+        longest = max(longest, int(lengths.max(initial=0)))
     if long:
-        warnings.warn(f"{long} of {len(captions)} training captions have more than text.max_length="
-                      f"{vectorizer.max_length} words (the longest {int(lengths.max())}) and were cut; "
-                      f"--set text.max_length={int(lengths.max())} keeps them whole",
+        warnings.warn(f"{long} of {total} training captions have more than text.max_length="
+                      f"{vectorizer.max_length} words (the longest {longest}) and were cut; "
+                      f"--set text.max_length={longest} keeps them whole",
                       SeqzooNote, stacklevel=3)
 
 
@@ -372,16 +397,23 @@ def grounding(boxes: list[list[dict]], tokens: np.ndarray, attention: np.ndarray
 
 def caption_dataset(images: CaptionedImages, vectorizer: Vectorizer, size: int, batch_size: int,
                     shuffle_seed: int | None = None, epochs: range | None = None) -> tf.data.Dataset:
-    """((image [size, size, 3], [START] + caption ids), caption ids + [END]) per reference, padded
-    per batch; images read from disk and decoded as the batches are made (by `decode_images`,
-    as the exports decode), in the order `seqzoo.data.batching.batches` gives. The readers have
-    skipped files that are not whole images; one that still fails to decode gets its caption
-    masked out of the loss (all padding), so it neither stops training nor teaches anything."""
+    """`caption_batches` of every (image, reference) pair of `images`."""
     paths, captions = images.pairs()
-    examples = tf.data.Dataset.from_tensor_slices((tf.constant(paths), tf.constant(captions)))
+    return caption_batches(tf.data.Dataset.from_tensor_slices((tf.constant(captions), tf.constant(paths))),
+                           vectorizer, batch_size, shuffle_seed, epochs, size=size)
+
+
+def caption_batches(examples: tf.data.Dataset, vectorizer: Vectorizer, batch_size: int,
+                    shuffle_seed: int | None = None, epochs: range | None = None, buffer: int | None = None,
+                    *, size: int) -> tf.data.Dataset:
+    """(caption, image path) examples -> ((image [size, size, 3], [START] + caption ids), caption ids
+    + [END]), padded per batch; images read from disk and decoded as the batches are made (by
+    `decode_images`, as the exports decode), in the order `seqzoo.data.batching.batches` gives. The
+    readers have skipped files that are not whole images; one that still fails to decode gets its
+    caption masked out of the loss (all padding), so it neither stops training nor teaches anything."""
 
     @tf.autograph.experimental.do_not_convert  # plain ops; autograph only warned about the closure
-    def vectorize(paths, captions):
+    def vectorize(captions, paths):
         pixels, valid = decode_images(tf.map_fn(tf.io.read_file, paths), size)
         ids = vectorizer.lookup(captions)[:, : vectorizer.max_length]
         edge = lambda token: tf.RaggedTensor.from_tensor(tf.fill([tf.shape(captions)[0], 1], token))  # noqa: E731
@@ -393,37 +425,9 @@ def caption_dataset(images: CaptionedImages, vectorizer: Vectorizer, size: int, 
         return examples.batch(batch_size).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE,
                                               deterministic=True)
 
-    return batches(examples, batch, shuffle_seed, epochs)
-
-
-def read_splits(data: Path, images: str | None, validation_fraction: float, seed: int
-                ) -> tuple[CaptionedImages, CaptionedImages]:
-    """(train, validation): a folder's train.tsv and validation.tsv (with boxes.json when the
-    digit scenes wrote it), or one caption file split by image with `seed`."""
-    if data.is_dir():
-        missing = [name for name in SPLIT_FILES if not (data / name).is_file()]
-        if missing:
-            raise UserError(f"data folder '{data}' needs {' and '.join(missing)} (image_path<TAB>caption "
-                            "lines), or give a caption file")
-        return read_split(data / SPLIT_FILES[0], images), read_split(data / SPLIT_FILES[1], images)
-    captioned = read_split(data, images)
-    if len(captioned) < 2:
-        raise UserError(f"caption file '{data}' needs at least 2 images (one held out)")
-    order = np.random.default_rng(seed).permutation(len(captioned))
-    count = min(max(1, round(len(captioned) * validation_fraction)), len(captioned) - 1)
-    return captioned.subset(sorted(order[count:])), captioned.subset(sorted(order[:count]))
+    return batches(examples, batch, shuffle_seed, epochs, buffer)
 
 
 def read_split(data: Path, images: str | None) -> CaptionedImages:
-    """One caption file; the boxes of its images when a boxes.json lies beside it."""
-    if data.is_dir():
-        data = data / "test.tsv"
-    captioned = read_captions(data, images)
-    boxes_file = data.parent / "boxes.json"
-    if images is None and boxes_file.is_file():
-        boxes = json.loads(boxes_file.read_text(encoding="utf-8"))
-        root = data.parent
-        named = [boxes.get(str(Path(p).relative_to(root))) for p in captioned.paths]
-        if all(b is not None for b in named):
-            captioned.boxes = named
-    return captioned
+    """One caption file (a folder: its test.tsv), in memory, with its images' boxes where known."""
+    return read_captions(data / "test.tsv" if data.is_dir() else data, images)
