@@ -81,6 +81,8 @@ TASKS = {
 TUNING_GRID = tuple((rate, clip) for rate in (5e-4, 2e-3, 8e-3) for clip in (1.0, None))
 TUNING_STEPS = 150
 TUNED: dict[str, dict[str, tuple[float, float | None]]] = {  # task -> model -> (learning rate, clipnorm)
+    "adding": {"lstm": (8e-3, 1.0), "gru": (8e-3, 1.0), "rnn": (2e-3, None)},
+    "copy_memory": {"lstm": (8e-3, 1.0), "gru": (8e-3, 1.0), "rnn": (2e-3, 1.0)},
 }
 RECORD = "paper_run.json"  # a finished run's PaperRun, in its folder under <out>/runs
 # --quick: short sequences and small data; the TCN keeps a receptive field longer than T.
