@@ -281,9 +281,10 @@ class TuningPoint:
 def tune(name: str, models=MODELS[1:], *, quick: bool = False, T: int | None = None,
          mnist_path: str | Path | None = None, seed: int = 1111, steps: int | None = None,
          grid=TUNING_GRID) -> list[TuningPoint]:
-    """Each recurrent baseline trained `steps` batches (TUNING_STEPS; 30 with `quick`) at every
-    (learning rate, clipnorm) of `grid`, from the same seed and batches, and scored on the
-    validation set: the evidence behind `TUNED`. The TCN keeps the paper's settings."""
+    """Each recurrent baseline trained `steps` batches (TUNING_STEPS; 30 with `quick`; as many passes
+    over the training set as that takes) at every (learning rate, clipnorm) of `grid`, from the
+    same seed and batches, and scored on the validation set: the evidence behind `TUNED`. The TCN
+    keeps the paper's settings."""
     from seqzoo.data.batching import batches, steps_per_epoch
 
     if "tcn" in models:
@@ -291,7 +292,8 @@ def tune(name: str, models=MODELS[1:], *, quick: bool = False, T: int | None = N
                         "settings")
     task, (train, validation, _), target = _setup(name, models, quick, T, None, mnist_path, seed)
     channels = train[0].shape[-1]
-    steps = min(steps or (30 if quick else TUNING_STEPS), steps_per_epoch(len(train[0]), task.batch_size))
+    steps = steps or (30 if quick else TUNING_STEPS)
+    passes = range(-(-steps // steps_per_epoch(len(train[0]), task.batch_size)))  # MNIST: more than one
     examples = tf.data.Dataset.from_tensor_slices(train)
     points = []
     for kind in models:
@@ -300,7 +302,7 @@ def tune(name: str, models=MODELS[1:], *, quick: bool = False, T: int | None = N
             keras.utils.set_random_seed(seed)
             model = compiled(kind, task, channels, width,
                              {"optimizer": task.optimizer, "learning_rate": rate, "clipnorm": clip})
-            model.fit(batches(examples, lambda d: d.batch(task.batch_size), shuffle_seed=seed),
+            model.fit(batches(examples, lambda d: d.batch(task.batch_size), shuffle_seed=seed, epochs=passes),
                       steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
                       callbacks=[keras.callbacks.TerminateOnNaN()])
             loss = model.evaluate(*validation, batch_size=256, verbose=0, return_dict=True)["loss"]
