@@ -83,7 +83,9 @@ TUNING_STEPS = 150
 TUNED: dict[str, dict[str, tuple[float, float | None]]] = {  # task -> model -> (learning rate, clipnorm)
     "adding": {"lstm": (8e-3, 1.0), "gru": (8e-3, 1.0), "rnn": (2e-3, None)},
     "copy_memory": {"lstm": (8e-3, 1.0), "gru": (8e-3, 1.0), "rnn": (2e-3, 1.0)},
+    "seq_mnist": {"lstm": (2e-3, 1.0), "gru": (5e-4, 1.0), "rnn": (5e-4, None)},
 }
+TUNED["permuted_mnist"] = TUNED["seq_mnist"]  # the same digits and models; its grid was not run
 RECORD = "paper_run.json"  # a finished run's PaperRun, in its folder under <out>/runs
 # --quick: short sequences and small data; the TCN keeps a receptive field longer than T.
 QUICK = {
