@@ -124,8 +124,9 @@ class LineSplit:
 @dataclass(frozen=True)
 class RecordSplit:
     """Records that are not one a line (a table's rows, whose quoted fields may hold line breaks; a
-    folder's files) read by Python as they go, and split by a keyed hash of each record: the
-    LineSplit of sources that tf.data cannot split into examples itself. Memory holds one record.
+    folder's files; captions, checked against their image files) read by Python as they go, and
+    split by a keyed hash of each record (or of its field `key`), or by source (`heldout_records`):
+    the LineSplit of sources that tf.data cannot split into examples itself. Memory holds one record.
 
     `records()` gives a fresh iterator of records, each a tuple of `width` strings (UserError naming
     the file and line of a bad one)."""
