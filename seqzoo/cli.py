@@ -631,7 +631,7 @@ def _paper(args) -> None:
     if args.report:
         if args.task or args.all:
             raise UserError("--report reads the runs in a folder; it trains nothing, so name no --task")
-        print(markdown(report(args.report), quick=False), end="")
+        print(markdown(report(args.report, args.mnist), quick=False), end="")
         return
     if args.all == bool(args.task):
         raise UserError("name one --task, or --all")
@@ -656,10 +656,12 @@ def _paper(args) -> None:
     table, results = write_results(runs, args.out, args.quick)
     print(table.read_text(), end="")
     print(f"wrote {table} and {results}")
-    unfinished = [f"{run.task}/{run.model}" for run in runs if run.value is None]
+    unfinished = [f"{run.task}/{run.model}" for run in runs if run.status in ("stopped at the budget",
+                                                                              "not started")]
     if unfinished:
         print(f"seqzoo: note: {len(unfinished)} runs stopped at the budget or not started "
-              f"({', '.join(unfinished)}); run the same command again to continue them", file=sys.stderr)
+              f"({', '.join(unfinished)}; a stopped one measured with its best checkpoint so far); run the "
+              "same command again to continue them", file=sys.stderr)
 
 
 def _paper_tune(args) -> None:

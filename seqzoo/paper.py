@@ -149,10 +149,19 @@ def mnist(path: str | Path | None, train: int, test: int, permute: bool, seed: i
 def task_data(task: PaperTask, seed: int = 1111, mnist_path: str | Path | None = None):
     """(x_train, y_train, x_test, y_test) for a task."""
     if task.name == "adding":
-        return (*adding_problem(task.train, task.T, seed), *adding_problem(task.test, task.T, seed + 1))
+        return (*adding_problem(task.train, task.T, seed), *test_data(task, seed))
     if task.name == "copy_memory":
-        return (*copy_memory(task.train, task.T, seed), *copy_memory(task.test, task.T, seed + 1))
+        return (*copy_memory(task.train, task.T, seed), *test_data(task, seed))
     return mnist(mnist_path, task.train, task.test, task.name == "permuted_mnist", seed)
+
+
+def test_data(task: PaperTask, seed: int = 1111, mnist_path: str | Path | None = None):
+    """(x_test, y_test): what a task's figure is measured on."""
+    if task.name == "adding":
+        return adding_problem(task.test, task.T, seed + 1)
+    if task.name == "copy_memory":
+        return copy_memory(task.test, task.T, seed + 1)
+    return mnist(mnist_path, task.train, task.test, task.name == "permuted_mnist", seed)[2:]
 
 
 def build(kind: str, task: PaperTask, channels: int, width: int | None = None) -> keras.Model:
@@ -210,7 +219,7 @@ class PaperRun:
     model: str
     parameters: int
     metric: str
-    value: float | None  # the test figure, from the best checkpoint; None until the run is finished
+    value: float | None  # the test figure, from the best checkpoint (so far); None before one epoch ends
     published: float
     T: int
     epochs: int  # completed
@@ -384,8 +393,7 @@ def _resumable_run(task: PaperTask, kind: str, width: int | None, folder: Path, 
     trim_history(folder / "history.csv", first)
     budget = WallClockBudget(seconds)
     if seconds <= 0 and first < task.epochs and not backup.stopped_early:
-        return _partial(folder, task, kind, model.count_params(), "not started" if first == 0 else
-                        "stopped at the budget")
+        return _unfinished(folder, task, kind, test)
     if first < task.epochs and not backup.stopped_early:
         folder.mkdir(parents=True, exist_ok=True)
         examples = tf.data.Dataset.from_tensor_slices(train)
@@ -399,26 +407,31 @@ def _resumable_run(task: PaperTask, kind: str, width: int | None, folder: Path, 
                              checkpoint, early_stopping, budget,
                              keras.callbacks.CSVLogger(str(folder / "history.csv"), append=True), backup])
     if budget.spent:
-        return _partial(folder, task, kind, model.count_params(), "stopped at the budget")
-    best = keras.saving.load_model(folder / "best.keras", safe_mode=True)
-    scores = best.evaluate(*test, batch_size=256, verbose=0, return_dict=True)
-    history = _history(folder)
-    run = PaperRun(task.name, kind, best.count_params(), task.metric,
-                   float(scores["accuracy"] * 100 if task.metric == "accuracy" else scores["loss"]),
-                   PUBLISHED[task.name][kind], task.T, len(history), _seconds(history),
-                   [r["val_loss"] for r in history],
-                   "stopped early" if backup.stopped_early or early_stopping.stopped_epoch else "finished",
-                   device(), task.epochs)
+        return _unfinished(folder, task, kind, test)
+    run = _scored(folder, task, kind, test, "stopped early" if backup.stopped_early or
+                  early_stopping.stopped_epoch else "finished")
     write_json(folder / RECORD, asdict(run))
     shutil.rmtree(folder / "backup", ignore_errors=True)
     return run
 
 
-def _partial(folder: Path, task: PaperTask, kind: str, parameters: int, status: str) -> PaperRun:
+def _scored(folder: Path, task: PaperTask, kind: str, test, status: str) -> PaperRun:
+    """A run's record, its figure measured on `test` with its best checkpoint (so far)."""
+    best = keras.saving.load_model(folder / "best.keras", safe_mode=True)
+    scores = best.evaluate(*test, batch_size=256, verbose=0, return_dict=True)
     history = _history(folder)
-    return PaperRun(task.name, kind, parameters, task.metric, None, PUBLISHED[task.name][kind], task.T,
-                    len(history), _seconds(history), [r["val_loss"] for r in history], status, device(),
-                    task.epochs)
+    return PaperRun(task.name, kind, best.count_params(), task.metric,
+                    float(scores["accuracy"] * 100 if task.metric == "accuracy" else scores["loss"]),
+                    PUBLISHED[task.name][kind], task.T, len(history), _seconds(history),
+                    [r["val_loss"] for r in history], status, device(), task.epochs)
+
+
+def _unfinished(folder: Path, task: PaperTask, kind: str, test) -> PaperRun:
+    """A run stopped at its budget, measured with its best checkpoint so far; or one not started."""
+    if (folder / "best.keras").is_file():
+        return _scored(folder, task, kind, test, "stopped at the budget")
+    return PaperRun(task.name, kind, 0, task.metric, None, PUBLISHED[task.name][kind], task.T, 0, 0.0, [],
+                    "not started", device(), task.epochs)
 
 
 def _seconds(history: list[dict]) -> float:
@@ -445,8 +458,9 @@ def read_run(folder: Path) -> PaperRun:
         raise UserError(f"run folder '{folder}' is damaged: {RECORD}: {err}") from None
 
 
-def report(out: str | Path) -> list[PaperRun]:
-    """Every run under `<out>/runs`, finished or not: the table so far."""
+def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperRun]:
+    """Every run under `<out>/runs`, finished or not: the table so far; an unfinished run is measured
+    with its best checkpoint so far (MNIST's test digits from `mnist_path`, as the run had them)."""
     folders = sorted(p for p in (Path(out) / "runs").glob("*") if p.is_dir())
     if not folders:
         raise UserError(f"'{out}' holds no paper runs (expected {Path(out) / 'runs'}/<task>-...-<model>/)")
@@ -466,11 +480,14 @@ def report(out: str | Path) -> list[PaperRun]:
         if task not in TASKS or kind not in MODELS:
             raise UserError(f"run folder '{folder}' is not a paper run (expected <task>-...-<model>)")
         settings = _saved_settings(folder)
-        T = settings["task"]["T"] if settings else TASKS[task].T
-        history = _history(folder)
-        runs.append(PaperRun(task, kind, 0, TASKS[task].metric, None, PUBLISHED[task][kind], T, len(history),
-                             _seconds(history), [r["val_loss"] for r in history],
-                             "stopped at the budget" if history else "not started", device()))
+        if settings is None:  # no backup: no epoch finished yet, or the run's record was removed
+            history = _history(folder)
+            runs.append(PaperRun(task, kind, 0, TASKS[task].metric, None, PUBLISHED[task][kind], TASKS[task].T,
+                                 len(history), _seconds(history), [r["val_loss"] for r in history],
+                                 "stopped at the budget" if history else "not started", device()))
+            continue
+        partial = PaperTask(**settings["task"], epochs=0)  # the settings hold no epoch count
+        runs.append(_unfinished(folder, partial, kind, test_data(partial, settings["seed"], mnist_path)))
     return runs
 
 
