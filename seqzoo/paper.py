@@ -482,8 +482,9 @@ def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperR
         settings = _saved_settings(folder)
         if settings is None:  # no backup: no epoch finished yet, or the run's record was removed
             history = _history(folder)
-            runs.append(PaperRun(task, kind, 0, TASKS[task].metric, None, PUBLISHED[task][kind], TASKS[task].T,
-                                 len(history), _seconds(history), [r["val_loss"] for r in history],
+            losses = [r["val_loss"] for r in history]
+            runs.append(PaperRun(task, kind, 0, TASKS[task].metric, None, PUBLISHED[task][kind],
+                                 TASKS[task].T, len(history), _seconds(history), losses,
                                  "stopped at the budget" if history else "not started", device()))
             continue
         partial = PaperTask(**settings["task"], epochs=0)  # the settings hold no epoch count

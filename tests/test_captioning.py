@@ -274,7 +274,8 @@ def test_a_caption_file_streams_split_by_image_and_holds_one_line_at_a_time(tmp_
     scan = split.scan(keep=1000, sample=None)
     splits = {False: set(), True: set()}
     for heldout in (False, True):
-        names = [n.decode() for n, _ in split.examples(lambda n, c: (n, c), heldout, scan).as_numpy_iterator()]
+        examples = split.examples(lambda n, c: (n, c), heldout, scan)
+        names = [n.decode() for n, _ in examples.as_numpy_iterator()]
         assert len(names) == scan.examples[heldout] == 3 * len(set(names))  # all three references, or none
         splits[heldout] = set(names)
     assert splits[False].isdisjoint(splits[True]) and len(splits[False] | splits[True]) == 30

@@ -105,7 +105,8 @@ def test_a_run_stopped_at_its_budget_resumes_to_what_an_uninterrupted_run_gives(
     assert 0 < stopped.value < 10  # the test loss of the best checkpoint so far
     assert main(["paper", "--report", str(tmp_path / "out")]) == 0
     row = capsys.readouterr().out.splitlines()[2]
-    assert row.startswith(f"| copy_memory | 10 | test loss | tcn | {stopped.parameters:,} | {stopped.value:.3g} |")
+    assert row.startswith(f"| copy_memory | 10 | test loss | tcn | {stopped.parameters:,} "
+                          f"| {stopped.value:.3g} |")
     assert row.endswith(f"| 1 | {row.split(' | ')[8]} | {device()} | stopped at the budget |"), row
     resumed = tiny_run(tmp_path / "out" / "runs" / "copy_memory-T10-tcn", float("inf"))
     assert (resumed.status, resumed.epochs) == ("finished", 3)
