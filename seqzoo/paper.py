@@ -562,7 +562,8 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
 
 def markdown(runs: list[PaperRun], quick: bool) -> str:
     """Task, metric, then each model: ours and as published, the epochs and wall time it took, where,
-    and whether it is finished (an unfinished run shows its best validation loss so far)."""
+    and whether it is finished (a run stopped at its budget shows its best checkpoint's figure so far;
+    one without a checkpoint, its best validation loss)."""
     lines = ["| task | T | metric | model | parameters | ours | published | epochs | wall time | device | "
              "status |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
