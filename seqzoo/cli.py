@@ -687,7 +687,8 @@ def _paper_tune(args) -> None:
     write_json(path, {
         "task": args.task, "T": args.T, "quick": args.quick, "points": [asdict(p) for p in points],
         "chosen": {model: [p.learning_rate, p.clipnorm] for model, p in chosen(points).items()}})
-    print(f"wrote {path}; the runs train with seqzoo.paper.TUNED, the picks this grid made here")
+    print(f"wrote {path}; the runs train with seqzoo.paper.TUNED, this grid's picks on the project's "
+          "2-core CPU (README)")
 
 
 def _demo(args) -> None:
