@@ -665,11 +665,8 @@ def _paper(args) -> None:
 
 
 def _paper_tune(args) -> None:
-    from dataclasses import asdict
-
     from seqzoo.errors import UserError
-    from seqzoo.files import write_json
-    from seqzoo.paper import MODELS, chosen, tune, tuning_markdown
+    from seqzoo.paper import MODELS, tune, tuning_markdown, write_tuning
 
     if args.all or args.task == "jsb" or args.budget or args.epochs:
         raise UserError("--tune takes one --task of adding, copy_memory, seq_mnist, permuted_mnist, and "
@@ -679,14 +676,7 @@ def _paper_tune(args) -> None:
         models = [m for m in models if m != "tcn"]
     points = tune(args.task, models, quick=args.quick, T=args.T, mnist_path=args.mnist)
     print(tuning_markdown(points), end="")
-    path = Path(args.out) / f"tuning-{args.task}{'-quick' if args.quick else ''}.json"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create '{args.out}': {err.strerror}") from None
-    write_json(path, {
-        "task": args.task, "T": args.T, "quick": args.quick, "points": [asdict(p) for p in points],
-        "chosen": {model: [p.learning_rate, p.clipnorm] for model, p in chosen(points).items()}})
+    path = write_tuning(points, args.out, args.task, args.T, args.quick)
     print(f"wrote {path}; the runs train with seqzoo.paper.TUNED, this grid's picks on the project's "
           "2-core CPU (README)")
 

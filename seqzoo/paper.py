@@ -602,12 +602,27 @@ def parse_duration(text: str) -> float:
 
 def write_results(runs: list[PaperRun], out: str | Path, quick: bool) -> tuple[Path, Path]:
     """`<out>/paper.md` (the table) and `<out>/paper.json` (every run), written atomically."""
+    out = _folder(out)
+    table = write_text(out / "paper.md", markdown(runs, quick))
+    write_json(out / "paper.json", [asdict(r) for r in runs])
+    return table, out / "paper.json"
+
+
+def write_tuning(points: list[TuningPoint], out: str | Path, name: str, T: int | None, quick: bool) -> Path:
+    """`<out>/tuning-<task>[-quick].json`: every grid point and each model's pick, written atomically."""
+    path = _folder(out) / f"tuning-{name}{'-quick' if quick else ''}.json"
+    picks = {model: [p.learning_rate, p.clipnorm] for model, p in chosen(points).items()}
+    write_json(path, {"task": name, "T": T, "quick": quick, "points": [asdict(p) for p in points],
+                      "chosen": picks})
+    return path
+
+
+def _folder(out: str | Path) -> Path:
+    """`out`, created if need be; UserError when it cannot be."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"cannot create '{out}': {err.strerror}") from None
-    table = write_text(out / "paper.md", markdown(runs, quick))
-    write_json(out / "paper.json", [asdict(r) for r in runs])
-    return table, out / "paper.json"
+    return out
 
