@@ -1,6 +1,6 @@
 """Does starting from pretrained word vectors help? The demo corpus, with and without them.
 
-    python examples/pretrained_embeddings.py [--seeds 3] [--trainable frozen|full|oov_only]
+    python examples/pretrained_embeddings.py [--seeds 3] [--trainable frozen|full|oov_only] [--epochs 30]
 
 Trains the `sentiment` entry on gensim's 200 Pang & Lee sentences three ways and
 prints held-out accuracy (mean over seeds; each seed is its own train/validation split):
@@ -25,6 +25,8 @@ from seqzoo import embeddings
 parser = argparse.ArgumentParser()
 parser.add_argument("--seeds", type=int, default=3)
 parser.add_argument("--trainable", default="frozen", choices=["frozen", "full", "oov_only"])
+parser.add_argument("--epochs", type=int, default=30)
+parser.add_argument("--preset", default="small", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -41,11 +43,11 @@ with tempfile.TemporaryDirectory() as tmp:
     for name, path in variants.items():
         accuracies = []
         for seed in range(args.seeds):
-            overrides = {"seed": seed, "dim": 100, "units": 32, "pooling": "mean", "epochs": 30,
+            overrides = {"seed": seed, "dim": 100, "units": 32, "pooling": "mean", "epochs": args.epochs,
                          "patience": 5}
             if path:
                 overrides["embeddings"] = {"path": path, "trainable": args.trainable}
-            run = seqzoo.train("sentiment", preset="small", overrides=overrides,
+            run = seqzoo.train("sentiment", preset=args.preset, overrides=overrides,
                                out=Path(tmp) / f"{name}-{seed}", verbose=0)
             accuracies.append(json.loads((run / "run.json").read_text())["metrics"]["val_accuracy"])
         results[name] = accuracies

@@ -20,18 +20,19 @@ from seqzoo.tasks.language_model import BOS_ID, left_padded_prompts, lm_vectoriz
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default=str(seqzoo.data.news_corpus()))
 parser.add_argument("--epochs", type=int, default=5)
+parser.add_argument("--preset", default="small", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 # 1. Text -> documents -> a seeded split -> characters (ids), [BOS] before each document.
 train_docs, heldout_docs = split_documents(read_documents(args.data), 0.1, seed=42)
-config = seqzoo.get_config("char_lm", preset="small")
+config = seqzoo.get_config("char_lm", preset=args.preset)
 vectorizer = lm_vectorizer(config["text"], train_docs)
 train = window_dataset(token_stream(vectorizer, train_docs), 64, 64, shuffle_seed=42)
 heldout = window_dataset(token_stream(vectorizer, heldout_docs), 64, 64)
 print(f"{len(train_docs)} training documents, {vectorizer.vocabulary_size()} characters")
 
 # 2. Build and fit like any Keras model: inputs are ids, targets the next ids.
-model = seqzoo.build("char_lm", preset="small", vectorizer=vectorizer)
+model = seqzoo.build("char_lm", preset=args.preset, vectorizer=vectorizer)
 model.fit(train, validation_data=heldout, epochs=args.epochs,
           callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)])
 loss = model.evaluate(heldout, verbose=0, return_dict=True)["loss"]

@@ -21,6 +21,7 @@ parser.add_argument("--data", default=str(music.bach_chorales()))
 parser.add_argument("--model", default="tcn_music",
                     choices=["tcn_music", "lstm_music", "gru_music", "rnn_music"])
 parser.add_argument("--epochs", type=int, default=20)
+parser.add_argument("--preset", default="base", help="size preset: tiny, small, base (the paper's size)")
 args = parser.parse_args()
 
 # 1. Scores -> piano rolls (parsed once, then cached) -> whole scores split 0.6 / 0.2 / 0.2.
@@ -31,14 +32,14 @@ batches = {name: music.frame_batches(music.next_frame_examples(part), 1)
 print(f"{len(train.rolls)} training scores, {train.frames} frames")
 
 # 2. Build and fit like any Keras model: frames in, the next frames out (padding weighs 0).
-model = seqzoo.build(args.model)
+model = seqzoo.build(args.model, preset=args.preset)
 model.fit(music.frame_batches(music.next_frame_examples(train), 1, seed=42), epochs=args.epochs,
           validation_data=batches["validation"], shuffle=False,  # the dataset reshuffles, seeded
           callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
 print(f"test NLL per frame: {nll_per_frame(model, batches['test']):.3f} (Bai et al.: TCN 8.10, LSTM 8.45)")
 
 # 3. Compose: from a C major chord, each sampled frame fed back, in one graph loop.
-generator = generator_for(model, 0)
+generator = generator_for(model)
 
 
 @tf.function

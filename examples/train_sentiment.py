@@ -1,6 +1,6 @@
 """Train the sentiment RNN with plain Keras `fit`, then export it for TF Serving and LiteRT.
 
-    python examples/train_sentiment.py [--data reviews.txt] [--epochs 15]
+    python examples/train_sentiment.py [--data reviews.txt] [--epochs 15] [--preset small]
 
 Data: fastText-label lines (`__label__pos a gorgeous film`), a CSV/TSV with
 `text` and `label` columns, or an aclImdb folder. Default: the 200 Pang & Lee
@@ -18,6 +18,7 @@ from seqzoo.text import Vectorizer
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default=str(seqzoo.data.sentiment_corpus()))
 parser.add_argument("--epochs", type=int, default=15)
+parser.add_argument("--preset", default="small", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 # 1. Load labelled texts and hold some out.
@@ -27,13 +28,13 @@ labels = train.label_names
 print(f"{len(train)} training and {len(heldout)} held-out texts, labels {labels}")
 
 # 2. Learn the vocabulary; the vectorizer turns strings into ids (0 = padding, 1 = OOV).
-config = seqzoo.get_config("sentiment", preset="small")
+config = seqzoo.get_config("sentiment", preset=args.preset)
 vectorizer = Vectorizer(**config["text"]).adapt(train.texts)
 x_train, y_train = vectorizer(train.texts), np.array(train.label_ids(labels))
 x_heldout, y_heldout = vectorizer(heldout.texts), np.array(heldout.label_ids(labels))
 
 # 3. Build the zoo model, sized to the vocabulary, and fit it like any Keras model.
-model = seqzoo.build("sentiment", preset="small", max_tokens=vectorizer.vocabulary_size(),
+model = seqzoo.build("sentiment", preset=args.preset, max_tokens=vectorizer.vocabulary_size(),
                      num_classes=len(labels))
 model.summary()
 model.fit(

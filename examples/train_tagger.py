@@ -21,10 +21,11 @@ from seqzoo.text import Vectorizer
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default=str(restoration_corpus()))
 parser.add_argument("--epochs", type=int, default=8)
+parser.add_argument("--preset", default="small", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 # 1. Read the tagged sentences and hold one in ten out.
-config = seqzoo.get_config("bilstm_tagger", preset="small")
+config = seqzoo.get_config("bilstm_tagger", preset=args.preset)
 sentences = read_conll(args.data).chunked(config["text"]["max_length"])
 cut = len(sentences) // 10
 heldout = type(sentences)(sentences.tokens[:cut], sentences.tags[:cut])
@@ -38,7 +39,7 @@ train_data = tagged_dataset(train, tags, vectorizer, batch_size=32, shuffle_seed
 heldout_data = tagged_dataset(heldout, tags, vectorizer, batch_size=32)
 
 # 3. Build the zoo model, sized to the vocabulary and the tags, and fit it like any Keras model.
-model = seqzoo.build("bilstm_tagger", preset="small", vectorizer=vectorizer, num_tags=len(tags))
+model = seqzoo.build("bilstm_tagger", preset=args.preset, vectorizer=vectorizer, num_tags=len(tags))
 model.fit(train_data, validation_data=heldout_data, epochs=args.epochs,
           callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)])
 

@@ -19,10 +19,11 @@ from seqzoo.text import Vectorizer
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default=str(dates_corpus() / "train.tsv"))
 parser.add_argument("--epochs", type=int, default=4)
+parser.add_argument("--preset", default="small", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 # 1. Read the pairs and hold one in twenty out.
-config = seqzoo.get_config("seq2seq_attn", preset="small")
+config = seqzoo.get_config("seq2seq_attn", preset=args.preset)
 pairs = read_pairs(args.data)
 cut = max(1, len(pairs) // 20)
 heldout, train = pairs.subset(range(cut)), pairs.subset(range(cut, len(pairs)))
@@ -35,7 +36,7 @@ train_data = pair_dataset(train, source, target, batch_size=64, shuffle_seed=42)
 heldout_data = pair_dataset(heldout, source, target, batch_size=64)
 
 # 3. Build the zoo model for these vocabularies and fit it like any Keras model.
-model = seqzoo.build("seq2seq_attn", preset="small", vectorizer=source,
+model = seqzoo.build("seq2seq_attn", preset=args.preset, vectorizer=source,
                      target_vocab_size=target.vocabulary_size())
 model.fit(train_data, validation_data=heldout_data, epochs=args.epochs,
           callbacks=[keras.callbacks.EarlyStopping(patience=2, restore_best_weights=True)])

@@ -19,6 +19,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--data", help="a WAV file, a folder of them, or a glob (default: rendered chorales)")
 parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--seconds", type=float, default=1.0)
+parser.add_argument("--preset", default="base", help="size preset: tiny, small, base")
 args = parser.parse_args()
 
 # 1. WAV files -> mono 8 kHz -> mu-law codes (256 levels) -> whole recordings split 0.6 / 0.2 / 0.2.
@@ -28,7 +29,7 @@ print(f"{len(train.codes)} training recordings, {train.samples / 8000 / 60:.1f} 
 
 # 2. Build and fit like any Keras model: windows of receptive field + 2,000 samples, each sample the
 #    target of exactly one window (the receptive field's fill weighs 0).
-model = seqzoo.build("wavenet")
+model = seqzoo.build("wavenet", preset=args.preset)
 field = model.get_layer("wavenet").receptive_field
 windows = {name: audio.window_batches(audio.window_examples(part, field, 2000), 8)
            for name, part in (("validation", validation), ("test", test))}
@@ -38,7 +39,7 @@ print(f"test bits per sample: {bits_per_sample(model, windows['test']):.3f}")
 
 # 3. Synthesize: from a receptive field of silence, each sampled sample fed back, in one graph loop
 #    (every convolution streams from its cache of its last inputs).
-generator = generator_for(model, 0)
+generator = generator_for(model)
 
 
 @tf.function

@@ -16,6 +16,7 @@ from seqzoo.errors import UserError
 from seqzoo.registry import get_entry
 from seqzoo.schema import Rule
 from seqzoo.tasks import get_task
+from seqzoo.tasks.base import ReadOptions
 from seqzoo.zoo import build_from_config, get_config
 
 # The config key that sets each entry's width: searched to match parameter counts.
@@ -86,7 +87,7 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
     rows = []
     for name in names:
         config = get_config(name, preset)
-        prepared = task.prepare(config, data)
+        prepared = task.prepare(config, data, ReadOptions())
         if parameters is None:
             parameters = build_from_config(name, config).count_params()
         config = _matched(name, config, parameters)

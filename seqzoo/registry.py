@@ -17,18 +17,20 @@ class Entry:
     """A zoo entry: its name, the factory that builds it, and the task it solves.
 
     `task` names the data, training and serving behaviour the entry shares with
-    others of its kind (see `seqzoo.tasks`).
+    others of its kind (see `seqzoo.tasks`); `generator`, for an entry that generates, the
+    `seqzoo.decoding.Generator` class that steps its model.
     """
 
     name: str
     factory: Factory
     task: str
+    generator: type | None = None
 
 
 _REGISTRY: dict[str, Entry] = {}
 
 
-def register(name: str, *, task: str) -> Callable[[Factory], Factory]:
+def register(name: str, *, task: str, generator: type | None = None) -> Callable[[Factory], Factory]:
     """Class or function decorator adding a factory to the zoo under `name`.
 
     The factory takes the merged config's top-level sections as keyword arguments
@@ -38,13 +40,16 @@ def register(name: str, *, task: str) -> Callable[[Factory], Factory]:
     ```python
     @register("sentiment", task="classification")
     def sentiment(text, embedding, rnn, pooling, num_classes, **_): ...
+
+    @register("char_lm", task="language_model", generator=RNNGenerator)
+    def char_lm(**config): ...
     ```
     """
 
     def decorator(factory: Factory) -> Factory:
         if name in _REGISTRY:
             raise RuntimeError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = Entry(name=name, factory=factory, task=task)
+        _REGISTRY[name] = Entry(name=name, factory=factory, task=task, generator=generator)
         return factory
 
     return decorator

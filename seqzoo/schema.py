@@ -14,7 +14,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from seqzoo.errors import UserError
+from seqzoo.errors import UserError, did_you_mean
 
 INT32_MAX = 2**31 - 1  # TensorFlow sizes and ids are int32 in the exported graphs
 FLOAT32_MAX = 3.4028234663852886e38
@@ -38,6 +38,7 @@ class Rule:
     nullable: bool = False
     item: Rule | None = None
     non_empty: bool = False
+    choices: tuple[str, ...] | None = None  # the words a `str` may be
 
     def check(self, where: str, value: Any, what: str = "config key") -> Any:
         """The value (an int given for a float becomes a float), or UserError naming it as
@@ -56,6 +57,8 @@ class Rule:
             return [self.item.check(f"{where}[{i}]", v, what) for i, v in enumerate(value)]
         if self.kind in (int, float):
             self._in_range(name, value)
+        if self.choices is not None and value not in self.choices:
+            raise UserError(f"{name} has no choice {value!r}{did_you_mean(value, self.choices)}")
         return value
 
     def _of_kind(self, name: str, value: Any) -> Any:
@@ -98,6 +101,10 @@ def size(minimum: int = 1, maximum: int = INT32_MAX, nullable: bool = False) -> 
     return Rule(int, minimum=minimum, maximum=maximum, nullable=nullable)
 
 
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")  # seqzoo.training.distribute
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies
+MAX_BEAM_WIDTH = 16  # the widest beam a search runs: the config, the CLI and the exports' checks
+
 PROBABILITY = Rule(float, minimum=0.0, below=1.0)  # dropout: 1 would drop everything
 FRACTION = Rule(float, above=0.0, below=1.0)
 TEXT = Rule(str)
@@ -134,7 +141,7 @@ RULES: dict[str, Rule] = {
     "seed": size(minimum=0, maximum=2**32 - 1),  # NumPy's seed range
     "validation_fraction": FRACTION,
     # Decoding and generation.
-    "beam_width": size(maximum=16),
+    "beam_width": size(maximum=MAX_BEAM_WIDTH),
     "length_penalty": Rule(float, minimum=0.0),
     "max_new_tokens": size(minimum=0),
     "max_new_tokens_limit": size(),
@@ -146,9 +153,10 @@ RULES: dict[str, Rule] = {
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (
         "activation", "cell", "head", "loss", "merge_mode", "normalization", "optimizer", "oov",
-        "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone", "strategy",
-        "precision", "transpose",
+        "padding", "pooling", "positions", "tokenizer", "trainable", "format", "backbone", "transpose",
     )},
+    "strategy": Rule(str, choices=STRATEGIES),
+    "precision": Rule(str, choices=PRECISIONS),
     "attention": Rule(str, nullable=True),
     "path": Rule(str, nullable=True),
     "backbone_weights": Rule(str, nullable=True),

@@ -15,12 +15,12 @@ from seqzoo.errors import UserError, check_choice
 from seqzoo.layers import Pretrained
 from seqzoo.losses import LOSSES
 from seqzoo.registry import get_entry
+from seqzoo.schema import PRECISIONS
 from seqzoo.text import Vectorizer
 
 # Names keras.optimizers.get understands: its optimizer classes, lowercased, less the
 # base class and the wrappers that need another optimizer inside.
 _NOT_STANDALONE = {"optimizer", "lossscaleoptimizer", "multioptimizer"}
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 BYTES_PER_TRAINED_PARAMETER = 16  # float32 weights, their gradients and Adam's two moments
 OPTIMIZERS = sorted(
     name.lower() for name, value in vars(keras.optimizers).items()

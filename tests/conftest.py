@@ -1,5 +1,6 @@
 """Shared fixtures: one tiny trained run and one export, made once per session."""
 
+import itertools
 import os
 import tempfile
 
@@ -10,18 +11,18 @@ import pytest  # noqa: E402
 
 import seqzoo  # noqa: E402
 
-POSITIVE = ["a gorgeous film", "wonderful and moving", "a great cast", "moving and gorgeous",
-            "great fun", "a wonderful film"]
-NEGATIVE = ["dull and tedious", "a tedious mess", "boring film", "dull boring mess",
-            "tedious and long", "a boring cast"]
+POSITIVE = ["gorgeous", "wonderful", "moving", "great", "fun"]
+NEGATIVE = ["dull", "tedious", "boring", "messy", "long"]
 
 
 @pytest.fixture(scope="session")
 def sentiment_file(tmp_path_factory):
-    """A fastText-label file of 24 lines: a task a tiny model learns in a few epochs."""
+    """A fastText-label file of 40 distinct lines ("a dull and tedious film"): whichever lines the hash
+    holds out, their words are seen in training, so a tiny model learns the task in 3 epochs."""
     path = tmp_path_factory.mktemp("data") / "reviews.txt"
-    lines = [f"__label__pos {t}" for t in POSITIVE] + [f"__label__neg {t}" for t in NEGATIVE]
-    path.write_text("\n".join(lines * 2) + "\n")
+    lines = [f"__label__{label} a {a} and {b} film" for label, words in (("pos", POSITIVE), ("neg", NEGATIVE))
+             for a, b in itertools.permutations(words, 2)]
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 

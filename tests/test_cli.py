@@ -203,3 +203,10 @@ def test_mistakes_found_by_probing_the_cli_are_one_line(capsys, sentiment_run, t
     code, err = cli_error(capsys, *[a.format(run=sentiment_run, tmp=tmp_path) for a in argv])
     assert code == 2
     assert err.startswith(f"seqzoo: error: {message}") and len(err.splitlines()) == 1, err
+
+
+def test_a_misspelt_precision_is_refused_before_any_data_is_read(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "train", "sentiment", "--precision", "mixed_f16", "--data",
+                           str(tmp_path / "absent.txt"))
+    assert code == 2 and err.strip() == ("seqzoo: error: config key 'train.precision' has no choice "
+                                         "'mixed_f16'; did you mean 'mixed_float16'?")

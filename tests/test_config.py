@@ -105,6 +105,12 @@ def _leaves(config, prefix=""):
                  "(model.rnn.cell=...)"),
     ({"units": {"a": 1}}, "config key 'model.rnn.units' is a value, not a section; got {'a': 1}"),
     ({"metrics": ["accuracy", 3]}, "config key 'compile.metrics[1]' expects str, got int (3)"),
+    ({"precision": "mixed_f16"}, "config key 'train.precision' has no choice 'mixed_f16'; did you mean "
+                                 "'mixed_float16'?"),
+    ({"strategy": "mirored"}, "config key 'train.strategy' has no choice 'mirored'; did you mean "
+                              "'mirrored'?"),
+    ({"strategy": "tpu"}, "config key 'train.strategy' has no choice 'tpu'; valid: auto, mirrored, "
+                          "multi_worker, one_device"),
 ])
 def test_values_out_of_their_declared_range_are_refused_naming_the_key(overrides, message):
     with pytest.raises(ValueError) as err:

@@ -79,7 +79,7 @@ def whole_batches_fraction(path, entry):
     """A validation fraction whose hash split (streamed line files) leaves whole global batches."""
     seed = seqzoo.get_config(entry, "tiny")["train"]["seed"]
     lines = [line for line in path.read_text().splitlines() if line.strip()]
-    for fraction in np.arange(0.2, 0.6, 0.005):
+    for fraction in np.arange(0.05, 0.9, 0.001):
         heldout = int(held_out(tf.constant(lines), float(fraction), seed).numpy().sum())
         if heldout and (len(lines) - heldout) % (2 * PER_REPLICA) == 0:
             return round(float(fraction), 3)

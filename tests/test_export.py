@@ -26,7 +26,7 @@ def test_version_folder_holds_saved_model_tflite_vocabulary_and_card(exported_se
 
 def test_card_records_labels_config_metrics_parity_and_versions(exported_sentiment):
     card = json.loads((exported_sentiment / "seqzoo.json").read_text())
-    assert card["labels"] == ["neg", "pos"]
+    assert card["meta"] == {"labels": ["neg", "pos"]}
     assert card["model"] == "sentiment" and card["version"] == 1
     assert card["config"]["model"]["rnn"]["units"] == 8
     assert set(card["metrics"]) == {"val_loss", "val_accuracy"}
@@ -106,6 +106,20 @@ def test_a_custom_export_name_needs_the_entry_it_was_built_from(sentiment_run, t
                          labels=run.meta["labels"], base=tmp_path)
     assert path == tmp_path / "reviews" / "1"
     assert (path / "reviews.tflite").is_file()
+
+
+def test_a_version_exported_before_the_card_had_its_meta_key_predicts_as_before(sentiment_run, tmp_path):
+    from seqzoo.exporters.integrity import card_digest
+
+    version = seqzoo.export_run(sentiment_run, base=tmp_path)
+    before = ExportedModel(version).predict(["a gorgeous film", "dull"])
+    card = json.loads((version / "seqzoo.json").read_text())
+    old = {key: value for key, value in card.items() if key not in ("meta", "card_sha256")}
+    old.update(card["meta"])  # how cards spread the task's metadata until it had a key of its own
+    (version / "seqzoo.json").write_text(json.dumps({**old, "card_sha256": card_digest(old)}))
+    exported = ExportedModel(version)
+    assert exported.meta["labels"] == ["neg", "pos"]
+    assert exported.predict(["a gorgeous film", "dull"]) == before
 
 
 def test_the_card_lists_every_file_of_the_version_with_its_size_and_sha256(exported_sentiment):

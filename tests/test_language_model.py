@@ -178,7 +178,7 @@ def test_table_options_for_a_language_model_are_named(tmp_path, capsys):
     assert main(["train", "char_lm", "--data", str(tmp_path / "c.txt"), "--text-column", "body",
                  "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err == ("seqzoo: error: char_lm data takes no option text_column "
-                                       "(language_model reads plain text)\n")
+                                       "(language_model takes no reading options)\n")
 
 
 def test_a_corpus_of_one_line_is_a_clear_error(tmp_path, capsys):

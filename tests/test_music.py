@@ -169,7 +169,7 @@ def test_the_streaming_step_gives_the_models_own_outputs(name):
     model = seqzoo.build(name, preset="tiny")
     frames = np.random.default_rng(0).integers(0, 2, (2, 9, 88)).astype("float32")
     expected = keras.ops.convert_to_numpy(model(frames))
-    generator = generator_for(model, 0)
+    generator = generator_for(model)
     states = generator.initial_states(2)
     for t in range(9):
         probabilities, states = generator.step(tf.constant(frames[:, t]), states)

@@ -93,7 +93,7 @@ def tiny_run(folder, seconds):
     """The TCN on a tiny copy-memory task (dropout on: its seeds must resume too), `seconds` of budget."""
     x, y, x_test, y_test = paper.task_data(TINY, 1111)
     (x, y), validation = paper.validation_split(TINY, x, y, 1111)
-    return paper._resumable_run(TINY, "tcn", None, folder, (x, y), validation, (x_test, y_test), 1111,
+    return paper.runs._resumable_run(TINY, "tcn", None, folder, (x, y), validation, (x_test, y_test), 1111,
                                 seconds, 0)
 
 

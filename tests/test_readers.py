@@ -3,6 +3,7 @@
 import pytest
 
 from seqzoo.data import LabelledTexts, read_labelled, sentiment_corpus
+from seqzoo.errors import UserError
 
 
 def test_fasttext_lines(tmp_path):
@@ -80,3 +81,15 @@ def test_only_real_line_breaks_split_lines(tmp_path):
         read_labelled(path)
     path.write_text("__label__pos a\x0cgorgeous\u2028film\r\n__label__neg dull\n", encoding="utf-8")
     assert read_labelled(path).texts == ["a\x0cgorgeous\u2028film", "dull"]
+
+
+def test_labelled_texts_split_is_seeded_and_holds_out_the_fraction():
+    texts = LabelledTexts([f"text {i}" for i in range(10)], ["pos", "neg"] * 5)
+    train, heldout = texts.split(validation_fraction=0.2, seed=42)
+    assert (len(train), len(heldout)) == (8, 2) and set(train.texts).isdisjoint(heldout.texts)
+    assert sorted(train.texts + heldout.texts) == sorted(texts.texts)
+    assert heldout.texts == texts.split(0.2, seed=42)[1].texts != texts.split(0.2, seed=1)[1].texts
+    for text, label in zip(heldout.texts, heldout.labels, strict=True):
+        assert label == texts.labels[texts.texts.index(text)]
+    with pytest.raises(UserError, match="1 labelled text"):
+        LabelledTexts(["alone"], ["pos"]).split(0.2, seed=0)

@@ -11,6 +11,7 @@ import seqzoo
 from seqzoo.data.streaming import Reservoir, held_out, line_files
 from seqzoo.errors import UserError
 from seqzoo.tasks import get_task
+from seqzoo.tasks.base import ReadOptions
 
 POS = ["a gorgeous film", "wonderful and moving", "a great cast", "great fun", "a wonderful film"]
 NEG = ["dull and tedious", "a tedious mess", "boring film", "dull boring mess", "a boring cast"]
@@ -28,7 +29,7 @@ def shards(tmp_path_factory):
 
 def prepared(data, **train):
     config = seqzoo.get_config("sentiment", "tiny", **{f"train.{k}": v for k, v in train.items()})
-    return get_task("classification").prepare(config, data), config
+    return get_task("classification").prepare(config, data, ReadOptions()), config
 
 
 def texts_of(dataset, vectorizer):
@@ -56,6 +57,9 @@ def test_an_epoch_order_depends_on_seed_and_epoch_alone(shards):
     resumed = texts_of(data.train_batches(range(1, 2)), data.vectorizer)
     assert first[len(first) // 2:] == resumed and first[: len(first) // 2] != resumed
     assert sorted(first[: len(first) // 2]) == sorted(resumed)
+    for global_seed in (0, 7):  # the global seed (keras.utils.set_random_seed) plays no part; 0 once failed
+        tf.random.set_seed(global_seed)
+        assert texts_of(data.train_batches(range(0, 2)), data.vectorizer) == first
 
 
 def test_the_checking_pass_names_the_file_and_line(shards, tmp_path):

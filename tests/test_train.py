@@ -221,3 +221,11 @@ def test_a_stopped_early_run_killed_before_its_figures_does_not_train_again(sent
     assert len(logged) < 20  # early stopping ended it
     seqzoo.train("sentiment", sentiment_file, **options)
     assert epochs_logged(tmp_path) == logged
+
+
+def test_the_python_api_trains_with_seed_0(sentiment_file, tmp_path):
+    # keras.utils.set_random_seed(0) once made tf.data test a tensor seed as a Python bool.
+    run = seqzoo.train("sentiment", sentiment_file, preset="tiny", overrides={"seed": 0}, epochs=2,
+                       out=tmp_path / "run", verbose=0)
+    assert json.loads((run / "run.json").read_text())["config"]["train"]["seed"] == 0
+    assert epochs_logged(run) == [0, 1]

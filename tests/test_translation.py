@@ -312,7 +312,7 @@ def test_a_fresh_process_loads_the_run_and_evaluates_it(attn_export):
 
 
 def test_detokenize_joins_characters_words_and_wordpieces():
-    from seqzoo.tasks.translation import detokenize
+    from seqzoo.tasks.encoder_decoder import detokenize
 
     vocabulary = tf.constant(["", "[UNK]", "[START]", "[END]", "play", "##ing", "now", "2", "-"])
     ids = tf.constant([[4, 5, 6, 0], [7, 8, 7, 0]])
@@ -321,7 +321,7 @@ def test_detokenize_joins_characters_words_and_wordpieces():
 
 
 def test_quantized_translations_are_compared_by_exact_match_and_bleu_against_float32():
-    from seqzoo.tasks.translation import sequence_agreement
+    from seqzoo.tasks.encoder_decoder import sequence_agreement
 
     float32 = np.array([[5, 6, 7, 8, 9, 3, 0], [5, 6, 7, 8, 3, 0, 0]])
     assert sequence_agreement(float32, float32.copy()) == {"exact_match": 1.0, "bleu_vs_float32": 100.0}

@@ -97,7 +97,7 @@ def test_streaming_and_prefill_equal_the_full_sequence():
 
 
 def greedy(model, prime, samples):
-    generator = generator_for(model, 0)
+    generator = generator_for(model)
     probabilities, states = generator.prefill(tf.constant(prime[None], tf.int32))
     choose = lambda q, seed: sample_next(q, tf.constant(0.0), 0, 1.0, seed)  # noqa: E731  greedy
     return tf.function(lambda p, s: generator.unroll(p, s, tf.constant(samples), tf.constant(0), choose))(
@@ -272,7 +272,7 @@ def test_train_evaluate_export_and_synthesize_through_the_cli(exported):
 
     card = json.loads((work / "saved_models/wavenet/1/seqzoo.json").read_text())
     assert card["task"] == "audio" and card["parity"]["tflite_max_abs_diff"] < 1e-5
-    assert card["sample_rate"] == RATE and card["receptive_field"] == 17
+    assert card["meta"]["sample_rate"] == RATE and card["meta"]["receptive_field"] == 17
     for seed in (1, 1):
         made = cli("synthesize", "saved_models/wavenet", "--seconds", "0.25", "--prime", "tones/440.wav",
                    "--seed", seed, "--out", f"out{seed}.wav", cwd=work)

@@ -7,23 +7,18 @@ import keras
 import numpy as np
 import pytest
 from contract import (
-    audio_waveforms,
-    expected_output_shape,
-    forward_inputs,
-    music_frames,
     reference,
-    request_values,
     requests_in_clean_process,
     saved_model_outputs_in_clean_process,
+    task_of,
     tflite_outputs,
+    tiny_of,
     train_tiny,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import seqzoo
-from seqzoo.registry import get_entry
-from seqzoo.tasks import get_task
 
 ENTRIES = seqzoo.list_models()
 
@@ -35,9 +30,9 @@ def trained(name):
 
 @functools.cache
 def exported(name, base):
-    t = trained(name)
-    return seqzoo.export(t.model, t.vectorizer, name=name, meta=t.meta, base=base,
-                         heldout_texts=t.texts if t.heldout is None else t.heldout)
+    data = trained(name).data
+    return seqzoo.export(trained(name).model, data.vectorizer, name=name, meta=data.meta, base=base,
+                         heldout_texts=data.served if data.heldout is None else data.heldout)
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +42,12 @@ def export_base(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ENTRIES)
 def test_tiny_preset_forward_on_two_sequence_lengths(name):
-    model = seqzoo.build(name, preset="tiny")
+    model, tiny = seqzoo.build(name, preset="tiny"), tiny_of(name)
     for length in (3, 17):
         ids = np.random.default_rng(length).integers(1, 50, size=(2, length)).astype("int32")
-        probabilities = keras.ops.convert_to_numpy(model(forward_inputs(name, ids, model)))
-        assert probabilities.shape == expected_output_shape(name, 2, length, model)
-        if get_entry(name).task == "music":  # independent notes: each a probability
+        probabilities = keras.ops.convert_to_numpy(model(tiny.forward_inputs(ids, model)))
+        assert probabilities.shape == tiny.output_shape(2, length, model)
+        if tiny.independent_outputs:  # music's notes: each a probability
             assert ((probabilities > 0) & (probabilities < 1)).all()
         else:
             np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, atol=1e-5)
@@ -69,7 +64,7 @@ def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
     t = trained(name)
     t.model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
-    inputs = t.inputs
+    inputs = t.data.inputs
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(inputs)),
                                   keras.ops.convert_to_numpy(t.model(inputs)))
 
@@ -80,7 +75,8 @@ def served(request, export_base):
     names = [item.callspec.params["name"] for item in request.session.items
              if item.originalname == "test_saved_model_in_a_clean_process_matches_keras"]
     return saved_model_outputs_in_clean_process(
-        {name: (exported(name, export_base), trained(name).texts) for name in names}
+        {name: (exported(name, export_base), task_of(name).serving.input, trained(name).data.served)
+         for name in names}
     )
 
 
@@ -137,23 +133,16 @@ def loaded_saved_model(name, base):
 def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outputs(name, export_base, texts):
     from ai_edge_litert.interpreter import Interpreter
 
-    from seqzoo.text import string_tensor
-
-    task = get_task(get_entry(name).task)
-    if task.serving_input == "image":  # bytes that are (almost surely) not images: flagged, finite
-        texts = [x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in texts]
-    if task.serving_input == "frames":  # music: the texts' bytes as notes
-        texts = music_frames(texts)
-    if task.serving_input == "waveform":  # audio: the texts' bytes as samples
-        texts = audio_waveforms(texts)
-    served = texts if task.serving_input in ("frames", "waveform") else string_tensor(texts)
-    outputs = loaded_saved_model(name, export_base)(**{task.serving_input: served})
+    task = task_of(name)
+    served = tiny_of(name).served_from(texts)  # the texts' bytes as the task's input: images, notes, samples
+    outputs = loaded_saved_model(name, export_base)(**{task.serving.input: served})
     for output_name, value in outputs.items():
         if value.dtype.is_floating:
             assert np.isfinite(value.numpy()).all(), f"serving_default: {output_name} is not finite"
-    t = trained(name)
+    data = trained(name).data
     interpreter = Interpreter(model_path=str(exported(name, export_base) / f"{name}.tflite"))
-    for output_name, value in task.tflite_outputs(interpreter, t.vectorizer, texts, t.meta).items():
+    inputs = served if isinstance(served, np.ndarray) else served.numpy().tolist()
+    for output_name, value in task.tflite_outputs(interpreter, data.vectorizer, inputs, data.meta).items():
         if np.issubdtype(value.dtype, np.floating):
             assert np.isfinite(value).all(), f"tflite: {output_name} is not finite"
 
@@ -190,19 +179,19 @@ def requested(export_base, tmp_path_factory):
     for name in REQUEST_ENTRIES:
         version = exported(name, export_base)
         model = ExportedModel(version)
-        task = get_task(model.card["task"])
+        task = task_of(name)
         for signature in sorted(model.saved_model.signatures):
             specs = model.saved_model.signatures[signature].structured_input_signature[1]
             main = task.request_input(signature, specs)
-            values = request_values(name, main, folder) if main else []
+            values = tiny_of(name).request_values(main, folder) if main else []
             inputs, _ = request_inputs(model, signature, values, {})
             if signature == "serving_default":
-                sent[name] = task.request_values(main, values, model.card)
+                sent[name] = task.request_values(main, values, model.meta)
             paths = {form: folder / f"{name}-{signature}-{form}.{'pb' if form == 'grpc' else 'json'}"
                      for form in FORMS}
             for form in ("rest", "columnar"):
                 columnar = form == "columnar" or row_format_problem(inputs) is not None
-                body = rest_body(inputs, signature, columnar=columnar, binary=task.binary_inputs)
+                body = rest_body(inputs, signature, columnar=columnar, binary=task.serving.binary_inputs)
                 paths[form].write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
             paths["grpc"].write_bytes(predict_request(inputs, name, signature, 1).SerializeToString())
             files.update({f"{name}/{signature}/{form}": (version, signature, paths[form]) for form in FORMS})
@@ -233,8 +222,8 @@ def test_rest_bodies_and_grpc_requests_reach_every_signature_as_tf_serving_conve
                     np.testing.assert_array_equal(forms[form]["outputs"][key], value,
                                                   err_msg=f"{signature} {key}")
     t = trained(name)  # serving_default, from the REST body, is what Keras gives for the values sent
-    task = get_task(get_entry(name).task)
-    for key, expected in task.reference_outputs(t.model, t.vectorizer, sent[name], t.meta).items():
+    for key, expected in task_of(name).reference_outputs(t.model, t.data.vectorizer, sent[name],
+                                                         t.data.meta).items():
         got = replies[f"{name}/serving_default/rest"]["outputs"][key]
         np.testing.assert_allclose(np.array(got), expected, atol=1e-5, err_msg=key)
 
@@ -249,8 +238,8 @@ def test_every_entry_exports_quantized_files_or_lists_why_not(name, tmp_path):
     from seqzoo.exporters.tflite import QUANTIZATIONS
 
     t = trained(name)
-    version = seqzoo.export(t.model, t.vectorizer, name=name, meta=t.meta, base=tmp_path,
-                            heldout_texts=t.texts if t.heldout is None else t.heldout,
+    version = seqzoo.export(t.model, t.data.vectorizer, name=name, meta=t.data.meta, base=tmp_path,
+                            heldout_texts=t.data.served if t.data.heldout is None else t.data.heldout,
                             quantize="float16,dynamic,int8")
     report = json.loads((version / "seqzoo.json").read_text())["tflite"]["quantized"]
     assert report["float16"]["made"] and report["dynamic"]["made"], report

@@ -33,6 +33,9 @@ def batches(
         return batch(shuffled).prefetch(tf.data.AUTOTUNE)
 
     def epoch(number):
+        # The order is (seed, epoch)'s alone, not the global seed's too; and with a global seed of 0
+        # TensorFlow would test the tensor seed as a Python bool (train.seed=0 failed here).
+        tf.compat.v1.get_default_graph().seed = None  # this function's graph only
         seed = tf.constant(shuffle_seed, tf.int64) * SEED_STRIDE + number
         return batch(examples.shuffle(count, seed=seed, reshuffle_each_iteration=False))
 

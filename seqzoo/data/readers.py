@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from seqzoo.errors import UserError, did_you_mean
@@ -39,6 +40,17 @@ class LabelledTexts:
         if unknown:
             raise UserError(f"labels {unknown} were not seen in training ({label_names})")
         return [index[label] for label in self.labels]
+
+    def split(self, validation_fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
+        """(training, held out): a seeded shuffle, `validation_fraction` of the texts held out (at
+        least one each side), for a plain Keras script; `seqzoo train` splits streams by a hash."""
+        if len(self) < 2:
+            raise UserError(f"{len(self)} labelled text(s) cannot be split into training and held out")
+        order = np.random.default_rng(seed).permutation(len(self))
+        heldout = min(max(1, round(len(self) * validation_fraction)), len(self) - 1)
+        part = lambda indices: LabelledTexts([self.texts[i] for i in indices],  # noqa: E731
+                                             [self.labels[i] for i in indices])
+        return part(sorted(order[heldout:])), part(sorted(order[:heldout]))
 
 
 def read_text(path: str | Path) -> str:

@@ -7,18 +7,18 @@ from seqzoo.decoding.rnn_generator import RNNGenerator
 from seqzoo.decoding.sampling import sample_next, sample_notes
 from seqzoo.decoding.tcn_generator import TCNGenerator, WaveNetGenerator
 from seqzoo.decoding.transformer_generator import TransformerGenerator
+from seqzoo.errors import UserError
 
 
-def generator_for(model: keras.Model, window: int) -> Generator:
-    """The generator that fits a zoo LM: stepped cells for an RNN, cached convolutions for a
-    TCN or a WaveNet, a sliding window for a transformer."""
-    if any(isinstance(layer, keras.layers.RNN) for layer in model.layers):
-        return RNNGenerator(model)
-    if any(layer.name == "tcn" for layer in model.layers):
-        return TCNGenerator(model)
-    if any(layer.name == "wavenet" for layer in model.layers):
-        return WaveNetGenerator(model)
-    return TransformerGenerator(model, window)
+def generator_for(model: keras.Model, window: int = 0) -> Generator:
+    """The generator a zoo model's entry registered (`register(..., generator=...)`: stepped cells,
+    cached convolutions, a sliding window), over `model`; `window` is a transformer's context."""
+    from seqzoo.registry import get_entry
+
+    generator = get_entry(model.name).generator  # a zoo factory names its model after its entry
+    if generator is None:
+        raise UserError(f"{model.name} registers no generator: it does not generate")
+    return generator.for_model(model, window)
 
 
 __all__ = ["Generator", "RNNGenerator", "TCNGenerator", "TransformerGenerator", "WaveNetGenerator",

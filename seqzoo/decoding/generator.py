@@ -22,6 +22,11 @@ class Generator:
     id_name = "token_ids"  # what the `step` signature calls its ids (audio: `code`)
     pads = True  # whether id 0 is padding in a prompt (tokens); audio's code 0 is a sample
 
+    @classmethod
+    def for_model(cls, model, window: int):
+        """The generator over a built model (`window`: the context of one that needs it)."""
+        return cls(model)
+
     def input_spec(self, batch_size: int | None) -> tf.TensorSpec:
         """What one step reads: ids [batch] int32, or frames [batch, frame_size] float32."""
         if self.frame_size is None:
@@ -99,10 +104,9 @@ class Generator:
 
 
 def frame_or_embedding(generator: Generator, model):
-    """What a step feeds the first sequence layer: the model's `embedding` of token ids, or, for a
-    model without one, its input itself: frames (setting `generator.frame_size`) or codes."""
-    if any(layer.name == "embedding" for layer in model.layers):
-        return model.get_layer("embedding").call
+    """What a step feeds the first sequence layer: float frames as they are (setting
+    `generator.frame_size`), or token ids through the model's `embedding`."""
     if model.inputs[0].dtype.startswith("float"):
         generator.frame_size = model.input_shape[-1]
-    return lambda inputs: inputs
+        return lambda frames: frames
+    return model.get_layer("embedding").call

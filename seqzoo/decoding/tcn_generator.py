@@ -27,10 +27,14 @@ class TCNGenerator(Generator):
 
     def __init__(self, model: keras.Model):
         self.model = model
-        self.embed = frame_or_embedding(self, model)
+        self.embed = self.reader(model)
         self.layer = model.get_layer(self.stream)
         self.head = model.layers[model.layers.index(self.layer) + 1:]
         self.vocab_size = model.output_shape[-1]
+
+    def reader(self, model: keras.Model):
+        """What a step feeds the streaming layer (see `frame_or_embedding`)."""
+        return frame_or_embedding(self, model)
 
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
         return [(f"cache_{i}", [conv.history, conv.v.shape[1]], tf.float32)
@@ -54,6 +58,9 @@ class WaveNetGenerator(TCNGenerator):
     stream = "wavenet"
     id_name = "code"
     pads = False
+
+    def reader(self, model: keras.Model):
+        return lambda codes: codes  # the WaveNet layer reads codes itself
 
     def prefill(self, prompt_ids):
         outputs, caches = self.layer.prefill(prompt_ids)

@@ -35,6 +35,10 @@ class TransformerGenerator(Generator):
         self.window = window
         self.vocab_size = model.output_shape[-1]
 
+    @classmethod
+    def for_model(cls, model: keras.Model, window: int) -> TransformerGenerator:
+        return cls(model, window)
+
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
         return [("context", [self.window], tf.int32), ("length", [], tf.int32)]
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from gensim.models import KeyedVectors
 
 from seqzoo.errors import UserError, check_choice
+
+if TYPE_CHECKING:
+    from seqzoo.text import Vectorizer
 
 LOOKUP_RULES = ("exact", "lowercase", "title_case", "digits_normalised")
 OOV_INITS = ("random", "zeros", "mean")
@@ -111,7 +115,7 @@ class AlignmentReport:
 
 def build_matrix(
     kv: KeyedVectors,
-    vocabulary,
+    vocabulary: list[str] | Vectorizer,
     oov: str = "random",
     seed: int = 0,
     token_counts: dict[str, int] | None = None,

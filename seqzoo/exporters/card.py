@@ -30,7 +30,7 @@ def model_card(
         "task": task.name,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config,
-        **meta,
+        "meta": meta,  # the task's serving metadata (label names, search settings, ...), as run.json has it
         "metrics": metrics or {},
         "parity": parity,
         **(_text_card(vectorizer) if vectorizer is not None else {}),
@@ -49,6 +49,12 @@ def model_card(
             "python": platform.python_version(),
         },
     }
+
+
+def card_meta(card: dict) -> dict:
+    """The task's metadata in a model card: under `meta`, or, in cards written before it had its own
+    key, spread over the card's top level."""
+    return card["meta"] if isinstance(card.get("meta"), dict) else card
 
 
 def _text_card(vectorizer: Vectorizer) -> dict:

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from seqzoo.data.tagging import is_restoration_tagset, restore
 from seqzoo.errors import UserError
+from seqzoo.exporters.card import card_meta
 from seqzoo.exporters.integrity import latest_version
 from seqzoo.schema import FLOAT32_MAX, INT32_MAX, Rule
 from seqzoo.text import Vectorizer, string_tensor
@@ -44,7 +45,8 @@ class ExportedModel:
     def __init__(self, path: str | Path):
         self.path = latest_version(path)
         self.card = self._read_json("seqzoo.json")
-        self.labels: list[str] | None = self.card.get("labels")
+        self.meta = card_meta(self.card)  # the task's: labels, limits, search settings, ...
+        self.labels: list[str] | None = self.meta.get("labels")
 
     def predict(self, texts: list[str], runtime: str = "saved_model") -> list[dict]:
         """[{'text', 'label', 'probability', 'probabilities': {label: p}}] per text."""
@@ -69,8 +71,8 @@ class ExportedModel:
         the first of the `stop` strings.
         """
         self.require_task("language_model", "generate")
-        limit = self.card["max_new_tokens_limit"]
-        max_new_tokens = self.card["max_new_tokens"] if max_new_tokens is None else max_new_tokens
+        limit = self.meta["max_new_tokens_limit"]
+        max_new_tokens = self.meta["max_new_tokens"] if max_new_tokens is None else max_new_tokens
         max_new_tokens = INT32.check("max_new_tokens", max_new_tokens, what="")
         if not 0 <= max_new_tokens <= limit:
             raise UserError(f"max_new_tokens must be between 0 and {limit} (this model's ceiling), "
@@ -94,8 +96,8 @@ class ExportedModel:
         from seqzoo.data.music import HIGHEST, LOWEST
 
         self.require_task("music", "compose")
-        limit = self.card["frames_limit"]
-        frames = INT32.check("frames", self.card["frames"] if frames is None else frames, what="")
+        limit = self.meta["frames_limit"]
+        frames = INT32.check("frames", self.meta["frames"] if frames is None else frames, what="")
         if not 1 <= frames <= limit:
             raise UserError(f"frames must be between 1 and {limit} (this model's ceiling), got {frames}")
         if not start:
@@ -124,17 +126,17 @@ class ExportedModel:
         8 kHz for the default model); False runs it as TF Serving does. Each gives the same audio
         for the same seed, but not the other's: XLA draws its random numbers its own way."""
         self.require_task("audio", "synthesize")
-        rate, limit = self.card["sample_rate"], self.card["samples_limit"]
+        rate, limit = self.meta["sample_rate"], self.meta["samples_limit"]
         seconds = Rule(float, above=0.0, maximum=FLOAT32_MAX).check(
-            "seconds", self.card["seconds"] if seconds is None else seconds, what="")
+            "seconds", self.meta["seconds"] if seconds is None else seconds, what="")
         samples = round(seconds * rate)
         if not 1 <= samples <= limit:
             raise UserError(f"seconds must give 1 to {limit} samples ({limit / rate:g} s, this model's "
                             f"ceiling), got {seconds:g} s = {samples} samples")
         prime = np.zeros(0, np.float32) if prime is None else np.asarray(prime, np.float32).reshape(-1)
-        if len(prime) > self.card["prime_limit"]:
+        if len(prime) > self.meta["prime_limit"]:
             raise UserError(f"the prime is {len(prime) / rate:g} s long; this model takes at most "
-                            f"{self.card['prime_limit'] / rate:g} s")
+                            f"{self.meta['prime_limit'] / rate:g} s")
         if not np.isfinite(prime).all():
             raise UserError("the prime holds NaN or infinite samples")
         generate = self._generate_xla if xla else self.saved_model.signatures["generate"]
@@ -150,7 +152,7 @@ class ExportedModel:
         punctuation-restoration tagger, also 'restored': the text with capitals and marks."""
         self.require_task("tagging", "tag")
         out = self.saved_model.signatures["serving_default"](text=string_tensor(list(texts)))
-        restoring = is_restoration_tagset(self.card["tags"])
+        restoring = is_restoration_tagset(self.meta["tags"])
         rows = []
         for i, text in enumerate(texts):
             length = int(out["lengths"][i])
@@ -183,7 +185,7 @@ class ExportedModel:
                 ) -> list[dict]:
         """[{'caption', 'score', 'valid'}] per encoded image (PNG / JPEG / GIF / BMP bytes), from
         the SavedModel; an image that does not decode gets valid False and ''. `attention` adds
-        'tokens' and 'attention' [word][row][column] (show_attend_tell), which
+        'tokens' and 'attention' [word, row, column] (show_attend_tell), which
         `seqzoo.plots.plot_caption_attention` draws."""
         from seqzoo.tasks.captioning import caption_rows
 
@@ -205,23 +207,19 @@ class ExportedModel:
 
     def _beam_width(self, beam_width: int | None) -> int:
         """The card's beam width, or the one asked for, checked: 1 to MAX_BEAM_WIDTH."""
-        from seqzoo.tasks.translation import MAX_BEAM_WIDTH
+        from seqzoo.tasks.encoder_decoder import checked_beam_width
 
-        beam_width = INT32.check("beam width", self.card["beam_width"] if beam_width is None else beam_width,
-                                 what="")
-        if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-            raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
-        return beam_width
+        return checked_beam_width(self.meta["beam_width"] if beam_width is None else beam_width)
 
     def _tflite_translations(self, texts: list[str], beam_width: int | None) -> list[dict]:
         from seqzoo.tasks import get_task
-        from seqzoo.tasks.translation import detokenize
+        from seqzoo.tasks.encoder_decoder import detokenize
 
         self.require_task("translation", "translate")
-        meta = {**self.card, "beam_width": self._beam_width(beam_width)}
+        meta = {**self.meta, "beam_width": self._beam_width(beam_width)}
         out = get_task("translation").tflite_outputs(self._interpreter(), self._app_vectorizer(), texts, meta)
         vocabulary = tf.constant(self.card["tflite"]["target_vocabulary"])
-        translations = detokenize(vocabulary, out["token_ids"], self.card["separator"]).numpy()
+        translations = detokenize(vocabulary, out["token_ids"], self.meta["separator"]).numpy()
         return [{"text": text, "translation": words.decode("utf-8", errors="replace"), "score": float(score)}
                 for text, words, score in zip(texts, translations, out["score"], strict=True)]
 

@@ -89,7 +89,7 @@ def export(
         raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
                         f"built from ({', '.join(list_models())})")
     task = get_task(get_entry(entry or name).task)
-    if task.serving_input == "text" and model.inputs and "int" not in str(model.inputs[0].dtype):
+    if task.serving.input == "text" and model.inputs and "int" not in str(model.inputs[0].dtype):
         raise UserError(f"model {model.name!r} reads float sequences; `seqzoo.export` serves text models "
                         "only (save it with model.export(path) instead)")
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}
@@ -123,7 +123,7 @@ def export(
         loaded = tf.saved_model.load(str(tmp))
         parity = check_parity(task, model, vectorizer, loaded, tflite_model, heldout_texts or [], meta)
         with _writing(model_dir):
-            write_warmup(tmp, loaded, name, task.serving_input, task.parity_inputs(heldout_texts or [])[0])
+            write_warmup(tmp, loaded, name, task.serving.input, task.parity_inputs(heldout_texts or [])[0])
         with _writing(model_dir):
             version = _next_version(model_dir)
             card = model_card(

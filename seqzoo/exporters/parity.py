@@ -34,7 +34,7 @@ def check_parity(
     texts = task.parity_inputs(heldout)
     expected = task.reference_outputs(model, vectorizer, texts, meta)
     served = saved_model.signatures["serving_default"]
-    from_saved_model = {k: v.numpy() for k, v in served(**{task.serving_input: tf.constant(texts)}).items()}
+    from_saved_model = {k: v.numpy() for k, v in served(**{task.serving.input: tf.constant(texts)}).items()}
     from_tflite = task.tflite_outputs(Interpreter(model_content=tflite_model), vectorizer, texts, meta)
     report = {"texts": len(texts), "outputs": sorted(expected), "tolerance": tolerance}
     for target, outputs in (("saved_model", from_saved_model), ("tflite", from_tflite)):

@@ -15,7 +15,7 @@ import numpy as np
 
 from seqzoo.errors import ExportError, UserError
 from seqzoo.exporters.tflite import QUANTIZATIONS, Calibration
-from seqzoo.tasks import Task
+from seqzoo.tasks import ParityRole
 
 CALIBRATION_SAMPLES = 256  # signature calls kept for full int8's calibration, evenly spread
 
@@ -31,11 +31,11 @@ def parse_quantizations(kinds: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def quantize(convert: Callable[..., bytes], float32: bytes, kinds: tuple[str, ...], *, task: Task,
+def quantize(convert: Callable[..., bytes], float32: bytes, kinds: tuple[str, ...], *, task: ParityRole,
              vectorizer, heldout: list, meta: dict, stem: str) -> tuple[dict[str, bytes], dict]:
     """Makes each variant with `convert` (`seqzoo.exporters.tflite.tflite_converter`) and measures it
-    and the float32 file on `heldout` (`Task.heldout_inputs`: held-out data as serving_default takes
-    it), in the task's terms (`Task.quantization_outputs`, `Task.tflite_agreement`).
+    and the float32 file on `heldout` (`ParityRole.heldout_inputs`: held-out data as serving_default takes
+    it), in the task's terms (`ParityRole.quantization_outputs`, `ParityRole.tflite_agreement`).
 
     Returns (the files to write, by name, and the model card's report: per variant its file, bytes,
     latency in ms per held-out input and agreement with float32 in the task's terms, or the reason
@@ -92,7 +92,7 @@ def _size(count: int) -> str:
     return f"{count / 1e6:.2f} MB" if count >= 1e5 else f"{count / 1e3:.1f} kB"
 
 
-def _latency(task: Task, interpreter, vectorizer, heldout: list, meta: dict) -> float:
+def _latency(task: ParityRole, interpreter, vectorizer, heldout: list, meta: dict) -> float:
     """Milliseconds per held-out input through the task's own driver at batch 1 (after one warm pass)."""
     task.tflite_outputs(interpreter, vectorizer, heldout[:1], meta)
     started = time.perf_counter()

@@ -28,12 +28,13 @@ def signature_specs(loaded, signature: str) -> dict[str, tf.TensorSpec]:
     return dict(loaded.signatures[signature].structured_input_signature[1])
 
 
-def card_scalars(card: dict) -> dict:
-    """SCALARS with an export's own defaults (its card's beam width, new tokens, frames, seconds)."""
-    defaults = {key: card[key] for key in ("beam_width", "max_new_tokens", "frames")
-                if isinstance(card.get(key), int)}
-    if "seconds" in card and "sample_rate" in card:
-        defaults["samples"] = round(card["seconds"] * card["sample_rate"])
+def card_scalars(meta: dict) -> dict:
+    """SCALARS with an export's own defaults (its card's beam width, new tokens, frames, seconds), from
+    the task's metadata in the card."""
+    defaults = {key: meta[key] for key in ("beam_width", "max_new_tokens", "frames")
+                if isinstance(meta.get(key), int)}
+    if "seconds" in meta and "sample_rate" in meta:
+        defaults["samples"] = round(meta["seconds"] * meta["sample_rate"])
     return {**SCALARS, **defaults}
 
 
@@ -77,15 +78,15 @@ def request_inputs(exported, signature: str, values: list[str], given: dict) -> 
     main = task.request_input(signature, specs)
     given = dict(given)
     if main is None and values:
-        raise UserError(f"signature {signature!r} has no {task.serving_input} input to fill with INPUT; "
+        raise UserError(f"signature {signature!r} has no {task.serving.input} input to fill with INPUT; "
                         f"set its inputs with --input NAME=VALUE ({', '.join(sorted(specs))})")
     if main is not None and main in given and values:
         raise UserError(f"input {main!r} is given twice: as INPUT and as --input")
     if main is not None and main not in given:
-        if not values and main not in task.optional_request_inputs:
+        if not values and main not in task.serving.optional_request_inputs:
             raise UserError(f"give the {main} to send (INPUT ...), or --input {main}=VALUE")
-        given[main] = task.request_values(main, values, exported.card)
-    return fill_inputs(specs, given, scalars=card_scalars(exported.card))
+        given[main] = task.request_values(main, values, exported.meta)
+    return fill_inputs(specs, given, scalars=card_scalars(exported.meta))
 
 
 def _checked(name: str, spec: tf.TensorSpec, value) -> np.ndarray:

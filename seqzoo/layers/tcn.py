@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import ops
 
@@ -113,7 +115,7 @@ class TCN(keras.layers.Layer):
     ```
     """
 
-    def __init__(self, filters: int = 24, kernel_size: int = 8, dilations=(1, 2, 4, 8),
+    def __init__(self, filters: int = 24, kernel_size: int = 8, dilations: Sequence[int] = (1, 2, 4, 8),
                  stacks: int = 1, normalization: str = "weight", activation: str = "relu",
                  dropout: float = 0.0, return_sequences: bool = True, padding: str = "causal",
                  **kwargs):

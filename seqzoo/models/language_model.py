@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from seqzoo.decoding import RNNGenerator
 from seqzoo.errors import UserError
 from seqzoo.layers import Pretrained, rnn_stack, token_embedding
 from seqzoo.layers.reversible_embedding import ReversibleEmbedding
@@ -63,13 +64,13 @@ def language_model(
     return keras.Model(token_ids, probabilities, name=name)
 
 
-@register("char_lm", task="language_model")
+@register("char_lm", task="language_model", generator=RNNGenerator)
 def char_lm(**config) -> keras.Model:
     """The character-level RNN language model (see `language_model`)."""
     return language_model(**config, name="char_lm")
 
 
-@register("word_lm", task="language_model")
+@register("word_lm", task="language_model", generator=RNNGenerator)
 def word_lm(**config) -> keras.Model:
     """The word-level RNN language model (see `language_model`)."""
     return language_model(**config, name="word_lm")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 
 from seqzoo.data.music import PITCHES
+from seqzoo.decoding import RNNGenerator, TCNGenerator
 from seqzoo.errors import UserError
 from seqzoo.layers import TCN, rnn_stack, sequence_input
 from seqzoo.registry import register
@@ -17,7 +18,7 @@ def _next_frame(inputs, x, name: str) -> keras.Model:
     return keras.Model(inputs, probabilities, name=name)
 
 
-@register("tcn_music", task="music")
+@register("tcn_music", task="music", generator=TCNGenerator)
 def tcn_music(*, tcn: dict) -> keras.Model:
     """Frames -> causal TCN -> a sigmoid per pitch at every step: P(note on in the next frame).
 
@@ -41,19 +42,19 @@ def recurrent_music(*, rnn: dict, name: str) -> keras.Model:
     return _next_frame(inputs, rnn_stack(x, **rnn, return_sequences=True), name)
 
 
-@register("lstm_music", task="music")
+@register("lstm_music", task="music", generator=RNNGenerator)
 def lstm_music(**config) -> keras.Model:
     """The LSTM next-frame model (see `recurrent_music`)."""
     return recurrent_music(**config, name="lstm_music")
 
 
-@register("gru_music", task="music")
+@register("gru_music", task="music", generator=RNNGenerator)
 def gru_music(**config) -> keras.Model:
     """The GRU next-frame model (see `recurrent_music`)."""
     return recurrent_music(**config, name="gru_music")
 
 
-@register("rnn_music", task="music")
+@register("rnn_music", task="music", generator=RNNGenerator)
 def rnn_music(**config) -> keras.Model:
     """The simple-RNN next-frame model (see `recurrent_music`)."""
     return recurrent_music(**config, name="rnn_music")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 
+from seqzoo.decoding import TCNGenerator
 from seqzoo.errors import UserError, check_choice
 from seqzoo.layers import POOLINGS, Pretrained, sequence_input, sequence_pooling, token_embedding
 from seqzoo.layers.tcn import TCN
@@ -80,7 +81,7 @@ def tcn_tagger(*, vocab_size: int, embedding: dict, tcn: dict, num_tags: int,
     return keras.Model(token_ids, probabilities, name="tcn_tagger")
 
 
-@register("tcn_lm", task="language_model")
+@register("tcn_lm", task="language_model", generator=TCNGenerator)
 def tcn_lm(*, vocab_size: int, embedding: dict, tcn: dict, pretrained: Pretrained | None = None
            ) -> keras.Model:
     """Embedding -> causal TCN -> softmax over the vocabulary at every step.

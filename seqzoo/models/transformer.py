@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from seqzoo.decoding import TransformerGenerator
 from seqzoo.errors import UserError, check_choice
 from seqzoo.layers import POOLINGS, Pretrained, sequence_pooling, token_embedding
 from seqzoo.layers.positions import POSITIONS, PositionEncoding
@@ -64,7 +65,7 @@ def transformer(
     return keras.Model(token_ids, probabilities, name="transformer")
 
 
-@register("transformer_lm", task="language_model")
+@register("transformer_lm", task="language_model", generator=TransformerGenerator)
 def transformer_lm(
     *, vocab_size: int, model_dim: int, layers: int, heads: int, ff_dim: int, activation: str,
     dropout: float, norm_first: bool, positions: str, max_positions: int,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import keras
 
+from seqzoo.decoding import WaveNetGenerator
 from seqzoo.layers import QUANTIZATION_CHANNELS, WaveNet
 from seqzoo.registry import register
 
 
-@register("wavenet", task="audio")
+@register("wavenet", task="audio", generator=WaveNetGenerator)
 def wavenet(*, wavenet: dict) -> keras.Model:
     """Codes -> WaveNet (gated dilated causal convolutions, skips summed, ReLU) -> 1x1 -> ReLU ->
     1x1 -> softmax over the 256 mu-law levels of the next sample.

@@ -1,7 +1,16 @@
 """Tasks: the data, metrics, serving signatures and parity each kind of entry shares."""
 
 from seqzoo.tasks.audio import AudioTask
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.tasks.base import (
+    DataRole,
+    Endpoint,
+    ParityRole,
+    Prepared,
+    ReadOptions,
+    Serving,
+    ServingRole,
+    Task,
+)
 from seqzoo.tasks.captioning import CaptioningTask
 from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.language_model import LanguageModelTask
@@ -19,4 +28,5 @@ def get_task(name: str) -> Task:
     return TASKS[name]
 
 
-__all__ = ["TASKS", "Endpoint", "Prepared", "Task", "get_task"]
+__all__ = ["TASKS", "DataRole", "Endpoint", "ParityRole", "Prepared", "ReadOptions", "Serving", "ServingRole",
+           "Task", "get_task"]

@@ -41,7 +41,7 @@ from seqzoo.decoding import generator_for, sample_next
 from seqzoo.errors import UserError
 from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, receptive_field
 from seqzoo.metrics import mean_over_valid
-from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
 from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 
 PARITY_SAMPLES = 256  # held-out excerpts for the export-time parity check: this many samples each
@@ -53,16 +53,15 @@ class AudioTask(SteppedTask):
     """Recordings (WAV files; default: Bach chorales rendered to 8 kHz audio) as mu-law codes."""
 
     name = "audio"
-    serving_input = "waveform"
-    reads_text = False
+    # A request may leave out the prime: generation starts from silence.
+    serving = Serving(input="waveform", reads_text=False, request_inputs={"generate": "prime"},
+                      optional_request_inputs=("prime",))
     step_input, step_unit = "code", "sample"
-    request_inputs = {"generate": "prime"}
-    optional_request_inputs = ("prime",)  # no prime: generate from silence
 
-    def request_values(self, name: str, items: list[str], card: dict) -> np.ndarray:
+    def request_values(self, name: str, items: list[str], meta: dict) -> np.ndarray:
         """WAV files at the model's sample rate: `waveform` [files, samples] (of one length), or the
         `prime` [samples] of one file (none: no samples, generate from silence)."""
-        waveforms = [wav_input(item, card["sample_rate"], "WAV file") for item in items]
+        waveforms = [wav_input(item, meta["sample_rate"], "WAV file") for item in items]
         if name == "prime":
             if len(waveforms) > 1:
                 raise UserError(f"the prime is one WAV file, got {len(waveforms)}")
@@ -77,7 +76,7 @@ class AudioTask(SteppedTask):
     def default_data(self) -> Path:
         return bach_audio()
 
-    def prepare(self, config: dict, data: Path) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         settings = config["train"]
         clips = read_clips(data, config["audio"]["sample_rate"])
         train, validation, test = split_clips(clips, settings["validation_fraction"],
@@ -108,7 +107,7 @@ class AudioTask(SteppedTask):
         return {f"{name}_bits_per_sample": bits_per_sample(model, batches) for name, batches in parts.items()}
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
-        generator = generator_for(model, 0)
+        generator = generator_for(model)
         limit, prime_limit, field = meta["samples_limit"], meta["prime_limit"], meta["receptive_field"]
 
         def serve(waveform):
@@ -145,7 +144,7 @@ class AudioTask(SteppedTask):
         }
 
     def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
-        return {"step": step_endpoint(generator_for(model, 0), batch_size=1)}
+        return {"step": step_endpoint(generator_for(model), batch_size=1)}
 
     def parity_inputs(self, heldout: list) -> np.ndarray:
         """Held-out excerpts (mu-law codes, as run.json keeps them), silence, and the loudest

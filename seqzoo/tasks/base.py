@@ -67,21 +67,47 @@ def streamed_prepared(split, scan, parse: Callable, settings: dict, adapt: Calla
     )
 
 
-class Task:
-    """The interface; see `ClassificationTask` and `LanguageModelTask`."""
+@dataclass(frozen=True)
+class Serving:
+    """How a task's exports are called, for export, parity and `seqzoo request`.
+
+    Args:
+        input: str. The name of serving_default's raw input: `text`, `image`, `frames`, `waveform`.
+        reads_text: bool. Whether the task has a vectorizer (music and audio read no text).
+        binary_inputs: tuple of str. String inputs holding bytes, not text: base64 in a REST body.
+        request_inputs: dict. The input that `seqzoo request`'s INPUTs fill, by signature, in a
+            signature without `input` (`{"generate": "prompt"}`).
+        optional_request_inputs: tuple of str. Of those, the ones a request may leave empty.
+    """
+
+    input: str = "text"
+    reads_text: bool = True
+    binary_inputs: tuple[str, ...] = ()
+    request_inputs: dict[str, str] = field(default_factory=dict)
+    optional_request_inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a user's data is read, besides its path: `seqzoo train`'s reading options. A task names
+    the ones it reads (`Task.read_options`); the others keep these defaults."""
+
+    text_column: str = "text"  # a CSV/TSV table's columns (classification)
+    label_column: str = "label"
+    images: str | None = None  # the folder a caption file's image paths are relative to (captioning)
+
+
+class DataRole:
+    """What training, evaluation and `seqzoo compare` ask of a task."""
 
     name: str
-    serving_input = "text"  # the name of serving_default's input
-    reads_text = True  # False: no vectorizer (music reads piano rolls)
-    binary_inputs: tuple[str, ...] = ()  # string inputs holding bytes, not text: base64 in a REST body
-    # The input `seqzoo request`'s INPUTs fill in a signature without `serving_input`, by signature.
-    request_inputs: dict[str, str] = {}
-    optional_request_inputs: tuple[str, ...] = ()  # of those, the ones a request may leave empty
+    read_options: tuple[str, ...] = ()  # the `ReadOptions` fields `prepare` reads
 
     def default_data(self) -> Path:
+        """The offline corpus the task trains on when no data is given."""
         raise NotImplementedError
 
-    def prepare(self, config: dict, data: Path, **read_options) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Reads `data`, adapts a vectorizer, and makes the training datasets.
 
         May update `config` in place (vocabulary size, number of classes).
@@ -98,30 +124,44 @@ class Task:
         evaluated = model.evaluate(dataset, return_dict=True, verbose=0)
         return {f"val_{k}": float(v) for k, v in evaluated.items()}
 
+
+class ServingRole:
+    """What export and `seqzoo request` ask of a task: signatures, the card, request inputs."""
+
+    serving = Serving()
+
     def endpoints(self, model: keras.Model, vectorizer: Vectorizer, meta: dict) -> dict[str, Endpoint]:
-        """The SavedModel signatures: `serving_default` takes `text` (tf.string [batch])."""
+        """The SavedModel signatures: `serving_default` takes the raw input ([batch])."""
         raise NotImplementedError
 
     def tflite_endpoints(self, model: keras.Model, meta: dict) -> dict[str, Endpoint]:
         """The `.tflite` file's signatures: batch 1, builtin ops."""
         raise NotImplementedError
 
+    def card(self, meta: dict) -> dict:
+        """How to call the SavedModel and the `.tflite` file, for the model card."""
+        raise NotImplementedError
+
+    def request_input(self, signature: str, specs: dict[str, tf.TensorSpec]) -> str | None:
+        """The input of `signature` (its input specs) that a user's INPUTs fill in `seqzoo request`:
+        the serving input where the signature takes a batch of it, else the task's `request_inputs`."""
+        spec = specs.get(self.serving.input)
+        if spec is not None and spec.shape.rank:
+            return self.serving.input
+        return self.serving.request_inputs.get(signature)
+
+    def request_values(self, name: str, items: list[str], meta: dict):
+        """What a user names on the command line (`seqzoo request`) as input `name`'s value: texts."""
+        return list(items)
+
+
+class ParityRole:
+    """What the export's parity check and the quantised files' measurements ask of a task."""
+
     def parity_inputs(self, heldout: list) -> list:
         """What the export-time parity check feeds: held-out inputs and the edge cases every
         export must agree on (empty, unknown words, bad UTF-8)."""
         return list(heldout) + ["", "zzqx unseen wordforms", b"\xff\xfe not utf-8 \xc3".decode("latin-1")]
-
-    def request_input(self, signature: str, specs: dict[str, tf.TensorSpec]) -> str | None:
-        """The input of `signature` (its input specs) that a user's INPUTs fill in `seqzoo request`:
-        `serving_input` where the signature takes a batch of it, else the task's `request_inputs`."""
-        spec = specs.get(self.serving_input)
-        if spec is not None and spec.shape.rank:
-            return self.serving_input
-        return self.request_inputs.get(signature)
-
-    def request_values(self, name: str, items: list[str], card: dict):
-        """What a user names on the command line (`seqzoo request`) as input `name`'s value: texts."""
-        return list(items)
 
     def heldout_inputs(self, heldout: list) -> list:
         """`parity_inputs` without its edge cases: the held-out data as serving_default takes it (what
@@ -150,6 +190,10 @@ class Task:
         the task's own terms: label agreement, exact match, bits per step, ..."""
         raise NotImplementedError
 
-    def card(self, meta: dict) -> dict:
-        """How to call the SavedModel and the `.tflite` file, for the model card."""
-        raise NotImplementedError
+
+class Task(DataRole, ServingRole, ParityRole):
+    """Every role of one kind of entry: its data (`DataRole`), how it is served (`ServingRole`) and
+    how its exports are checked (`ParityRole`). Each caller uses one role; a new kind of entry fills
+    all three (see `ClassificationTask`, the shortest)."""
+
+    name: str

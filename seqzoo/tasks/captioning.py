@@ -43,21 +43,22 @@ from seqzoo.data.images import decode_images
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.layers.image_encoder import ImageEncoder
-from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
-from seqzoo.tasks.translation import (
+from seqzoo.schema import MAX_BEAM_WIDTH
+from seqzoo.tasks.base import Prepared, ReadOptions, Serving, streamed_prepared
+from seqzoo.tasks.encoder_decoder import (
+    BEAM_WIDTH,
     END_ID,
-    MAX_BEAM_WIDTH,
     START_ID,
-    check_beam_width,
+    EncoderDecoderTask,
+    checked_beam_width,
     detokenize,
-    loop_endpoints,
-    sequence_agreement,
+    loop_card,
     target_vectorizer,
+    teacher_forced,
 )
 from seqzoo.text import Vectorizer, string_tensor
 
 IMAGE = [tf.TensorSpec([None], tf.string, name="image")]
-BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
 HELDOUT_FOR_PARITY = 16
 HELDOUT_FOR_METRICS = 2048  # held-out captions whose images the caption figures (BLEU, exact match) read
 # Bytes every export must survive: nothing, not an image, a cut PNG.
@@ -73,15 +74,17 @@ class HeldoutImages:
     batches: tf.data.Dataset
 
 
-class CaptioningTask(Task):
+class CaptioningTask(EncoderDecoderTask):
     """Captioned images: a digit-scenes folder, or a caption file (COCO JSON, Flickr8k tokens,
     image_path<TAB>caption) with the image folder (`images=`)."""
 
     name = "captioning"
-    serving_input = "image"
-    binary_inputs = ("image",)
+    verb = "caption"
+    attention_outputs = ("attention", "tokens")
+    serving = Serving(input="image", binary_inputs=("image",))
+    read_options = ("images",)
 
-    def request_values(self, name: str, items: list[str], card: dict) -> list[bytes]:
+    def request_values(self, name: str, items: list[str], meta: dict) -> list[bytes]:
         """Image files, read as the bytes a client sends."""
         for item in items:
             if not Path(item).is_file():
@@ -91,7 +94,7 @@ class CaptioningTask(Task):
     def default_data(self) -> Path:
         return digit_scenes()
 
-    def prepare(self, config: dict, data: Path, images: str | None = None) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Streams the (image, caption) pairs (`seqzoo.data.captions.caption_split`): memory does not
         grow with the caption file, and images are read as batches are made. One checking pass
         counts the captions, skips (with a note) those whose images are missing or not whole, keeps
@@ -100,12 +103,12 @@ class CaptioningTask(Task):
         settings = config["train"]
         fraction, seed = settings["validation_fraction"], settings["seed"]
         skipped = SkippedImages()
-        scanning, root = caption_split(Path(data), images, fraction, seed, skipped)
+        scanning, root = caption_split(Path(data), options.images, fraction, seed, skipped)
         scan = scanning.scan(HELDOUT_FOR_METRICS, settings["vocabulary_sample"])
         if not sum(scan.examples):
             raise no_readable_image(Path(data), root, skipped)
         skipped.note(Path(data))
-        split, _ = caption_split(Path(data), images, fraction, seed)
+        split, _ = caption_split(Path(data), options.images, fraction, seed)
         split.check_sizes(scan, data, "captions")
         prefix = tf.constant(f"{root}{os.sep}")
 
@@ -140,62 +143,26 @@ class CaptioningTask(Task):
         figures.update({f"val_{k}": v for k, v in report.items()})
         return figures
 
-    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
-        caption = caption_function(model, meta)
-        translator = Translator(model, START_ID, END_ID)
-        size = meta["image_size"]
+    def search_function(self, model, vectorizer, meta):
+        return caption_function(model, meta)
 
-        def with_beam(image, beam_width, attention=False):
-            with tf.control_dependencies(check_beam_width(beam_width)):
-                out = caption(image, tf.identity(beam_width))
-            return out if attention else {k: v for k, v in out.items() if k not in ("attention", "tokens")}
+    def source(self, vectorizer, meta):
+        return lambda image: decode_images(image, meta["image_size"])[0]
 
-        endpoints = {
-            "serving_default": (lambda image: with_beam(image, tf.constant(meta["beam_width"])), IMAGE),
-            "caption": (with_beam, [*IMAGE, BEAM_WIDTH]),
-            **loop_endpoints(translator, lambda image: decode_images(image, size)[0], IMAGE),
-        }
-        if meta["attention"] is not None:
-            endpoints["caption_with_attention"] = (functools.partial(with_beam, attention=True),
-                                                   [*IMAGE, BEAM_WIDTH])
-        return endpoints
+    def tflite_input(self, meta) -> tf.TensorSpec:
+        return tf.TensorSpec([1, meta["image_size"], meta["image_size"], 3], tf.float32, name="image")
 
-    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
-        translator = Translator(model, START_ID, END_ID)
-        image = [tf.TensorSpec([1, meta["image_size"], meta["image_size"], 3], tf.float32, name="image")]
-
-        def caption(image, beam_width):
-            result = translator.search(image, beam_width, meta["max_steps"], meta["length_penalty"])
-            return {"token_ids": result.token_ids, "score": result.scores}
-
-        return {"caption": (caption, [*image, BEAM_WIDTH]),
-                **loop_endpoints(translator, lambda image: image, image, batch_size=1)}
+    def tflite_sources(self, vectorizer, images, meta) -> list:
+        """Each image decoded and resized as the card tells an app to; None (captioned '') for one that
+        does not decode."""
+        pixels, ok = decode_images(string_tensor(images), meta["image_size"])
+        return [image[None] if valid else None
+                for image, valid in zip(pixels.numpy(), ok.numpy(), strict=True)]
 
     def parity_inputs(self, heldout: list) -> list:
         """Held-out images (encoded bytes, or paths of files still on disk) and the bad-bytes edge cases."""
         kept = [item for item in heldout if isinstance(item, bytes) or Path(item).is_file()]
         return [image_data(item) for item in kept] + EDGE_CASES
-
-    def reference_outputs(self, model, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
-        out = caption_function(model, meta)(string_tensor(inputs), tf.constant(meta["beam_width"]))
-        return {"token_ids": out["token_ids"].numpy(), "score": out["score"].numpy()}
-
-    def tflite_outputs(self, interpreter, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
-        caption = interpreter.get_signature_runner("caption")
-        images, ok = decode_images(string_tensor(inputs), meta["image_size"])
-        rows = {"token_ids": [], "score": []}
-        for image, valid in zip(images.numpy(), ok.numpy(), strict=True):
-            if not valid:  # as the card says: an app decodes the image, and skips one that does not
-                rows["token_ids"].append(np.zeros((1, meta["max_steps"]), np.int32))
-                rows["score"].append(np.zeros(1, np.float32))
-                continue
-            out = caption(image=image[None], beam_width=np.int32(meta["beam_width"]))
-            for name in rows:
-                rows[name].append(out[name])
-        return {name: np.concatenate(values) for name, values in rows.items()}
-
-    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
-        return sequence_agreement(reference["token_ids"], outputs["token_ids"])
 
     def card(self, meta) -> dict:
         size, steps = meta["image_size"], meta["max_steps"]
@@ -213,14 +180,8 @@ class CaptioningTask(Task):
                                 "outputs": {**caption, "search": f"beam width {meta['beam_width']}"}},
             "caption": {"inputs": {**image, "beam_width": f"int32, 1 (greedy) to {MAX_BEAM_WIDTH}"},
                         "outputs": caption},
-            "encode": {"inputs": image, "outputs": {"memory": "float32 [batch, regions, units]", "keys":
-                       "float32 [batch, regions, k]", "memory_mask": "bool [batch, regions]",
-                       "states": "decoder states state_<k> float32 [batch, units]"}},
-            "decode_step": {"inputs": {"token_ids": f"int32 [batch]: the previous word, [START] ({START_ID}) "
-                                       "first", "memory, keys, memory_mask, states": "from encode, then "
-                                       "from the last step"},
-                            "outputs": {"probabilities": "float32 [batch, vocabulary]",
-                                        "attention": "float32 [batch, regions]", "states": "the new states"}},
+            **loop_card(image, "regions", "decoder states state_<k> float32 [batch, units]", "word",
+                        "vocabulary"),
         }
         if meta["attention"] is not None:
             rows, columns = meta["grid"]
@@ -310,14 +271,12 @@ def caption(run, images: list, beam_width: int = 1) -> list[dict]:
     row = seqzoo.caption(run, ["scene.png"], beam_width=3)[0]  # row["caption"]: 'a large 7 at ...'
     ```
     """
-    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
-    return caption_rows(caption_images(run.model, run.meta, list(images), beam_width))
+    return caption_rows(caption_images(run.model, run.meta, list(images), checked_beam_width(beam_width)))
 
 
 def caption_rows(outputs: dict[str, np.ndarray]) -> list[dict]:
     """Per image: caption, score, valid, and, where the outputs have them, tokens and attention
-    [word][row][column]."""
+    [word, row, column]."""
     rows = []
     for i in range(len(outputs["caption"])):
         row = {"caption": outputs["caption"][i].decode("utf-8", errors="replace"),
@@ -415,11 +374,9 @@ def caption_batches(examples: tf.data.Dataset, vectorizer: Vectorizer, batch_siz
     @tf.autograph.experimental.do_not_convert  # plain ops; autograph only warned about the closure
     def vectorize(captions, paths):
         pixels, valid = decode_images(tf.map_fn(tf.io.read_file, paths), size)
-        ids = vectorizer.lookup(captions)[:, : vectorizer.max_length]
-        edge = lambda token: tf.RaggedTensor.from_tensor(tf.fill([tf.shape(captions)[0], 1], token))  # noqa: E731
+        caption_in, caption_out = teacher_forced(vectorizer.lookup(captions), vectorizer.max_length)
         kept = tf.cast(valid[:, None], tf.int32)
-        return ((pixels, tf.concat([edge(START_ID), ids], axis=1).to_tensor() * kept),
-                tf.concat([ids, edge(END_ID)], axis=1).to_tensor() * kept)
+        return (pixels, caption_in * kept), caption_out * kept
 
     def batch(examples):
         return examples.batch(batch_size).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE,

@@ -21,7 +21,7 @@ from seqzoo.data.readers import (
 )
 from seqzoo.data.streaming import LineSplit, RecordSplit, label_index, line_files
 from seqzoo.errors import UserError
-from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
+from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Task, streamed_prepared
 from seqzoo.text import Vectorizer
 
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
@@ -33,12 +33,12 @@ class ClassificationTask(Task):
     """Texts in, `probabilities` over the labels and the `label` out."""
 
     name = "classification"
+    read_options = ("text_column", "label_column")
 
     def default_data(self) -> Path:
         return sentiment_corpus()
 
-    def prepare(self, config: dict, data: Path, text_column: str = "text",
-                label_column: str = "label") -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Streams the examples, whatever the source: fastText lines (a file or a glob) through
         tf.data, a CSV/TSV file or an aclImdb folder record by record (`RecordSplit`). One checking
         pass keeps the counts, the labels, a vocabulary sample if asked for and the first held-out
@@ -48,12 +48,12 @@ class ClassificationTask(Task):
         labels = [set(), set()]
         observe = lambda fields, heldout: labels[heldout].add(fields[0])  # noqa: E731
         if is_table(data) or Path(data).is_dir():
-            split = RecordSplit(functools.partial(labelled_records, data, text_column, label_column), 2,
-                                fraction, seed)
+            records = functools.partial(labelled_records, data, options.text_column, options.label_column)
+            split = RecordSplit(records, 2, fraction, seed)
             scan = split.scan(HELDOUT_TEXTS, settings["vocabulary_sample"], observe)
             read = lambda label, text: (label, text)  # noqa: E731
         else:
-            check_no_columns(Path(data), text_column, label_column)
+            check_no_columns(Path(data), options.text_column, options.label_column)
             split = LineSplit(line_files(data), None, fraction, seed)
             scan = split.scan(_fasttext_line, HELDOUT_TEXTS, settings["vocabulary_sample"], observe=observe)
             read = parse_fasttext

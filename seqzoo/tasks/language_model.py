@@ -27,7 +27,7 @@ from seqzoo.data.language_modeling import read_documents, stream_length, stream_
 from seqzoo.data.streaming import LineSplit, line_files
 from seqzoo.decoding import generator_for
 from seqzoo.errors import UserError
-from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
 from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 from seqzoo.text import Vectorizer
 
@@ -44,12 +44,12 @@ PARITY_PROMPTS = 16
 class LanguageModelTask(SteppedTask):
     name = "language_model"
     step_input, step_unit = "token_ids", "token"
-    request_inputs = {"generate": "prompt"}
+    serving = Serving(request_inputs={"generate": "prompt"})
 
     def default_data(self) -> Path:
         return news_corpus()
 
-    def prepare(self, config: dict, data: Path) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Streams the documents (the lines of a file, a glob, or a folder's *.txt files): one
         checking pass, a pass that adapts the vocabulary and one that measures the token stream,
         then windows read as they come."""

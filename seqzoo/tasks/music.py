@@ -40,7 +40,7 @@ from seqzoo.data.music import (
 from seqzoo.decoding import generator_for, sample_notes
 from seqzoo.losses import frame_nll
 from seqzoo.metrics import mean_over_valid
-from seqzoo.tasks.base import Endpoint, Prepared
+from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
 from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 
 PARITY_FRAMES = 16  # held-out excerpts for the export-time parity check: this many frames each
@@ -54,12 +54,10 @@ class MusicTask(SteppedTask):
     """Scores (MIDI / MusicXML files; default: music21's Bach chorales) as quarter-note piano rolls."""
 
     name = "music"
-    serving_input = "frames"
-    reads_text = False
+    serving = Serving(input="frames", reads_text=False, request_inputs={"generate": "start"})
     step_input, step_unit, bernoulli = "frame", "frame", True
-    request_inputs = {"generate": "start"}
 
-    def request_values(self, name: str, items: list[str], card: dict) -> np.ndarray:
+    def request_values(self, name: str, items: list[str], meta: dict) -> np.ndarray:
         """Chords (note names or MIDI numbers), or a score file's first REQUEST_FRAMES frames, as one
         excerpt: `frames` [1, chords, 88], or `start` [chords, notes] (MIDI numbers, 0-padded)."""
         if len(items) == 1 and Path(items[0]).suffix.lower() in SCORE_SUFFIXES:
@@ -76,7 +74,7 @@ class MusicTask(SteppedTask):
     def default_data(self) -> Path:
         return bach_chorales()
 
-    def prepare(self, config: dict, data: Path) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         settings = config["train"]
         rolls = read_rolls(data, config["music"]["transpose"])
         train, validation, test = split_rolls(rolls, settings["validation_fraction"],
@@ -105,7 +103,7 @@ class MusicTask(SteppedTask):
         return {f"{name}_nll_per_frame": nll_per_frame(model, batches) for name, batches in parts.items()}
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
-        generator = generator_for(model, 0)
+        generator = generator_for(model)
         limit = meta["frames_limit"]
 
         def serve(frames):
@@ -141,7 +139,7 @@ class MusicTask(SteppedTask):
         }
 
     def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
-        return {"step": step_endpoint(generator_for(model, 0), batch_size=1)}
+        return {"step": step_endpoint(generator_for(model), batch_size=1)}
 
     def parity_inputs(self, heldout: list) -> np.ndarray:
         """Held-out excerpts, a silent one and one with every note on, as frames [n, 16, 88]."""

@@ -20,7 +20,7 @@ from seqzoo.data.streaming import RecordSplit, label_index
 from seqzoo.data.tagging import OUTSIDE, TaggedSentences, conll_sentences, read_conll, restoration_corpus
 from seqzoo.errors import UserError
 from seqzoo.metrics import tag_report
-from seqzoo.tasks.base import Endpoint, Prepared, Task, streamed_prepared
+from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Task, streamed_prepared
 from seqzoo.text import Vectorizer
 
 TEXT = [tf.TensorSpec([None], tf.string, name="text")]
@@ -38,7 +38,7 @@ class TaggingTask(Task):
     def default_data(self) -> Path:
         return restoration_corpus()
 
-    def prepare(self, config: dict, data: Path) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         settings, text = config["train"], config["text"]
         if text["tokenizer"] not in WORD_TOKENIZERS or text["strip_punctuation"]:
             raise UserError("taggers read one token per word: set text.tokenizer to word or "

@@ -3,15 +3,16 @@
 The target vocabulary starts with [START] (id 2) and [END] (id 3). Training is teacher
 forcing: ((source ids, [START] y_1 ... y_n), y_1 ... y_n [END]), padding masked.
 
-SavedModel signatures (tokenization, search and detokenization all in the graph):
+SavedModel signatures (tokenization, search and detokenization all in the graph; see
+`seqzoo.tasks.encoder_decoder`):
   serving_default           text [batch] -> translation [batch] (beam search at the
                             config's width) + token_ids, score, truncated, unknown_tokens
   translate                 text, beam_width (1: greedy) -> the same outputs
   translate_with_attention  + attention [batch, steps, source], source_tokens, target_tokens
                             (seq2seq_attn only)
   encode / decode_step      for a client that drives the loop itself
-The `.tflite` file: `translate` (source token_ids [1, source], beam_width) when the
-converter takes the search loop, always `encode` + `decode_step`; the card lists them.
+The `.tflite` file: `translate` (source token_ids [1, source], beam_width), `encode` and
+`decode_step`; the card lists them.
 """
 
 from __future__ import annotations
@@ -29,26 +30,34 @@ from seqzoo.data.translation import ParallelTexts, dates_corpus, pair_fields, pa
 from seqzoo.decoding.translator import Translator
 from seqzoo.errors import UserError
 from seqzoo.metrics import translation_report
-from seqzoo.tasks.base import Endpoint, Prepared, Task
+from seqzoo.schema import MAX_BEAM_WIDTH
+from seqzoo.tasks.base import Prepared, ReadOptions
+from seqzoo.tasks.encoder_decoder import (
+    END_ID,
+    START_ID,
+    EncoderDecoderTask,
+    checked_beam_width,
+    detokenize,
+    loop_card,
+    target_vectorizer,
+    teacher_forced,
+)
 from seqzoo.text import Vectorizer, string_tensor
 
-START, END = "[START]", "[END]"
-START_ID, END_ID = 2, 3
-MAX_BEAM_WIDTH = 16
-TEXT = [tf.TensorSpec([None], tf.string, name="text")]
-BEAM_WIDTH = tf.TensorSpec([], tf.int32, name="beam_width")
 HELDOUT_FOR_PARITY = 32
 
 
-class TranslationTask(Task):
+class TranslationTask(EncoderDecoderTask):
     """Pairs of texts in (a TSV file, or a folder with train.tsv and validation.tsv)."""
 
     name = "translation"
+    verb = "translate"
+    attention_outputs = ("attention", "source_tokens", "target_tokens")
 
     def default_data(self) -> Path:
         return dates_corpus()
 
-    def prepare(self, config: dict, data: Path) -> Prepared:
+    def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Streams the pairs (a folder's train.tsv and validation.tsv, or a file or glob split by a
         hash of each line): one checking pass, then tf.data passes."""
         settings = config["train"]
@@ -101,59 +110,20 @@ class TranslationTask(Task):
         metrics.update({f"val_{k}": v for k, v in report.items()})
         return metrics
 
-    def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
-        translate = translate_function(model, vectorizer, meta)
-        attention_function = translate_function(model, vectorizer, meta, with_tokens=True)
-        translator = Translator(model, START_ID, END_ID)
+    def search_function(self, model, vectorizer, meta):
+        return translate_function(model, vectorizer, meta)
 
-        def with_beam(text, beam_width):
-            with tf.control_dependencies(check_beam_width(beam_width)):
-                out = translate(text, tf.identity(beam_width))
-            return {k: v for k, v in out.items() if k != "attention"}
+    def source(self, vectorizer, meta):
+        return vectorizer
 
-        def with_attention(text, beam_width):
-            with tf.control_dependencies(check_beam_width(beam_width)):
-                return attention_function(text, tf.identity(beam_width))
+    def tflite_input(self, meta) -> tf.TensorSpec:
+        return tf.TensorSpec([1, None], tf.int32, name="token_ids")
 
-        endpoints = {
-            "serving_default": (lambda text: with_beam(text, tf.constant(meta["beam_width"])), TEXT),
-            "translate": (with_beam, [*TEXT, BEAM_WIDTH]),
-            **loop_endpoints(translator, lambda text: vectorizer(text), TEXT),
-        }
-        if meta["attention"] is not None:
-            endpoints["translate_with_attention"] = (with_attention, [*TEXT, BEAM_WIDTH])
-        return endpoints
-
-    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
-        translator = Translator(model, START_ID, END_ID)
-        ids = [tf.TensorSpec([1, None], tf.int32, name="token_ids")]
-
-        def translate(token_ids, beam_width):
-            result = translator.search(token_ids, beam_width, meta["max_steps"], meta["length_penalty"])
-            return {"token_ids": result.token_ids, "score": result.scores}
-
-        return {"translate": (translate, [*ids, BEAM_WIDTH]),
-                **loop_endpoints(translator, lambda token_ids: token_ids, ids, batch_size=1)}
-
-    def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        out = translate_function(model, vectorizer, meta)(tf.constant(texts), tf.constant(meta["beam_width"]))
-        return {"token_ids": out["token_ids"].numpy(), "score": out["score"].numpy()}
-
-    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        translate = interpreter.get_signature_runner("translate")
-        rows = {"token_ids": [], "score": []}
-        for text in texts:
-            if vectorizer.lookup([text]).row_lengths()[0] == 0:  # as the card says: '' for no tokens
-                rows["token_ids"].append(np.zeros((1, meta["max_steps"]), np.int32))
-                rows["score"].append(np.zeros(1, np.float32))
-                continue
-            out = translate(token_ids=vectorizer([text]).numpy(), beam_width=np.int32(meta["beam_width"]))
-            for name in rows:
-                rows[name].append(out[name])
-        return {name: np.concatenate(values) for name, values in rows.items()}
-
-    def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
-        return sequence_agreement(reference["token_ids"], outputs["token_ids"])
+    def tflite_sources(self, vectorizer, texts, meta) -> list:
+        """Each text's ids as the card tells an app to make them; None (translated as '') for a text
+        with no tokens."""
+        return [None if vectorizer.lookup([text]).row_lengths()[0] == 0 else vectorizer([text]).numpy()
+                for text in texts]
 
     def card(self, meta) -> dict:
         translation = {
@@ -164,21 +134,14 @@ class TranslationTask(Task):
                          "was not read",
             "unknown_tokens": "int32 [batch]: tokens of the text the source vocabulary lacks",
         }
-        states = "decoder states state_<k> float32 [batch, units] (h, and c for an LSTM; then h~ "
+        states = ("decoder states state_<k> float32 [batch, units] (h, and c for an LSTM; then h~ for "
+                  "Luong / multi-head attention)")
         signatures = {
             "serving_default": {"inputs": {"text": "tf.string [batch]"},
                                 "outputs": {**translation, "search": f"beam width {meta['beam_width']}"}},
             "translate": {"inputs": {"text": "tf.string [batch]", "beam_width": f"int32, 1 (greedy) "
                                      f"to {MAX_BEAM_WIDTH}"}, "outputs": translation},
-            "encode": {"inputs": {"text": "tf.string [batch]"},
-                       "outputs": {"memory": "float32 [batch, source, units]", "keys": "float32 "
-                                   "[batch, source, k]", "memory_mask": "bool [batch, source]",
-                                   "states": states + "for Luong / multi-head attention)"}},
-            "decode_step": {"inputs": {"token_ids": "int32 [batch]: the previous token, [START] "
-                                       f"({START_ID}) first", "memory, keys, memory_mask, states":
-                                       "from encode, then from the last step"},
-                            "outputs": {"probabilities": "float32 [batch, target vocab]",
-                                        "attention": "float32 [batch, source]", "states": "the new states"}},
+            **loop_card({"text": "tf.string [batch]"}, "source", states, "token", "target vocab"),
         }
         if meta["attention"] is not None:
             signatures["translate_with_attention"] = {
@@ -199,32 +162,6 @@ class TranslationTask(Task):
                 "target_vocabulary": target_of(meta).get_vocabulary(),
             },
         }
-
-
-def sequence_agreement(reference: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
-    """How decoded id sequences [n, steps] (0 past the end) agree with the float32 file's: the share
-    identical, and corpus BLEU (sacrebleu, over ids) taking the float32 sequences as the references."""
-    import sacrebleu
-
-    words = [[" ".join(map(str, row[row > 0])) for row in ids] for ids in (reference, outputs)]
-    bleu = sacrebleu.BLEU(tokenize="none", effective_order=True).corpus_score(words[1], [words[0]]).score
-    return {"exact_match": round(float(np.mean([a == b for a, b in zip(*words, strict=True)])), 4),
-            "bleu_vs_float32": round(float(bleu), 2)}
-
-
-def check_beam_width(beam_width: tf.Tensor) -> list:
-    """The served graph's checks of a beam width: 1 to MAX_BEAM_WIDTH."""
-    return [
-        tf.debugging.assert_greater_equal(beam_width, 1, message="beam_width < 1"),
-        tf.debugging.assert_less_equal(beam_width, MAX_BEAM_WIDTH, message=f"beam_width > {MAX_BEAM_WIDTH}"),
-    ]
-
-
-def target_vectorizer(text_config: dict, targets: list[str]) -> Vectorizer:
-    """A vectorizer adapted to the targets, with [START] at id 2 and [END] at id 3."""
-    vectorizer = Vectorizer(**text_config).adapt(targets)
-    vectorizer.set_vocabulary([START, END, *vectorizer.vocabulary][: vectorizer.max_tokens - 2])
-    return vectorizer
 
 
 def target_of(meta: dict) -> Vectorizer:
@@ -254,10 +191,8 @@ def translate(run, texts: list[str], beam_width: int = 1) -> list[dict]:
     row = translate(run, ["3rd of March, 2021"], beam_width=4)[0]  # row["translation"]: '2021-03-03'
     ```
     """
-    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise UserError(f"beam width must be between 1 and {MAX_BEAM_WIDTH}, got {beam_width}")
-    function = translate_function(run.model, run.vectorizer, run.meta, with_tokens=True)
-    out = function(string_tensor(list(texts)), tf.constant(beam_width))
+    function = translate_function(run.model, run.vectorizer, run.meta)
+    out = function(string_tensor(list(texts)), tf.constant(checked_beam_width(beam_width)))
     return translation_rows(texts, {k: v.numpy() for k, v in out.items()})
 
 
@@ -278,9 +213,9 @@ def translation_rows(texts: list[str], outputs: dict[str, np.ndarray]) -> list[d
     return rows
 
 
-def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict, with_tokens: bool = False):
-    """texts [batch], beam_width -> the translation outputs, as serving_default gives them;
-    `with_tokens` adds the source and target tokens (translate_with_attention)."""
+def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict):
+    """texts [batch], beam_width -> the translation outputs, as translate_with_attention gives them
+    (serving_default leaves out the attention and the tokens)."""
     translator = Translator(model, START_ID, END_ID)
     vocabulary = tf.constant(target_of(meta).get_vocabulary())
     source_vocabulary = tf.constant(vectorizer.get_vocabulary())
@@ -297,47 +232,13 @@ def translate_function(model: keras.Model, vectorizer: Vectorizer, meta: dict, w
             "truncated": tokens.row_lengths() > vectorizer.max_length,
             "unknown_tokens": tf.reduce_sum(tf.cast(tf.equal(tokens, 1), tf.int32), axis=1),
             "attention": result.attention * tf.cast(~empty, tf.float32)[:, None, None],
+            # An empty text has no tokens.
+            "source_tokens": tf.gather(source_vocabulary, tf.where(empty[:, None], 0, vectorizer(text))),
+            "target_tokens": tf.gather(vocabulary, token_ids),
         }
-        if with_tokens:
-            source_ids = tf.where(empty[:, None], 0, vectorizer(text))  # an empty text has no tokens
-            out["source_tokens"] = tf.gather(source_vocabulary, source_ids)
-            out["target_tokens"] = tf.gather(vocabulary, token_ids)
         return out
 
     return translate
-
-
-def loop_endpoints(translator: Translator, source_ids, input_signature, batch_size=None) -> dict:
-    """`encode` (source -> memory, keys, mask, first states) and `decode_step` (one step)."""
-    states = translator.decoder.state_count + translator.decoder.input_feeding
-
-    def encode(source):
-        memory, keys, mask, first = translator.encode(source_ids(source))
-        return {"memory": memory, "keys": keys, "memory_mask": mask,
-                **{f"state_{k}": s for k, s in enumerate(first)}}
-
-    def decode_step(token_ids, memory, keys, memory_mask, *state):
-        probabilities, state, weights = translator.step(token_ids, list(state), memory, keys, memory_mask)
-        return {"probabilities": probabilities, "attention": weights,
-                **{f"state_{k}": s for k, s in enumerate(state)}}
-
-    decoder = translator.decoder
-    key_size = decoder.attention_units if decoder.attention in ("bahdanau", "multihead") else decoder.units
-    key_size *= 2 if decoder.attention == "multihead" else 1
-    spec = lambda shape, name, dtype=tf.float32: tf.TensorSpec(shape, dtype, name=name)  # noqa: E731
-    step_inputs = [
-        spec([batch_size], "token_ids", tf.int32), spec([batch_size, None, decoder.units], "memory"),
-        spec([batch_size, None, key_size], "keys"), spec([batch_size, None], "memory_mask", tf.bool),
-        *[spec([batch_size, decoder.units], f"state_{k}") for k in range(states)],
-    ]
-    return {"encode": (encode, input_signature), "decode_step": (decode_step, step_inputs)}
-
-
-def detokenize(vocabulary: tf.Tensor, token_ids, separator: str) -> tf.Tensor:
-    """Target ids [batch, steps] (0 = nothing) -> strings [batch]; WordPiece continuations
-    ("##ing") join the piece before them."""
-    tokens = tf.gather(vocabulary, tf.RaggedTensor.from_tensor(token_ids, padding=0))
-    return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=1, separator=separator), " ##", "")
 
 
 def pair_dataset(pairs: ParallelTexts, source: Vectorizer, target: Vectorizer, batch_size: int,
@@ -354,10 +255,7 @@ def pair_batches(pairs: tf.data.Dataset, source: Vectorizer, target: Vectorizer,
     padded per batch with 0; the order as `seqzoo.data.batching.batches` gives it."""
 
     def vectorize(sources, targets):
-        ids = target.lookup(targets)[:, : target.max_length]
-        edge = lambda token: tf.RaggedTensor.from_tensor(tf.fill([tf.shape(targets)[0], 1], token))  # noqa: E731
-        decoder_in = tf.concat([edge(START_ID), ids], axis=1).to_tensor()
-        decoder_out = tf.concat([ids, edge(END_ID)], axis=1).to_tensor()
+        decoder_in, decoder_out = teacher_forced(target.lookup(targets), target.max_length)
         return (source(sources), decoder_in), decoder_out
 
     return batches(pairs, lambda d: d.batch(batch_size).map(vectorize), shuffle_seed, epochs, buffer)

@@ -19,8 +19,8 @@ import keras
 import tensorflow as tf
 
 from seqzoo.errors import UserError, check_choice, first_line
+from seqzoo.schema import STRATEGIES
 
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 # What a peer's death looks like to the workers that are left.
 LOST_PEER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
              tf.errors.AbortedError, tf.errors.InternalError)

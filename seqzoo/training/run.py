@@ -1,26 +1,12 @@
-"""Fit wiring: data -> vectorizer -> model -> Keras fit with resumable callbacks -> run dir.
-
-A run directory holds everything `seqzoo export` needs:
-    run.json         entry name, merged config, the task's meta (label names, ...), metrics,
-                     held-out texts; written last: a run without it is unfinished
-    vectorizer.json  the adapted vectorizer (its config, vocabulary included); not for music
-    model.keras      the best model so far (lowest validation loss)
-    history.csv, logs/ (TensorBoard), backup/ (only while a run is unfinished)
-"""
+"""Fit wiring: data -> vectorizer -> model -> Keras fit with resumable callbacks -> a run folder
+(`seqzoo.training.run_folder`: what it holds, and its life)."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import csv
-import inspect
-import io
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,36 +16,23 @@ import tensorflow as tf
 from seqzoo.data.batching import steps_per_epoch
 from seqzoo.embeddings.pretrained import pretrained_from_config
 from seqzoo.errors import UserError
-from seqzoo.files import data_fingerprint, write_json, write_text
+from seqzoo.files import data_fingerprint, write_json
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
-from seqzoo.tasks.base import Prepared
-from seqzoo.text import Vectorizer
+from seqzoo.tasks.base import Prepared, ReadOptions
 from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonFiniteLoss
-from seqzoo.training.distribute import WorkerLost, describe, fit_loop, is_chief, make_strategy
+from seqzoo.training.distribute import describe, fit_loop, is_chief, make_strategy
+from seqzoo.training.run_folder import (
+    check_resumable,
+    clear_leftovers,
+    load_run,
+    removed_on_failure,
+    run_dir_for,
+    trim_history,
+)
 from seqzoo.zoo import build_from_config, dtype_policy, get_config
 
 HELDOUT_TEXTS_KEPT = 64
-RUN_FILES = ("run.json", "vectorizer.json", "model.keras")
-# What a run writes before its first backup: cleared when such a run starts over.
-LEFTOVERS = ("history.csv", "logs", "model.keras", ".model.tmp.keras", "backup")
-# Settings a resumed run may change: more epochs continue it as if it had been asked for them.
-RESUMABLE_CHANGES = ("config.train.epochs", "config.train.strategy", "config.train.jit_compile")
-
-
-@dataclass
-class Run:
-    """A trained entry loaded back from its run directory."""
-
-    path: Path
-    name: str
-    config: dict
-    meta: dict  # the task's serving metadata: label names, ...
-    metrics: dict[str, float]
-    heldout_texts: list[str]
-    model: keras.Model
-    vectorizer: Vectorizer | None  # None: the task reads no text
-    data: dict | None = None  # the training data's path, bytes and sha256 (runs before it: None)
 
 
 def train(
@@ -73,6 +46,7 @@ def train(
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int | str = "auto",
     strategy: str | None = None,
+    precision: str | None = None,
     **read_options,
 ) -> Path:
     """Trains a zoo entry on a data file and returns its run directory.
@@ -84,7 +58,8 @@ def train(
     TensorBoard logs, backup); one that stops training with `spent` set (`WallClockBudget`) leaves
     the run unfinished (no run.json), to be resumed by the same call. `strategy` (or
     `train.strategy`): `auto`, `one_device`, `mirrored`, `multi_worker`
-    (`seqzoo.training.distribute`); `train.batch_size` is per replica.
+    (`seqzoo.training.distribute`); `train.batch_size` is per replica. `precision` (or
+    `train.precision`): `float32`, `mixed_float16`, `mixed_bfloat16`.
 
     An unfinished run in `out` (killed mid-way) resumes from its last epoch and ends
     with the model an uninterrupted run would have; a restart with other settings or
@@ -95,16 +70,16 @@ def train(
     """
     task = get_task(get_entry(name).task)
     overrides = {**(overrides or {}), **({"train.epochs": epochs} if epochs is not None else {}),
-                 **({"train.strategy": strategy} if strategy is not None else {})}
+                 **({"train.strategy": strategy} if strategy is not None else {}),
+                 **({"train.precision": precision} if precision is not None else {})}
     config = get_config(name, preset, **overrides)
     distribution = make_strategy(config["train"]["strategy"])  # first: a cluster starts before any op
     data = Path(data) if data is not None else task.default_data()
-    try:
-        inspect.signature(task.prepare).bind(config, data, **read_options)
-    except TypeError:
-        raise UserError(f"{name} data takes no option {', '.join(read_options)} "
-                        f"({task.name} reads plain text)") from None
-    run_dir = _run_dir(name, out)
+    unread = [option for option in read_options if option not in task.read_options]
+    if unread:
+        takes = f"only {', '.join(task.read_options)}" if task.read_options else "no reading options"
+        raise UserError(f"{name} data takes no option {', '.join(unread)} ({task.name} takes {takes})")
+    run_dir = run_dir_for(name, out)
     started_with = copy.deepcopy(config)  # `prepare` sets sizes from the data
     replicas = distribution.num_replicas_in_sync
     prepared = _prepare(task, config, data, replicas, read_options)  # a mistake in the data stops here
@@ -120,7 +95,7 @@ def train(
         finally:
             shutil.rmtree(writes, ignore_errors=True)
         return run_dir
-    with _removed_on_failure(run_dir):
+    with removed_on_failure(run_dir):
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
         if any(getattr(callback, "spent", False) for callback in callbacks or []):
@@ -149,9 +124,9 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
     early_stopping = keras.callbacks.EarlyStopping(patience=config["train"]["patience"],
                                                    restore_best_weights=True)
     backup = RunBackup(run_dir / "backup", settings, [checkpoint, early_stopping], save_to=writes / "backup")
-    _check_resumable(run_dir, backup, settings)
+    check_resumable(run_dir, backup, settings)
     if writes == run_dir and backup.latest is None:
-        _clear_leftovers(run_dir)
+        clear_leftovers(run_dir)
     try:
         writes.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -190,7 +165,7 @@ def _prepare(task, config: dict, data: Path, replicas: int, read_options: dict) 
     per_replica = config["train"]["batch_size"]
     config["train"]["batch_size"] = per_replica * replicas
     try:
-        return task.prepare(config, data, **read_options)
+        return task.prepare(config, data, ReadOptions(**read_options))
     finally:
         config["train"]["batch_size"] = per_replica
 
@@ -234,33 +209,6 @@ def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
     return plain
 
 
-def load_run(path: str | Path) -> Run:
-    """The model, vectorizer and metadata of a finished run directory."""
-    path = Path(path)
-    if not (path / "run.json").is_file():
-        raise UserError(f"'{path}' is not a finished run directory (no run.json)")
-    try:
-        meta = json.loads((path / "run.json").read_text(encoding="utf-8"))
-        reads_text = get_task(get_entry(meta["model"]).task).reads_text
-        missing = [name for name in RUN_FILES if not (path / name).is_file()
-                   and (reads_text or name != "vectorizer.json")]
-        if missing:
-            raise UserError(f"run directory '{path}' is damaged: {', '.join(missing)} missing")
-        vectorizer = Vectorizer.from_config(
-            json.loads((path / "vectorizer.json").read_text(encoding="utf-8"))) if reads_text else None
-        model = keras.saving.load_model(path / "model.keras", safe_mode=True)
-        return Run(
-            path=path, name=meta["model"], config=meta["config"], meta=meta["meta"],
-            metrics=meta["metrics"], heldout_texts=meta["heldout_texts"], model=model,
-            vectorizer=vectorizer, data=meta.get("data_fingerprint"),
-        )
-    except UserError:
-        raise
-    except Exception as err:  # JSON, zip and Keras errors all mean the same to a user
-        raise UserError(f"run directory '{path}' is damaged: {type(err).__name__}: "
-                        f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
-
-
 def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, float]:
     """A finished run's figures on a user's held-out file, or, without one, its own split."""
     run = load_run(path)
@@ -292,95 +240,3 @@ def _divergence_hint(config: dict) -> str:
     if config.get("embeddings", {}).get("path"):
         causes.append(f"huge values in the pretrained vectors ({config['embeddings']['path']})")
     return f"likely cause: {' or '.join(causes)}; the run was not finished"
-
-
-def _check_resumable(run_dir: Path, backup: RunBackup, settings: dict) -> None:
-    saved = backup.saved("settings.json")
-    if saved is None:
-        return
-    old, new = _flat(saved), _flat(json.loads(json.dumps(settings)))  # as JSON gives it back
-    changed = [key for key in sorted(old.keys() | new.keys())
-               if old.get(key) != new.get(key) and key not in RESUMABLE_CHANGES]
-    if changed:
-        shown = ", ".join(f"{key} {_short(old.get(key))} -> {_short(new.get(key))}" for key in changed[:3])
-        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        raise UserError(f"'{run_dir}' holds an unfinished run started with other settings ({shown}{more}); "
-                        "run it again with those settings to resume it, or choose another --out")
-    if not (run_dir / "model.keras").is_file():
-        raise UserError(f"'{run_dir}' holds an unfinished run whose model.keras is missing; delete the "
-                        "folder to start over")
-
-
-def _flat(value, prefix: str = "") -> dict:
-    if not isinstance(value, dict):
-        return {prefix.rstrip("."): value}
-    return {k: v for key, item in value.items() for k, v in _flat(item, f"{prefix}{key}.").items()}
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else text[:20] + "...'"
-
-
-def trim_history(path: Path, completed: int) -> None:
-    """Drops rows of epochs past the last backup (a kill can come between the log and the backup)."""
-    if not path.is_file():
-        return
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < completed]
-    if kept != rows:
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(kept)
-        write_text(path, out.getvalue())
-
-
-def _clear_leftovers(run_dir: Path) -> None:
-    """A run killed before its first backup has nothing to resume: its files go."""
-    for name in LEFTOVERS:
-        target = run_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-
-
-@contextlib.contextmanager
-def _removed_on_failure(run_dir: Path) -> Iterator[None]:
-    """On an error, removes what the block created in `run_dir` (the folder itself, and any
-    parents, if it made them). An interrupt (Ctrl-C, SIGTERM's KeyboardInterrupt) is no
-    error, nor is a cluster's lost worker: the backup stays to resume from."""
-    created = run_dir
-    while not created.parent.exists():
-        created = created.parent
-    created = None if run_dir.exists() else created
-    before = set(run_dir.iterdir()) if run_dir.is_dir() else set()
-    try:
-        yield
-    except WorkerLost:
-        raise
-    except Exception:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        elif run_dir.is_dir():
-            for entry in set(run_dir.iterdir()) - before:
-                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-        raise
-
-
-def _run_dir(name: str, out: str | Path | None) -> Path:
-    """The run's folder (not created yet): `out`, or the first `runs/<name>[-n]` not finished."""
-    if out is not None:
-        run_dir = Path(out)
-        if (run_dir / "run.json").exists():
-            raise UserError(f"'{run_dir}' already holds a finished run; choose another --out")
-    else:
-        run_dir, suffix = Path("runs") / name, 1
-        while (run_dir / "run.json").exists():
-            suffix += 1
-            run_dir = Path("runs") / f"{name}-{suffix}"
-    existing = run_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UserError(f"cannot create run directory '{run_dir}': '{existing}' is a file")
-    return run_dir

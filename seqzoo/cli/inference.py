@@ -1,0 +1,244 @@
+"""The commands that run an exported model: predict, tag, translate, caption, attention, generate, compose,
+synthesize."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from seqzoo.cli.common import texts
+from seqzoo.schema import MAX_BEAM_WIDTH
+
+
+def add_commands(commands) -> None:
+    """predict, tag, translate, caption, attention, generate, compose, synthesize"""
+    command = commands.add_parser("predict", help="label texts with an exported model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_predict)
+
+    command = commands.add_parser("tag", help="tag each word of texts with an exported tagger")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_tag)
+
+    command = commands.add_parser("translate", help="translate texts with an exported encoder-decoder")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("texts", nargs="+", metavar="TEXT")
+    command.add_argument("--beam", type=int,
+                         help=f"beam width, 1 (greedy) to {MAX_BEAM_WIDTH} (default: the card's)")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_translate)
+
+    command = commands.add_parser("caption", help="caption image files with an exported captioner")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF or BMP files")
+    command.add_argument("--beam", type=int,
+                         help=f"beam width, 1 (greedy) to {MAX_BEAM_WIDTH} (default: the card's)")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_caption)
+
+    command = commands.add_parser("attention", help="draw the attention of a translation (a text) or "
+                                  "of a caption (an image file: one panel per word)")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("text", metavar="TEXT_OR_IMAGE")
+    command.add_argument("--out", default="attention.png", help="image file: .png, .svg or .pdf")
+    command.add_argument("--beam", type=int, help="beam width (default: the card's)")
+    command.set_defaults(run=_attention)
+
+    command = commands.add_parser("generate", help="generate text with an exported language model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--prompt", action="append", dest="prompts", metavar="TEXT",
+                         help="a prompt (repeat for a batch; default: one empty prompt)")
+    command.add_argument("--max-new-tokens", type=int, help="default: the model card's")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--top-k", type=int, default=0, help="<= 0 keeps all tokens")
+    command.add_argument("--top-p", type=float, default=1.0, help=">= 1 keeps all tokens")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--stop", action="append", default=[], help="cut at this text (repeatable)")
+    command.set_defaults(run=_generate)
+
+    command = commands.add_parser("compose", help="compose music with an exported music model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--start", required=True, help="a chord (note names or MIDI numbers: "
+                         "\"C4 E4 G4 C5\", \"60 64 67\"), or a MIDI / MusicXML file whose first "
+                         "--start-frames frames start the music")
+    command.add_argument("--start-frames", type=int, default=8, help="frames taken from a --start file "
+                         "(default: %(default)s)")
+    command.add_argument("--frames", type=int, help="frames (quarter notes) to generate (default: the "
+                         "model card's)")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--out", required=True, help="a .mid or .musicxml file; a piano-roll .png is "
+                         "written beside it")
+    command.set_defaults(run=_compose)
+
+    command = commands.add_parser("synthesize", help="generate audio with an exported WaveNet")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("--seconds", type=float, help="seconds to generate (default: the model card's)")
+    command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--prime", help="a WAV file to continue (default: start from silence)")
+    command.add_argument("--no-xla", dest="xla", action="store_false", help="run `generate` as TF Serving "
+                         "does, not compiled by XLA (slower; other audio for the same seed)")
+    command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
+                         "written beside it")
+    command.set_defaults(run=_synthesize)
+
+
+def _predict(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    rows = ExportedModel(args.model).predict(texts(args.texts), "tflite" if args.tflite else "saved_model")
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False) if args.json
+              else f"{row['label']}\t{row['probability']:.3f}\t{row['text']}")
+
+
+def _tag(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    limit = exported.card["text"]["max_length"]
+    for row in exported.tag(texts(args.texts)):
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+            continue
+        print(" ".join(f"{token}/{tag}" for token, tag in zip(row["tokens"], row["tags"], strict=True)))
+        if "restored" in row:
+            print(f"  restored: {row['restored']}")
+        if row["truncated"]:
+            print(f"  note: only the first {limit} words were tagged (text.max_length)", file=sys.stderr)
+
+
+def _translate(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    for row in exported.translate(texts(args.texts), args.beam):
+        print(json.dumps(row, ensure_ascii=False) if args.json else f"{row['translation']}\t{row['text']}")
+        _translation_notes(row, exported.card["text"]["max_length"])
+
+
+def _attention(args) -> None:
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_attention
+
+    exported = ExportedModel(args.model)
+    if exported.card["task"] == "captioning":
+        from seqzoo.plots import plot_caption_attention
+
+        data = _image_files([args.text])[0][1]
+        row = exported.caption([data], args.beam, attention=True)[0]
+        plot_caption_attention(data, row, args.out)
+        print(f"{row['caption']}\t{args.text}\nattention: {args.out} (one panel per word)")
+        return
+    row = exported.translate(texts([args.text]), args.beam, attention=True)[0]
+    plot_attention(row, args.out)
+    print(f"{row['translation']}\t{row['text']}\nattention map: {args.out}")
+    _translation_notes(row, exported.card["text"]["max_length"])
+
+
+def _caption(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    files = _image_files(args.images, all_needed=False)
+    rows = exported.caption([data for _, data in files], args.beam)
+    captioned = 0
+    for (name, _), row in zip(files, rows, strict=True):
+        if not row["valid"]:
+            print(f"seqzoo: {name}: not a whole PNG, JPEG, GIF or BMP image", file=sys.stderr)
+            continue
+        captioned += 1
+        print(json.dumps({"image": name, **row}, ensure_ascii=False) if args.json
+              else f"{row['caption']}\t{name}")
+    if not captioned:
+        from seqzoo.errors import UserError
+
+        raise UserError("no image could be captioned")
+
+
+def _image_files(names: list[str], all_needed: bool = True) -> list[tuple[str, bytes]]:
+    """(name, bytes) of the files that read; one line on stderr per file that does not (an
+    error when `all_needed`, or when none reads)."""
+    from seqzoo.errors import UserError
+
+    files = []
+    for name in names:
+        try:
+            files.append((name, Path(name).read_bytes()))
+        except OSError as err:
+            if all_needed:
+                raise UserError(f"cannot read image '{name}': {err.strerror}") from None
+            print(f"seqzoo: {name}: cannot read it: {err.strerror}", file=sys.stderr)
+    if not files:
+        raise UserError("no image file could be read")
+    return files
+
+
+def _translation_notes(row: dict, limit: int) -> None:
+    if row["truncated"]:
+        print(f"  note: only the first {limit} source tokens were read (text.max_length)", file=sys.stderr)
+    if row["unknown_tokens"]:
+        print(f"  note: {row['unknown_tokens']} source token(s) were never seen in training", file=sys.stderr)
+
+
+def _generate(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    generated = ExportedModel(args.model).generate(
+        texts(args.prompts or [""], "--prompt"), args.max_new_tokens, args.temperature, args.top_k,
+        args.top_p, args.seed, texts(args.stop, "--stop"),
+    )
+    print("\n".join(generated))
+
+
+def _compose(args) -> None:
+    from seqzoo.data.music import SCORE_SUFFIXES, parse_notes, read_start, write_score
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_piano_roll
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml"):
+        raise UserError(f"--out '{out}': name a .mid or .musicxml file")
+    exported = ExportedModel(args.model)  # a wrong model fails before the start is read
+    if Path(args.start).suffix.lower() in SCORE_SUFFIXES:
+        start = read_start(args.start, args.start_frames)
+    else:
+        start = [parse_notes(args.start)]
+    roll = exported.compose(start, args.frames, args.temperature, args.seed)
+    write_score(roll, out)
+    picture = plot_piano_roll(roll, out.with_suffix(".png"), start=len(start),
+                              title=f"{exported.card['model']}: {args.start} + {len(roll) - len(start)} "
+                                    f"frames, temperature {args.temperature:g}, seed {args.seed}")
+    print(f"wrote {out} ({len(roll)} frames: {len(start)} given, {len(roll) - len(start)} generated) "
+          f"and {picture}")
+
+
+def _synthesize(args) -> None:
+    from seqzoo.data.audio import wav_input, write_wav
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.plots import plot_spectrogram
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".wav", ".wave"):
+        raise UserError(f"--out '{out}': name a .wav file")
+    exported = ExportedModel(args.model)  # a wrong model fails before the prime is read
+    exported.require_task("audio", "synthesize")
+    rate = exported.meta["sample_rate"]
+    prime = wav_input(args.prime, rate, "--prime") if args.prime else None
+    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla)
+    given = 0 if prime is None else len(prime)
+    write_wav(out, waveform, rate)
+    title = (f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
+             f"temperature {args.temperature:g}, seed {args.seed}")
+    picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given, title=title)
+    print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
+          f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
