@@ -86,7 +86,7 @@ def _audio(exported, out: Path) -> list[str]:
     from seqzoo.data.audio import write_wav
 
     waveform = exported.synthesize(1.0, temperature=1.0, seed=1)
-    path = write_wav(out / "sample.wav", waveform, exported.meta["sample_rate"])
+    path = write_wav(out / "sample.wav", waveform, exported.setting("sample_rate"))
     return [f"== one second synthesized by the SavedModel (compiled by XLA): {path}"]
 
 

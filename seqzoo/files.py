@@ -1,29 +1,113 @@
-"""Small file helpers shared by training, export and the caches."""
+"""The one writer of every file seqzoo writes, and small file helpers shared by training, export and
+the caches."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
 import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from seqzoo.errors import UserError
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Writes a file through a temporary file and a rename, so no reader sees half of it."""
+def check_target(path: str | Path) -> Path:
+    """A path a command may write a file to, checked before any work: not a folder or a device, its
+    folder made if missing and writable. UserError naming the path otherwise."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    if path.is_dir():
+        raise UserError(f"'{path}' is a folder; name a file to write")
+    if path.exists() and not path.is_file():
+        raise UserError(f"'{path}' is not a regular file; name a file to write")
+    folder = existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot write '{path}': '{existing}' is a file, not a folder")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the folder of '{path}': {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write '{path}': its folder '{folder}' is not writable")
     return path
+
+
+def check_beside(named: str | Path, beside: str | Path, what: str) -> Path:
+    """A file a command writes beside the one the user named (`--out x.mid` -> `x.png`): written over
+    only where it is an earlier run's (the named file is there too), never over a file of the user's."""
+    named, beside = Path(named), check_target(beside)
+    if beside.exists() and not named.exists():
+        raise UserError(f"'{beside}' exists and '{named}' does not, so it is not an earlier run's {what}: "
+                        "move it, or choose another --out")
+    return beside
+
+
+@contextlib.contextmanager
+def written(path: str | Path) -> Iterator[Path]:
+    """Where to write `path` whole or not at all: a temporary file beside it (its suffix kept, for the
+    libraries that read the format from it) renamed onto `path` when the block ends, removed when it
+    fails. The target is checked first (`check_target`); an OSError is one line naming the file."""
+    path = check_target(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as err:
+        raise UserError(f"cannot write '{path}': {err.strerror or err}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def regular_file(path: str | Path, what: str = "file", max_bytes: int | None = None) -> Path:
+    """`path` if it is a regular file (not a folder, a device such as /dev/zero, or a pipe, which would
+    block a read for ever) of at most `max_bytes`; UserError naming it and what is wrong otherwise."""
+    problem = irregularity(path, max_bytes)
+    if problem is not None:
+        raise UserError(f"{what} '{path}' {problem}")
+    return Path(path)
+
+
+def irregularity(path: str | Path, max_bytes: int | None = None) -> str | None:
+    """Why `path` is not a regular file of at most `max_bytes` to read ("is a folder", ...), or None."""
+    try:
+        info = Path(path).stat()  # follows links: a link to /dev/zero is a device
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a device, a pipe or a socket)"
+    if max_bytes is not None and info.st_size > max_bytes:
+        return f"is {info.st_size:,} bytes; at most {max_bytes:,} are read"
+    return None
+
+
+def read_json(path: str | Path, what: str, max_bytes: int = 1 << 28) -> Any:
+    """A JSON file seqzoo wrote (a card, run.json, ...), read back as data to check, never trusted:
+    a regular file of at most `max_bytes`. UserError `"{what} <problem>"` otherwise (`what` says
+    whose file it is: "run directory 'runs/x' is damaged: run.json")."""
+    problem = irregularity(path, max_bytes)
+    if problem is not None:
+        raise UserError(f"{what} {problem}")
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise UserError(f"{what} does not read as JSON ({type(err).__name__})") from None
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Writes a file through a temporary file and a rename, so no reader sees half of it (`written`)."""
+    with written(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -98,7 +182,8 @@ def data_fingerprint(path: str | Path) -> dict:
     if is_glob(path):
         files = glob_files(path)
     else:
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = (sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir()
+                 else [regular_file(path, "data")])
     digest, whole_bytes = hashlib.sha256(), WHOLE_FILE_HASH_LIMIT
     for file in files:
         name = file.relative_to(path) if path.is_dir() else (file if len(files) > 1 else "")

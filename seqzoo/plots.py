@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from seqzoo.errors import UserError
+from seqzoo.files import written
 
 
 def plot_attention(row: dict, path: str | Path | None = None):
@@ -48,14 +48,19 @@ def plot_attention(row: dict, path: str | Path | None = None):
 
 def _save(figure, path: str | Path) -> None:
     """Writes a figure through a temporary file; the format from the suffix."""
-    path = Path(path)
-    suffix = path.suffix.lstrip(".").lower()
-    if suffix not in figure.canvas.get_supported_filetypes():
-        raise UserError(f"cannot write a figure as '{path.name}': use .png, .svg or .pdf")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(tmp, format=suffix, dpi=150)
-    os.replace(tmp, path)
+    suffix = figure_format(path)
+    with written(path) as tmp:
+        figure.savefig(tmp, format=suffix, dpi=150)
+
+
+def figure_format(path: str | Path) -> str:
+    """The format a figure file's suffix asks for; UserError unless matplotlib writes it here."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in FigureCanvasBase.get_supported_filetypes():
+        raise UserError(f"cannot write a figure as '{Path(path).name}': use .png, .svg or .pdf")
+    return suffix
 
 
 def plot_caption_attention(image: bytes, row: dict, path: str | Path | None = None):

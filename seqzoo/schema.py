@@ -30,7 +30,7 @@ class Rule:
     are always finite. A list's items follow `item`.
     """
 
-    kind: type
+    kind: type  # int, float, str, bool, list, dict
     minimum: float | None = None
     maximum: float | None = None
     above: float | None = None
@@ -188,3 +188,19 @@ def validate(config: dict, prefix: str = "") -> dict:
             raise RuntimeError(f"config key {where!r} has no rule in seqzoo/schema.py")
         config[key] = rule.check(where, value)
     return config
+
+
+def check_record(record: Any, fields: dict[str, Rule], what: str) -> dict:
+    """A JSON object seqzoo wrote itself (a model card, run.json, paper_run.json), read back as any
+    file a user may have edited: an object holding every field of `fields`, each of its rule (other
+    keys are kept as they are). UserError naming `what` and the first field that is wrong."""
+    if not isinstance(record, dict):
+        raise UserError(f"{what} is not a JSON object")
+    for name, rule in fields.items():
+        if name not in record:
+            raise UserError(f"{what} has no '{name}'")
+        try:
+            record[name] = rule.check(name, record[name], what="")
+        except UserError as err:
+            raise UserError(f"{what}: {err}") from None
+    return record

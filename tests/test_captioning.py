@@ -220,7 +220,7 @@ def test_cli_captions_good_files_and_names_each_bad_one(exported, scenes, tmp_pa
     out, err = capsys.readouterr()
     assert json.loads(out.splitlines()[0])["image"] == good and len(out.splitlines()) == 1
     assert f"{tmp_path / 'not.png'}: not a whole PNG, JPEG, GIF or BMP image" in err
-    assert f"{tmp_path / 'gone.png'}: cannot read it: No such file or directory" in err
+    assert f"seqzoo: image '{tmp_path / 'gone.png'}' does not exist" in err
     assert main(["caption", str(version), str(tmp_path / "not.png")]) == 2
     assert capsys.readouterr().err.strip().endswith("seqzoo: error: no image could be captioned")
     assert main(["attention", str(version), good, "--out", str(tmp_path / "a.png")]) == 0

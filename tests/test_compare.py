@@ -2,7 +2,6 @@
 
 import pytest
 
-from seqzoo.cli import main
 from seqzoo.compare import compare, table
 
 
@@ -19,10 +18,10 @@ def test_entries_are_matched_in_size_and_measured(sentiment_file):
     assert lines[2].endswith(f"| accuracy {rows[0].value:.3f} |")
 
 
-def test_entries_of_different_tasks_are_refused(capsys):
-    assert main(["compare", "--task", "sentiment", "--models", "sentiment,char_lm"]) == 2
-    assert capsys.readouterr().err == (
-        "seqzoo: error: compare needs entries of one task; got classification, language_model\n")
+def test_entries_of_different_tasks_are_refused():
+    with pytest.raises(ValueError, match="compare needs entries of one task; got classification, "
+                                         "language_model"):
+        compare(["sentiment", "char_lm"])
 
 
 def test_an_unknown_entry_names_the_closest():

@@ -86,8 +86,10 @@ def whole_batches_fraction(path, entry):
     raise AssertionError("no fraction leaves whole batches")
 
 
-@pytest.mark.parametrize("entry, data_fixture, epochs", [("sentiment", "sentiment_file", 3),
-                                                          ("seq2seq_attn", "dates_file", 1)])
+# The seq2seq cases (a minute or more each) are `large`: the sentiment ones cover the same wiring.
+@pytest.mark.parametrize("entry, data_fixture, epochs", [
+    ("sentiment", "sentiment_file", 3),
+    pytest.param("seq2seq_attn", "dates_file", 1, marks=pytest.mark.large)])
 def test_two_workers_train_as_one_process_with_the_same_global_batch(entry, data_fixture, epochs, request,
                                                                      tmp_path):
     data = request.getfixturevalue(data_fixture)
@@ -110,6 +112,7 @@ def test_two_workers_train_as_one_process_with_the_same_global_batch(entry, data
     assert [list((tmp_path / f"tmp{i}").iterdir()) for i in range(2)] == [[], []]  # nothing left elsewhere
 
 
+@pytest.mark.large
 def test_a_lost_worker_stops_the_other_with_one_line_and_both_restarted_resume(dates_file, tmp_path):
     args = ["seq2seq_attn", "--data", str(dates_file), "--preset", "tiny", "--epochs", "3",
             "--out", str(tmp_path / "run")]
@@ -160,7 +163,7 @@ def test_mirrored_replicas_on_two_logical_cpus_train_as_one_device(sentiment_fil
 
 @pytest.mark.parametrize("entry, data_fixture, precision, jit", [
     ("sentiment", "sentiment_file", "mixed_float16", True),
-    ("seq2seq_attn", "dates_file", "mixed_bfloat16", False)])
+    pytest.param("seq2seq_attn", "dates_file", "mixed_bfloat16", False, marks=pytest.mark.large)])
 def test_mixed_precision_trains_and_exports_a_float32_graph_with_parity(entry, data_fixture, precision, jit,
                                                                         request, tmp_path):
     data = request.getfixturevalue(data_fixture)

@@ -132,6 +132,24 @@ def test_the_step_signature_carries_states_like_the_full_model(hello, hello_expo
     np.testing.assert_allclose(out["probabilities"].numpy()[0], full, atol=1e-6)
 
 
+def test_the_served_step_refuses_an_id_outside_the_vocabulary_and_a_state_that_is_not_finite(hello,
+                                                                                             hello_export):
+    _, vectorizer, _ = hello
+    step = tf.saved_model.load(str(hello_export)).signatures["step"]
+    states = {name: tf.zeros(spec.shape.as_list()[1:], spec.dtype)[None]
+              for name, spec in step.structured_input_signature[1].items() if name != "token_ids"}
+    size = vectorizer.vocabulary_size()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"token_ids >= {size}: outside the vocabulary"):
+        step(token_ids=tf.constant([size]), **states)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="token_ids < 0"):
+        step(token_ids=tf.constant([-1]), **states)
+    floating = [name for name, state in states.items() if state.dtype.is_floating]
+    if floating:  # the RNN's and the TCN's states; the transformer's are ids and a length
+        poisoned = {**states, floating[0]: tf.fill(tf.shape(states[floating[0]]), float("nan"))}
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"{floating[0]} is not finite"):
+            step(token_ids=tf.constant([BOS_ID]), **poisoned)
+
+
 def test_the_card_documents_the_tflite_step_contract(hello_export):
     card = json.loads((hello_export / "seqzoo.json").read_text())
     assert card["task"] == "language_model" and card["tflite"]["signature"] == "step"

@@ -122,8 +122,8 @@ def test_a_damaged_run_folder_is_named(tmp_path, capsys):
     (folder / "paper_run.json").write_text('{"task": "copy_memory", "model"')
     assert main(["paper", "--report", str(tmp_path)]) == 2
     error = capsys.readouterr().err
-    assert error.startswith(f"seqzoo: error: run folder '{folder}' is damaged: paper_run.json: ") and \
-        len(error.splitlines()) == 1
+    assert error == (f"seqzoo: error: run folder '{folder}' is damaged: paper_run.json does not read as JSON "
+                     "(JSONDecodeError)\n")
     (folder / "paper_run.json").unlink()
     (folder / "history.csv").write_text("epoch,loss,val_loss,seconds\n0,0.5,zero,1\n")
     assert main(["paper", "--report", str(tmp_path)]) == 2

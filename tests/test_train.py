@@ -3,6 +3,7 @@ fail, tensorflow-text tokenizers."""
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -191,11 +192,51 @@ def test_the_divergence_check_names_where_the_loss_stopped_being_a_number():
 
 
 def test_a_run_that_fails_after_starting_removes_only_what_it_created(sentiment_file, tmp_path):
+    (tmp_path / ".seqzoo-run").touch()  # a run folder seqzoo made, where the user keeps a note
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(seqzoo.UserError, match="vector file '.*missing.vec' does not exist"):
         seqzoo.train("sentiment", sentiment_file, preset="tiny", out=tmp_path, verbose=0,
                      overrides={"embeddings.path": str(tmp_path / "missing.vec")})
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".seqzoo-run", ".seqzoo-run.lock", "notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(seqzoo.UserError, match="missing.vec"):
+        seqzoo.train("sentiment", sentiment_file, preset="tiny", out=empty, verbose=0,
+                     overrides={"embeddings.path": str(tmp_path / "missing.vec")})
+    assert list(empty.iterdir()) == []  # as it was
+
+
+def test_a_folder_of_the_users_files_is_never_a_run_folder(sentiment_file, tmp_path, capsys):
+    (tmp_path / "model.keras").write_text("the user's own model")
+    (tmp_path / "logs").mkdir()
+    code = main(["train", "sentiment", "--data", str(sentiment_file), "--preset", "tiny",
+                 "--out", str(tmp_path)])
+    assert code == 2 and capsys.readouterr().err == (
+        f"seqzoo: error: '{tmp_path}' holds files seqzoo did not write (it has no .seqzoo-run); choose an "
+        "empty or new --out\n")
+    assert (tmp_path / "model.keras").read_text() == "the user's own model" and (tmp_path / "logs").is_dir()
+
+
+def test_a_run_folder_in_use_is_refused_naming_its_holder_and_freed_when_the_holder_dies(sentiment_file,
+                                                                                       tmp_path):
+    from seqzoo.training.run_folder import claimed
+
+    out = tmp_path / "run"
+    with claimed(out), pytest.raises(seqzoo.UserError, match=rf"'{out}' is being written by seqzoo train "
+                                                             rf"\(pid {os.getpid()} on "):
+        seqzoo.train("sentiment", sentiment_file, preset="tiny", epochs=1, out=out, verbose=0)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\n"
+                               "from seqzoo.training.run_folder import claimed\n"
+                               "with claimed(__import__('pathlib').Path(sys.argv[1])):\n"
+                               "    print('held', flush=True); time.sleep(600)", str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    with pytest.raises(seqzoo.UserError, match=f"pid {holder.pid} "):
+        seqzoo.train("sentiment", sentiment_file, preset="tiny", epochs=1, out=out, verbose=0)
+    holder.kill()  # kill -9: the OS releases the lock
+    holder.wait()
+    assert (seqzoo.train("sentiment", sentiment_file, preset="tiny", epochs=1, out=out, verbose=0)
+            / "run.json").is_file()
 
 
 def test_a_mistake_in_the_data_creates_no_run_folder(tmp_path):

@@ -182,7 +182,7 @@ def bad_wavs(folder):
     (folder / "header.wav").write_bytes(good.read_bytes()[:30])
     wavfile.write(folder / "empty.wav", RATE, np.zeros(0, np.int16))
     wavfile.write(folder / "nan.wav", RATE, np.array([0.1, np.nan, 0.2], np.float32))
-    return {"text.wav": "not a readable WAV file (File format b'hell' not understood",
+    return {"text.wav": "not a readable WAV file (no RIFF/WAVE header)",
             "header.wav": "not a readable WAV file (its header is cut short)",
             "empty.wav": "has no samples", "nan.wav": "has 1 NaN or infinite samples"}
 

@@ -148,6 +148,18 @@ def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outpu
 
 
 @pytest.mark.parametrize("name", ENTRIES)
+def test_serving_default_answers_an_empty_batch_with_empty_outputs(name, export_base):
+    import tensorflow as tf
+
+    serve = loaded_saved_model(name, export_base)
+    spec = serve.structured_input_signature[1][task_of(name).serving.input]
+    empty = tf.zeros([0, *[size or 1 for size in spec.shape[1:]]], spec.dtype) if spec.dtype != tf.string \
+        else tf.constant([], tf.string)
+    outputs = serve(**{task_of(name).serving.input: empty})
+    assert {key: value.shape[0] for key, value in outputs.items()} == {key: 0 for key in outputs}
+
+
+@pytest.mark.parametrize("name", ENTRIES)
 def test_every_export_carries_warmup_requests_that_replay_through_every_signature(name, export_base):
     """TF Serving replays `assets.extra/tf_serving_warmup_requests` when it loads a version: one
     PredictionLog per signature, addressed to this model, each run here as the server runs it."""

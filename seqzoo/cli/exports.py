@@ -107,8 +107,8 @@ def _request(args) -> None:
 
 def _verify(args) -> None:
     from seqzoo.errors import UserError
-    from seqzoo.exporters.integrity import CARD, changes
-    from seqzoo.files import data_fingerprint
+    from seqzoo.exporters.integrity import CARD, changes, provenance, read_card
+    from seqzoo.files import data_fingerprint, irregularity
 
     path = Path(args.version)
     one = not path.is_dir() or (path / CARD).is_file() or (path / "saved_model.pb").is_file()
@@ -122,15 +122,22 @@ def _verify(args) -> None:
         if found:
             damaged.append(f"'{version}' has changed since export: {'; '.join(found)}")
             continue
-        card = json.loads((version / CARD).read_text(encoding="utf-8"))
-        made_by = card["versions"]
+        card = read_card(version)
+        try:
+            made_by, data = provenance(card)
+        except UserError as err:
+            damaged.append(f"'{version}' has a damaged card: {err}")
+            continue
         print(f"ok: '{version}' is as exported: its {len(card['files'])} files and card match their sha256, "
               f"SavedModel fingerprint {card['saved_model_fingerprint']['saved_model_checksum']}; made by "
               f"seqzoo {made_by['seqzoo']}, TensorFlow {made_by['tensorflow']}, Keras {made_by['keras']}")
-        data = card.get("training_data")
         if data is not None:
             print(f"  trained on {data['path']} ({data['bytes']:,} bytes, sha256 {data['sha256'][:16]}...)")
-            if Path(data["path"]).exists() and data_fingerprint(data["path"])["sha256"] != data["sha256"]:
+            where = Path(data["path"])
+            if where.exists() and not where.is_dir() and irregularity(where) is not None:
+                print(f"seqzoo: note: the training data at {where} is no longer a regular file; not compared",
+                      file=sys.stderr)
+            elif where.exists() and data_fingerprint(where)["sha256"] != data["sha256"]:
                 print(f"seqzoo: note: the training data at {data['path']} has changed since training",
                       file=sys.stderr)
     if damaged:

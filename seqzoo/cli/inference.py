@@ -126,8 +126,11 @@ def _translate(args) -> None:
 
 def _attention(args) -> None:
     from seqzoo.exporters import ExportedModel
-    from seqzoo.plots import plot_attention
+    from seqzoo.files import check_target
+    from seqzoo.plots import figure_format, plot_attention
 
+    figure_format(args.out)  # a target that cannot be written fails before the model runs
+    check_target(args.out)
     exported = ExportedModel(args.model)
     if exported.card["task"] == "captioning":
         from seqzoo.plots import plot_caption_attention
@@ -166,16 +169,17 @@ def _caption(args) -> None:
 def _image_files(names: list[str], all_needed: bool = True) -> list[tuple[str, bytes]]:
     """(name, bytes) of the files that read; one line on stderr per file that does not (an
     error when `all_needed`, or when none reads)."""
+    from seqzoo.data.images import read_image_file
     from seqzoo.errors import UserError
 
     files = []
     for name in names:
         try:
-            files.append((name, Path(name).read_bytes()))
-        except OSError as err:
+            files.append((name, read_image_file(name)))
+        except UserError as err:
             if all_needed:
-                raise UserError(f"cannot read image '{name}': {err.strerror}") from None
-            print(f"seqzoo: {name}: cannot read it: {err.strerror}", file=sys.stderr)
+                raise
+            print(f"seqzoo: {err}", file=sys.stderr)
     if not files:
         raise UserError("no image file could be read")
     return files
@@ -202,11 +206,14 @@ def _compose(args) -> None:
     from seqzoo.data.music import SCORE_SUFFIXES, parse_notes, read_start, write_score
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
+    from seqzoo.files import check_beside, check_target
     from seqzoo.plots import plot_piano_roll
 
     out = Path(args.out)
     if out.suffix.lower() not in (".mid", ".midi", ".musicxml", ".xml"):
         raise UserError(f"--out '{out}': name a .mid or .musicxml file")
+    check_target(out)
+    picture = check_beside(out, out.with_suffix(".png"), "piano roll")
     exported = ExportedModel(args.model)  # a wrong model fails before the start is read
     if Path(args.start).suffix.lower() in SCORE_SUFFIXES:
         start = read_start(args.start, args.start_frames)
@@ -214,7 +221,7 @@ def _compose(args) -> None:
         start = [parse_notes(args.start)]
     roll = exported.compose(start, args.frames, args.temperature, args.seed)
     write_score(roll, out)
-    picture = plot_piano_roll(roll, out.with_suffix(".png"), start=len(start),
+    picture = plot_piano_roll(roll, picture, start=len(start),
                               title=f"{exported.card['model']}: {args.start} + {len(roll) - len(start)} "
                                     f"frames, temperature {args.temperature:g}, seed {args.seed}")
     print(f"wrote {out} ({len(roll)} frames: {len(start)} given, {len(roll) - len(start)} generated) "
@@ -225,20 +232,23 @@ def _synthesize(args) -> None:
     from seqzoo.data.audio import wav_input, write_wav
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
+    from seqzoo.files import check_beside, check_target
     from seqzoo.plots import plot_spectrogram
 
     out = Path(args.out)
     if out.suffix.lower() not in (".wav", ".wave"):
         raise UserError(f"--out '{out}': name a .wav file")
+    check_target(out)
+    picture = check_beside(out, out.with_suffix(".png"), "spectrogram")
     exported = ExportedModel(args.model)  # a wrong model fails before the prime is read
     exported.require_task("audio", "synthesize")
-    rate = exported.meta["sample_rate"]
+    rate = exported.setting("sample_rate")
     prime = wav_input(args.prime, rate, "--prime") if args.prime else None
     waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla)
     given = 0 if prime is None else len(prime)
     write_wav(out, waveform, rate)
     title = (f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
              f"temperature {args.temperature:g}, seed {args.seed}")
-    picture = plot_spectrogram(waveform, rate, out.with_suffix(".png"), start=given, title=title)
+    picture = plot_spectrogram(waveform, rate, picture, start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
           f"{(len(waveform) - given) / rate:g} s generated) and {picture}")

@@ -12,6 +12,7 @@ from seqzoo.cli.common import add_config_options
 COMPARED = {"sentiment": "sentiment,bilstm,deep_rnn,tcn,transformer",
             "lm": "char_lm,word_lm,tcn_lm,transformer_lm",
             "tagging": "bilstm_tagger,deep_rnn_tagger,tcn_tagger"}
+COMPARED_TASKS = {"sentiment": "classification", "lm": "language_model", "tagging": "tagging"}
 
 
 def add_commands(commands) -> None:
@@ -56,15 +57,22 @@ def add_commands(commands) -> None:
 def train_command(args) -> Path:
     import seqzoo
     from seqzoo.config import parse_assignments
+    from seqzoo.errors import UserError
     from seqzoo.training.distribute import workers_config
 
     read_options = {key: value for key, value in
                     (("text_column", args.text_column), ("label_column", args.label_column),
                      ("images", args.images)) if value}
+    overrides = parse_assignments(args.assignments)
     if args.workers is not None or args.task_index is not None:
+        config = seqzoo.get_config(args.name, args.preset, **overrides)
+        strategy = args.strategy or config["train"]["strategy"]
+        if strategy != "multi_worker":
+            raise UserError("--workers and --task-index describe a cluster: they take --strategy "
+                            f"multi_worker (this run's strategy is {strategy})")
         os.environ["TF_CONFIG"] = workers_config(args.workers, args.task_index)
     run_dir = seqzoo.train(
-        args.name, args.data, preset=args.preset, overrides=parse_assignments(args.assignments),
+        args.name, args.data, preset=args.preset, overrides=overrides,
         epochs=args.epochs, out=args.out, strategy=args.strategy, precision=args.precision, **read_options,
     )
     if not (run_dir / "run.json").is_file():
@@ -84,7 +92,13 @@ def _evaluate(args) -> None:
 
 def _compare(args) -> None:
     from seqzoo.compare import compare, table
+    from seqzoo.errors import UserError
+    from seqzoo.registry import get_entry
 
     names = [name.strip() for name in (args.models or COMPARED[args.task]).split(",") if name.strip()]
+    others = [name for name in names if get_entry(name).task != COMPARED_TASKS[args.task]]
+    if others:
+        raise UserError(f"--task {args.task} compares {COMPARED_TASKS[args.task]} entries; "
+                        f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} not one")
     rows = compare(names, args.data, budget=args.budget, parameters=args.params)
     print(table(rows, args.budget))

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from seqzoo.data.batching import batches, mean_over_valid, split_whole
 from seqzoo.errors import SeqzooNote, UserError, first_line
-from seqzoo.files import cache_dir, data_files
+from seqzoo.files import cache_dir, data_files, irregularity, regular_file, written
 
 MU = 255  # mu-law: 256 levels
 SILENCE = MU // 2 + 1  # the code of 0.0
@@ -57,6 +57,49 @@ class AudioError(Exception):
     """A recording that cannot be used: what is wrong, in one line."""
 
 
+WAV_RATES = (1000, 384_000)  # Hz a recording may declare: the range of audio.sample_rate
+WAV_MAX_BYTES = 2 << 30  # a WAV file is read whole; one past this is refused
+WAV_MAX_CHANNELS = 64
+
+
+def check_wav_header(path: Path) -> None:
+    """AudioError unless the file's RIFF header is one a WAV reader can trust: a fmt chunk with 1 to 64
+    channels and a rate of 1 kHz to 384 kHz, and every chunk before the samples within the file's
+    bytes (a rate of 2^31 - 1 Hz would ask the resampler for hundreds of GiB; 0 channels divides by
+    zero; a chunk claiming 4 GB reads past the end). The data chunk may be cut short: it is read as
+    far as it goes, with a note."""
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        head = file.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:] != b"WAVE":
+            raise AudioError("not a readable WAV file (no RIFF/WAVE header)")
+        order = "<" if head[:4] == b"RIFF" else ">"
+        position, fmt = 12, None
+        while position + 8 <= size:
+            file.seek(position)
+            chunk, length = struct.unpack(f"{order}4sI", file.read(8))
+            if chunk == b"data":
+                break
+            if position + 8 + length > size and chunk == b"fmt ":
+                raise AudioError("not a readable WAV file (its header is cut short)")
+            if position + 8 + length > size:
+                raise AudioError(f"its {chunk.decode('latin-1')!r} chunk claims {length:,} bytes; the file "
+                                 f"holds {size - position - 8:,} after it")
+            if chunk == b"fmt ":
+                if length < 16:
+                    raise AudioError("its fmt chunk is cut short")
+                fmt = struct.unpack(f"{order}HHIIHH", file.read(16))
+            position += 8 + length + (length & 1)
+    if fmt is None:
+        raise AudioError("not a readable WAV file (no fmt chunk before the samples)")
+    _, channels, rate, _, _, _ = fmt
+    if not 1 <= channels <= WAV_MAX_CHANNELS:
+        raise AudioError(f"declares {channels} channels (a recording has 1 to {WAV_MAX_CHANNELS})")
+    if not WAV_RATES[0] <= rate <= WAV_RATES[1]:
+        raise AudioError(f"declares a sample rate of {rate:,} Hz (a recording has {WAV_RATES[0]:,} to "
+                         f"{WAV_RATES[1]:,})")
+
+
 def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
     """A WAV file -> mono float32 samples in [-1, 1] at `sample_rate`; AudioError naming what is wrong
     (not a WAV, no samples, NaN or infinite samples). Float samples beyond [-1, 1] are clipped, and
@@ -64,13 +107,20 @@ def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
     from scipy.io import wavfile
     from scipy.signal import resample_poly
 
+    path = Path(path)
+    problem = irregularity(path, WAV_MAX_BYTES)
+    if problem is not None:
+        raise AudioError(problem)
     try:
+        check_wav_header(path)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)
             rate, data = wavfile.read(str(path))
+    except AudioError:
+        raise
     except struct.error:
         raise AudioError("not a readable WAV file (its header is cut short)") from None
-    except (ValueError, EOFError, OSError, IndexError) as err:
+    except Exception as err:  # scipy raises many kinds for a damaged file (an unbound variable, once)
         raise AudioError(f"not a readable WAV file ({first_line(err)})") from None
     if data.size == 0:
         raise AudioError("has no samples")
@@ -101,8 +151,7 @@ def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:
 def wav_input(path: str | Path, sample_rate: int, what: str) -> np.ndarray:
     """A WAV file a user named (`what`: "--prime", ...) read by `read_wav`; UserError naming it when it
     is missing or unreadable."""
-    if not Path(path).is_file():
-        raise UserError(f"{what} '{path}' does not exist")
+    regular_file(path, what)
     try:
         return read_wav(path, sample_rate)
     except AudioError as err:
@@ -113,12 +162,9 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
     """Samples in [-1, 1] as a mono 16-bit PCM WAV, written through a temporary file and a rename."""
     from scipy.io import wavfile
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    wavfile.write(tmp, sample_rate, pcm16(np.asarray(waveform, np.float32)).numpy())
-    os.replace(tmp, path)
-    return path
+    with written(path) as tmp:
+        wavfile.write(tmp, sample_rate, pcm16(np.asarray(waveform, np.float32)).numpy())
+    return Path(path)
 
 
 def audio_files(data: str | Path) -> list[Path]:

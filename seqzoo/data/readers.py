@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.errors import UserError, did_you_mean
-from seqzoo.files import glob_files, is_glob
+from seqzoo.files import glob_files, is_glob, regular_file
 
 FASTTEXT_PREFIX = "__label__"
 
@@ -55,9 +55,7 @@ class LabelledTexts:
 
 def read_text(path: str | Path) -> str:
     """A file's text, decoded as UTF-8 with invalid bytes replaced (U+FFFD)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"data file '{path}' does not exist")
+    path = regular_file(path, "data file")
     try:
         return path.read_bytes().decode("utf-8", errors="replace")
     except OSError as err:
@@ -157,8 +155,7 @@ def table_records(path: str | Path, text_column: str = "text",
 def _opened(path: Path, newline: str | None = "") -> Iterator[io.TextIOBase]:
     """A data file opened for reading as UTF-8 text (invalid bytes replaced); UserError naming it when
     it is missing or unreadable, also mid-way."""
-    if not path.is_file():
-        raise UserError(f"data file '{path}' does not exist")
+    regular_file(path, "data file")
     try:
         with open(path, encoding="utf-8", errors="replace", newline=newline) as file:
             yield file

@@ -19,7 +19,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqzoo.errors import UserError, first_line
-from seqzoo.files import glob_files, is_glob
+from seqzoo.files import glob_files, is_glob, regular_file
 
 HASH_BUCKETS = 1 << 30
 LINES_PER_READ = 8192
@@ -32,10 +32,7 @@ def line_files(data: str | Path) -> list[Path]:
         if not files:
             raise UserError(f"no files match '{data}'")
         return files
-    path = Path(data)
-    if not path.is_file():
-        raise UserError(f"data file '{path}' does not exist")
-    return [path]
+    return [regular_file(data, "data file")]
 
 
 def lines(files: list[Path]) -> tf.data.Dataset:

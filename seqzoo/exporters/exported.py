@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,20 @@ import tensorflow as tf
 from seqzoo.data.tagging import is_restoration_tagset, restore
 from seqzoo.errors import UserError
 from seqzoo.exporters.card import card_meta
-from seqzoo.exporters.integrity import latest_version
-from seqzoo.schema import FLOAT32_MAX, INT32_MAX, Rule
+from seqzoo.exporters.integrity import latest_version, read_card
+from seqzoo.files import read_json
+from seqzoo.schema import FLOAT32_MAX, INT32_MAX, MAX_BEAM_WIDTH, Rule
 from seqzoo.text import Vectorizer, string_tensor
 
+# The card's task metadata this reader uses, checked as data (a card may have been edited).
+META_RULES = {
+    "labels": Rule(list, item=Rule(str), non_empty=True), "tags": Rule(list, item=Rule(str), non_empty=True),
+    "max_new_tokens_limit": Rule(int, minimum=0, maximum=INT32_MAX), "max_new_tokens": Rule(int, minimum=0),
+    "frames_limit": Rule(int, minimum=1, maximum=INT32_MAX), "frames": Rule(int, minimum=1),
+    "sample_rate": Rule(int, minimum=1000, maximum=384_000), "samples_limit": Rule(int, minimum=1),
+    "seconds": Rule(float, above=0.0), "prime_limit": Rule(int, minimum=0, maximum=INT32_MAX),
+    "beam_width": Rule(int, minimum=1, maximum=MAX_BEAM_WIDTH), "separator": Rule(str),
+}
 # What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
 INT32 = Rule(int, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
 SAMPLING = {"temperature": Rule(float, minimum=-FLOAT32_MAX, maximum=FLOAT32_MAX), "top_k": INT32,
@@ -44,9 +53,8 @@ class ExportedModel:
 
     def __init__(self, path: str | Path):
         self.path = latest_version(path)
-        self.card = self._read_json("seqzoo.json")
+        self.card = read_card(self.path)
         self.meta = card_meta(self.card)  # the task's: labels, limits, search settings, ...
-        self.labels: list[str] | None = self.meta.get("labels")
 
     def predict(self, texts: list[str], runtime: str = "saved_model") -> list[dict]:
         """[{'text', 'label', 'probability', 'probabilities': {label: p}}] per text."""
@@ -71,8 +79,8 @@ class ExportedModel:
         the first of the `stop` strings.
         """
         self.require_task("language_model", "generate")
-        limit = self.meta["max_new_tokens_limit"]
-        max_new_tokens = self.meta["max_new_tokens"] if max_new_tokens is None else max_new_tokens
+        limit = self.setting("max_new_tokens_limit")
+        max_new_tokens = self.setting("max_new_tokens") if max_new_tokens is None else max_new_tokens
         max_new_tokens = INT32.check("max_new_tokens", max_new_tokens, what="")
         if not 0 <= max_new_tokens <= limit:
             raise UserError(f"max_new_tokens must be between 0 and {limit} (this model's ceiling), "
@@ -96,8 +104,8 @@ class ExportedModel:
         from seqzoo.data.music import HIGHEST, LOWEST
 
         self.require_task("music", "compose")
-        limit = self.meta["frames_limit"]
-        frames = INT32.check("frames", self.meta["frames"] if frames is None else frames, what="")
+        limit = self.setting("frames_limit")
+        frames = INT32.check("frames", self.setting("frames") if frames is None else frames, what="")
         if not 1 <= frames <= limit:
             raise UserError(f"frames must be between 1 and {limit} (this model's ceiling), got {frames}")
         if not start:
@@ -126,17 +134,17 @@ class ExportedModel:
         8 kHz for the default model); False runs it as TF Serving does. Each gives the same audio
         for the same seed, but not the other's: XLA draws its random numbers its own way."""
         self.require_task("audio", "synthesize")
-        rate, limit = self.meta["sample_rate"], self.meta["samples_limit"]
+        rate, limit = self.setting("sample_rate"), self.setting("samples_limit")
         seconds = Rule(float, above=0.0, maximum=FLOAT32_MAX).check(
-            "seconds", self.meta["seconds"] if seconds is None else seconds, what="")
+            "seconds", self.setting("seconds") if seconds is None else seconds, what="")
         samples = round(seconds * rate)
         if not 1 <= samples <= limit:
             raise UserError(f"seconds must give 1 to {limit} samples ({limit / rate:g} s, this model's "
                             f"ceiling), got {seconds:g} s = {samples} samples")
         prime = np.zeros(0, np.float32) if prime is None else np.asarray(prime, np.float32).reshape(-1)
-        if len(prime) > self.meta["prime_limit"]:
+        if len(prime) > self.setting("prime_limit"):
             raise UserError(f"the prime is {len(prime) / rate:g} s long; this model takes at most "
-                            f"{self.meta['prime_limit'] / rate:g} s")
+                            f"{self.setting('prime_limit') / rate:g} s")
         if not np.isfinite(prime).all():
             raise UserError("the prime holds NaN or infinite samples")
         generate = self._generate_xla if xla else self.saved_model.signatures["generate"]
@@ -152,7 +160,7 @@ class ExportedModel:
         punctuation-restoration tagger, also 'restored': the text with capitals and marks."""
         self.require_task("tagging", "tag")
         out = self.saved_model.signatures["serving_default"](text=string_tensor(list(texts)))
-        restoring = is_restoration_tagset(self.meta["tags"])
+        restoring = is_restoration_tagset(self.setting("tags"))
         rows = []
         for i, text in enumerate(texts):
             length = int(out["lengths"][i])
@@ -209,7 +217,7 @@ class ExportedModel:
         """The card's beam width, or the one asked for, checked: 1 to MAX_BEAM_WIDTH."""
         from seqzoo.tasks.encoder_decoder import checked_beam_width
 
-        return checked_beam_width(self.meta["beam_width"] if beam_width is None else beam_width)
+        return checked_beam_width(self.setting("beam_width") if beam_width is None else beam_width)
 
     def _tflite_translations(self, texts: list[str], beam_width: int | None) -> list[dict]:
         from seqzoo.tasks import get_task
@@ -219,7 +227,7 @@ class ExportedModel:
         meta = {**self.meta, "beam_width": self._beam_width(beam_width)}
         out = get_task("translation").tflite_outputs(self._interpreter(), self._app_vectorizer(), texts, meta)
         vocabulary = tf.constant(self.card["tflite"]["target_vocabulary"])
-        translations = detokenize(vocabulary, out["token_ids"], self.meta["separator"]).numpy()
+        translations = detokenize(vocabulary, out["token_ids"], self.setting("separator")).numpy()
         return [{"text": text, "translation": words.decode("utf-8", errors="replace"), "score": float(score)}
                 for text, words, score in zip(texts, translations, out["score"], strict=True)]
 
@@ -256,16 +264,35 @@ class ExportedModel:
         """The `.tflite` file in a LiteRT interpreter."""
         from ai_edge_litert.interpreter import Interpreter
 
-        return Interpreter(model_path=str(self.path / self.card["tflite"]["file"]))
+        return Interpreter(model_path=str(self._listed(self.card["tflite"]["file"])))
 
     def _read_json(self, name: str):
-        return json.loads((self.path / name).read_text(encoding="utf-8"))
+        return read_json(self._listed(name), f"exported version '{self.path}' is damaged: {name}")
+
+    def setting(self, key: str):
+        """A value of the task's metadata in the card, checked as data before it is used."""
+        if key not in self.meta:
+            raise UserError(f"exported version '{self.path}' is damaged: its card has no {key}")
+        return META_RULES[key].check(key, self.meta[key], what=f"exported version '{self.path}' is damaged: "
+                                                                 "its card's")
+
+    def _listed(self, name) -> Path:
+        """A file of the version its card names: one the card lists (and so checked against its sha256),
+        never a path elsewhere."""
+        if not isinstance(name, str) or name not in self.card["files"]:
+            raise UserError(f"exported version '{self.path}' is damaged: its card names {name!r}, a file it "
+                            "does not list")
+        return self.path / name
 
     def _row(self, text: str, probabilities: np.ndarray) -> dict:
+        labels = self.setting("labels")
+        if len(probabilities) != len(labels):
+            raise UserError(f"exported version '{self.path}' is damaged: its card names {len(labels)} "
+                            f"labels for the model's {len(probabilities)} classes")
         best = int(np.argmax(probabilities))
         return {
             "text": text,
-            "label": self.labels[best],
+            "label": labels[best],
             "probability": float(probabilities[best]),
-            "probabilities": {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)},
+            "probabilities": {label: float(p) for label, p in zip(labels, probabilities, strict=True)},
         }

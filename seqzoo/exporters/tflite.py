@@ -64,7 +64,7 @@ def _convert_in_child(source: str, signatures: list[str], name: str,
     with tempfile.TemporaryDirectory(prefix="seqzoo-int8-") as tmp:
         job, out = Path(tmp) / "job.pickle", Path(tmp) / "model.tflite"
         job.write_bytes(pickle.dumps((source, signatures, name, "int8", calibration, str(out))))
-        child = subprocess.run([sys.executable, "-c", f"from {__name__} import _child; _child()", str(job)],
+        child = subprocess.run(python_child(f"from {__name__} import _child; _child()", str(job)),
                                capture_output=True, text=True)
         if child.returncode < 0:
             raise ExportError(f"model {name!r} does not convert to int8 TFLite: the converter crashed while "
@@ -73,6 +73,14 @@ def _convert_in_child(source: str, signatures: list[str], name: str,
             lines = child.stderr.strip().splitlines()
             raise ExportError(lines[-1] if lines else f"the int8 conversion exited {child.returncode}")
         return out.read_bytes()
+
+
+def python_child(code: str, *arguments: str) -> list[str]:
+    """The command that runs `code` in a child Python that imports nothing from the working folder:
+    `python -c` puts it first on sys.path, so a stray `./numpy.py` or `./seqzoo/` where the user
+    runs `seqzoo export` would be imported and run (`-P` does this from Python 3.11 on)."""
+    safe_path = "import sys; sys.path = [p for p in sys.path if p != '']"
+    return [sys.executable, "-c", f"{safe_path}; {code}", *arguments]
 
 
 def _child() -> None:

@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from seqzoo.errors import UserError, check_choice
-from seqzoo.files import write_json
+from seqzoo.files import read_json, regular_file, write_json
 from seqzoo.paper.models import build, compiled, matched_width, nearest_width, training_settings
 from seqzoo.paper.tasks import (
     MODELS,
@@ -28,7 +29,7 @@ from seqzoo.paper.tasks import (
     test_data,
     validation_split,
 )
-from seqzoo.schema import size
+from seqzoo.schema import Rule, check_record, size
 
 RECORD = "paper_run.json"  # a finished run's PaperRun, in its folder under <out>/runs
 
@@ -192,18 +193,40 @@ def _history(folder: Path) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        with open(path, newline="", encoding="utf-8") as file:
-            return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
-    except (ValueError, TypeError, csv.Error) as err:
+        with open(regular_file(path, f"run folder '{folder}' is damaged: history.csv", 64 << 20), newline="",
+                  encoding="utf-8") as file:
+            rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(file)]
+    except (ValueError, TypeError, AttributeError, csv.Error) as err:
         raise UserError(f"run folder '{folder}' is damaged: history.csv: {err}") from None
+    for number, row in enumerate(rows, start=2):
+        if "val_loss" not in row or not all(math.isfinite(value) for value in row.values()) \
+                or row.get("epoch", 0) < 0:
+            raise UserError(f"run folder '{folder}' is damaged: history.csv:{number}: a number that is not "
+                            "finite, or a negative epoch")
+    return rows
+
+
+# What paper_run.json holds, checked when it is read back: a table is rendered from it.
+STATUSES = ("finished", "stopped early", "stopped at the budget", "not started")
+RUN_FIELDS = {
+    "task": Rule(str, choices=(*TASKS, "jsb")), "model": Rule(str, choices=MODELS),
+    "parameters": Rule(int, minimum=0), "metric": Rule(str, choices=("mse", "loss", "accuracy", "nll")),
+    "value": Rule(float, nullable=True), "published": Rule(float), "T": Rule(int, minimum=0),
+    "epochs": Rule(int, minimum=0), "seconds": Rule(float, minimum=0.0),
+    "history": Rule(list, item=Rule(float)),
+    "status": Rule(str, choices=STATUSES), "device": Rule(str), "max_epochs": Rule(int, minimum=0),
+}
+DEVICE = re.compile(r"[\w .,()+@/:-]{0,120}")  # a GPU's or a CPU's name: nothing a table would render
 
 
 def read_run(folder: Path) -> PaperRun:
-    """A finished run's record; UserError naming the folder when it is unreadable."""
-    try:
-        return PaperRun(**json.loads((folder / RECORD).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as err:
-        raise UserError(f"run folder '{folder}' is damaged: {RECORD}: {err}") from None
+    """A finished run's record, checked field by field; UserError naming the folder and the field
+    when it is unreadable or holds what no run writes (NaN, negative epochs, markup)."""
+    what = f"run folder '{folder}' is damaged: {RECORD}"
+    record = check_record(read_json(folder / RECORD, what), RUN_FIELDS, what)
+    if not DEVICE.fullmatch(record["device"]):
+        raise UserError(f"{what}: device {record['device']!r} is not a device's name")
+    return PaperRun(**{name: record[name] for name in RUN_FIELDS})
 
 
 def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperRun]:
@@ -219,6 +242,8 @@ def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperR
             continue
         if folder.name.startswith("jsb_"):  # a `seqzoo train` run of a music entry, in progress
             kind, history = folder.name.removeprefix("jsb_"), _history(folder)
+            if kind not in MODELS:
+                raise UserError(f"run folder '{folder}' is not a paper run (expected jsb_<model>)")
             runs.append(PaperRun("jsb", kind, 0, "nll", None, PUBLISHED["jsb"].get(kind, math.nan), 0,
                                  len(history), 0.0, [r["val_loss"] for r in history],
                                  "stopped at the budget" if history else "not started", device()))
@@ -240,15 +265,26 @@ def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperR
     return runs
 
 
+# A backup's settings.json: the task as the run had it (but its epochs), and its seed.
+SIZES = ("T", "train", "test", "kernel_size", "levels", "filters", "batch_size")
+TASK_FIELDS = {**{name: Rule(str) for name in ("name", "metric", "optimizer")},
+               **{name: Rule(int, minimum=1) for name in SIZES},
+               "learning_rate": Rule(float, above=0.0), "dropout": Rule(float, minimum=0.0, below=1.0),
+               "clipnorm": Rule(float, above=0.0, nullable=True), "patience": Rule(int, minimum=0)}
+
+
 def _saved_settings(folder: Path) -> dict | None:
+    """The settings of an unfinished run's last backup, checked as data; None without a backup."""
     backups = sorted((folder / "backup").glob("epoch-*"))
     if not backups:
         return None
-    try:
-        return json.loads((backups[-1] / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise UserError(f"run folder '{folder}' is damaged: {backups[-1].name}/settings.json: "
-                        f"{err}") from None
+    what = f"run folder '{folder}' is damaged: {backups[-1].name}/settings.json"
+    settings = check_record(read_json(backups[-1] / "settings.json", what),
+                            {"task": Rule(dict), "seed": Rule(int, minimum=0)}, what)
+    task = check_record(settings["task"], TASK_FIELDS, f"{what}'s task")
+    if set(task) != set(TASK_FIELDS) or task["name"] not in TASKS:
+        raise UserError(f"{what}: its task is not one of the paper's")
+    return settings
 
 
 def device() -> str:
@@ -267,6 +303,7 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
     `budget` (seconds, all models) stops one cleanly: the row can be built over several invocations."""
     import seqzoo
     from seqzoo.training.callbacks import WallClockBudget
+    from seqzoo.training.run_folder import run_record
 
     if not models:
         raise UserError(f"name at least one model ({', '.join(MODELS)})")
@@ -299,7 +336,9 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
             runs.append(PaperRun("jsb", kind, parameters, "nll", None, PUBLISHED["jsb"][kind], 0,
                                  len(history), 0.0, history, status, device()))
             continue
-        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        run = run_record(run_dir)
+        if "test_nll_per_frame" not in run["metrics"]:
+            raise UserError(f"run directory '{run_dir}' is damaged: run.json has no test_nll_per_frame")
         record = PaperRun("jsb", kind, parameters, "nll", run["metrics"]["test_nll_per_frame"],
                           PUBLISHED["jsb"][kind], 0, len(history), round(time.perf_counter() - start, 1),
                           history, "finished", device())

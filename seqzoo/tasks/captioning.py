@@ -39,9 +39,9 @@ from seqzoo.data.captions import (
     no_readable_image,
     read_captions,
 )
-from seqzoo.data.images import decode_images
+from seqzoo.data.images import decode_images, read_image_file
 from seqzoo.decoding.translator import Translator
-from seqzoo.errors import SeqzooNote, UserError
+from seqzoo.errors import SeqzooNote
 from seqzoo.layers.image_encoder import ImageEncoder
 from seqzoo.schema import MAX_BEAM_WIDTH
 from seqzoo.tasks.base import Prepared, ReadOptions, Serving, streamed_prepared
@@ -86,10 +86,7 @@ class CaptioningTask(EncoderDecoderTask):
 
     def request_values(self, name: str, items: list[str], meta: dict) -> list[bytes]:
         """Image files, read as the bytes a client sends."""
-        for item in items:
-            if not Path(item).is_file():
-                raise UserError(f"image file '{item}' does not exist")
-        return [Path(item).read_bytes() for item in items]
+        return [read_image_file(item) for item in items]
 
     def default_data(self) -> Path:
         return digit_scenes()
@@ -290,7 +287,7 @@ def caption_rows(outputs: dict[str, np.ndarray]) -> list[dict]:
 
 def image_data(item: bytes | str | Path) -> bytes:
     """An encoded image, given as its bytes or as its file."""
-    return item if isinstance(item, bytes) else Path(item).read_bytes()
+    return item if isinstance(item, bytes) else read_image_file(item)
 
 
 def caption_images(model: keras.Model, meta: dict, images: list, beam_width: int = 1,

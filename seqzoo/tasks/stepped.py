@@ -14,11 +14,17 @@ from seqzoo.text import Vectorizer
 
 def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
     """`step`: token ids (or a frame) and the generator's named states in, probabilities and new
-    states out."""
+    states out. The SavedModel's (any batch) refuses what no step could have made: an id outside
+    the vocabulary (an audio code past 255), a frame or a state that is not finite. The `.tflite`
+    file's (batch 1) has no assert ops, which LiteRT's builtins lack: its app feeds back what it got."""
     specs = generator.state_specs()
     names = [name for name, _, _ in specs]
 
     def step(inputs, *states):
+        checks = [] if batch_size is not None else _step_checks(generator, inputs, dict(zip(names, states,
+                                                                                           strict=True)))
+        with tf.control_dependencies(checks):
+            inputs = tf.identity(inputs)
         probabilities, new_states = generator.step(inputs, list(states))
         return {"probabilities": probabilities, **dict(zip(names, new_states, strict=True))}
 
@@ -26,6 +32,18 @@ def step_endpoint(generator: Generator, batch_size: int | None) -> Endpoint:
         tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in specs
     ]
     return step, signature
+
+
+def _step_checks(generator: Generator, inputs, states: dict) -> list:
+    """The served `step`'s checks of its inputs (see `step_endpoint`)."""
+    if generator.frame_size is None:
+        name, size = generator.id_name, generator.vocab_size
+        checks = [tf.debugging.assert_non_negative(inputs, message=f"{name} < 0"),
+                  tf.debugging.assert_less(inputs, size, message=f"{name} >= {size}: outside the vocabulary")]
+    else:
+        checks = [tf.debugging.assert_all_finite(inputs, message="frame is not finite")]
+    return checks + [tf.debugging.assert_all_finite(state, message=f"{name} is not finite")
+                     for name, state in states.items() if state.dtype.is_floating]
 
 
 def step_card(input_name: str, input_spec: str, output_spec: str, states: str, batch: str = "batch") -> dict:

@@ -18,7 +18,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from seqzoo.errors import UserError, check_choice, first_line
+from seqzoo.errors import SeqzooNote, UserError, check_choice, first_line
 from seqzoo.schema import STRATEGIES
 
 # What a peer's death looks like to the workers that are left.
@@ -60,6 +60,11 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
     cluster = _cluster()
+    workers = cluster.cluster_spec().as_dict().get("worker", []) if cluster is not None else []
+    if len(workers) > 1:  # the strategy waits for every worker to join: say for whom
+        warnings.warn(f"worker {cluster.task_id} of {len(workers)}: waiting for the cluster's workers "
+                      f"to join ({', '.join(workers)}); start the same command on each", SeqzooNote,
+                      stacklevel=2)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:

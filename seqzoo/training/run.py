@@ -24,9 +24,9 @@ from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonF
 from seqzoo.training.distribute import describe, fit_loop, is_chief, make_strategy
 from seqzoo.training.run_folder import (
     check_resumable,
+    claimed,
     clear_leftovers,
     load_run,
-    removed_on_failure,
     run_dir_for,
     trim_history,
 )
@@ -82,20 +82,18 @@ def train(
     run_dir = run_dir_for(name, out)
     started_with = copy.deepcopy(config)  # `prepare` sets sizes from the data
     replicas = distribution.num_replicas_in_sync
-    prepared = _prepare(task, config, data, replicas, read_options)  # a mistake in the data stops here
-    try:
-        fingerprint = data_fingerprint(data)
-    except OSError as err:
-        raise UserError(f"cannot read data '{data}': {err.strerror} ({err.filename})") from None
-    settings = {"model": name, "config": started_with, "data": fingerprint, "read_options": read_options}
     if not is_chief(distribution):  # it trains in step, writing into a folder of its own
+        prepared, settings = _prepared(name, task, config, started_with, data, replicas, read_options)
         writes = Path(tempfile.mkdtemp(prefix="seqzoo-worker-"))
         try:
             _fit_run(name, config, prepared, distribution, run_dir, writes, settings, callbacks, verbose=0)
         finally:
             shutil.rmtree(writes, ignore_errors=True)
         return run_dir
-    with removed_on_failure(run_dir):
+    with claimed(run_dir):
+        # A mistake in the data stops here, leaving nothing behind.
+        prepared, settings = _prepared(name, task, config, started_with, data, replicas, read_options)
+        fingerprint = settings["data"]
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
         if any(getattr(callback, "spent", False) for callback in callbacks or []):
@@ -158,6 +156,19 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
             raise UserError(f"train.jit_compile: XLA cannot compile {name}'s training step "
                             f"({reason.strip()}); train it with train.jit_compile=false") from None
     return pretrained
+
+
+def _prepared(name: str, task, config: dict, started_with: dict, data: Path, replicas: int,
+              read_options: dict) -> tuple[Prepared, dict]:
+    """The task's data, and the settings a resumed run must match (the config as asked, the data's
+    fingerprint, the reading options)."""
+    prepared = _prepare(task, config, data, replicas, read_options)
+    try:
+        fingerprint = data_fingerprint(data)
+    except OSError as err:
+        raise UserError(f"cannot read data '{data}': {err.strerror} ({err.filename})") from None
+    return prepared, {"model": name, "config": started_with, "data": fingerprint,
+                      "read_options": read_options}
 
 
 def _prepare(task, config: dict, data: Path, replicas: int, read_options: dict) -> Prepared:
