@@ -149,6 +149,7 @@ RULES: dict[str, Rule] = {
     "frames_limit": size(),
     "seconds": Rule(float, above=0.0),
     "seconds_limit": Rule(float, above=0.0),
+    "join_timeout": Rule(float, above=0.0),
     "prime_seconds_limit": Rule(float, minimum=0.0),
     # Words: checked against their choices where they are used (check_choice names the closest).
     **{key: TEXT for key in (

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -210,3 +211,20 @@ def test_a_broken_tf_config_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("seqzoo: error: TF_CONFIG is not valid JSON")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_worker_whose_peers_never_come_says_whom_it_waits_for_and_ends_after_the_timeout(sentiment_file,
+                                                                                           tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    started = time.monotonic()
+    done = subprocess.run([*SEQZOO, "train", "sentiment", "--data", str(sentiment_file), "--preset", "tiny",
+                           "--strategy", "multi_worker", "--workers", ",".join(workers), "--task-index", "0",
+                           "--set", "train.join_timeout=10", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert f"waiting for the cluster's workers to join ({workers[0]}, {workers[1]})" in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"seqzoo: error: worker 0: the cluster's other workers ({workers[1]}) did not join within 10 s "
+        "(train.join_timeout); start the same command on each, or wait longer")
+    assert done.returncode == -signal.SIGKILL  # TensorFlow's wait holds the interpreter: only a kill ends it
+    assert time.monotonic() - started < 200 and not (tmp_path / "run").exists()

@@ -149,3 +149,15 @@ def test_reading_a_table_holds_one_row_at_a_time(tmp_path):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert count == 30_000_000 // len(row) and peak < 2_000_000, peak
+
+
+def test_a_label_the_split_left_in_the_held_out_data_alone_is_kept_with_a_note():
+    from seqzoo.data.streaming import label_index
+    from seqzoo.errors import SeqzooNote
+
+    with pytest.warns(SeqzooNote, match=r"tags \['SEMICOLON'\] occur only in the held-out split"):
+        names, table = label_index({"O", "CAP"}, {"O", "SEMICOLON"}, "tags")
+    assert names == ["CAP", "O", "SEMICOLON"]
+    assert table.lookup(tf.constant(["SEMICOLON", "O"])).numpy().tolist() == [2, 1]
+    with pytest.raises(UserError, match=r"training data needs at least 2 distinct labels, got \['pos'\]"):
+        label_index({"pos"}, {"neg"}, "labels")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 import warnings
 
 import keras
@@ -47,10 +49,11 @@ def workers_config(workers: str | None, task_index: int | None) -> str:
     return json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": task_index}})
 
 
-def make_strategy(name: str) -> tf.distribute.Strategy:
+def make_strategy(name: str, join_timeout: float = 600.0) -> tf.distribute.Strategy:
     """The strategy a run trains under. `auto`: `mirrored` when more than one GPU is visible,
     else `one_device`. `mirrored`: every GPU of this host (or every logical CPU without one).
-    `multi_worker`: the cluster of TF_CONFIG, else of Slurm, else this host alone."""
+    `multi_worker`: the cluster of TF_CONFIG, else of Slurm, else this host alone; a worker
+    waits `join_timeout` seconds for the others to join, then stops with one line naming them."""
     check_choice("strategy", name, STRATEGIES)
     if name == "auto":  # physical devices: listing logical ones would start TF before a cluster can
         name = "mirrored" if len(tf.config.list_physical_devices("GPU")) > 1 else "one_device"
@@ -65,10 +68,36 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         warnings.warn(f"worker {cluster.task_id} of {len(workers)}: waiting for the cluster's workers "
                       f"to join ({', '.join(workers)}); start the same command on each", SeqzooNote,
                       stacklevel=2)
+    others = [host for i, host in enumerate(workers) if i != cluster.task_id]
+    watchdog = None
+    if others:
+        watchdog = _watchdog(join_timeout, f"seqzoo: error: worker {cluster.task_id}: the cluster's other "
+                             f"workers ({', '.join(others)}) did not join within {join_timeout:g} s "
+                             "(train.join_timeout); start the same command on each, or wait longer")
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
         raise UserError(f"cannot start the multi-worker strategy: {first_line(err)}") from None
+    finally:
+        if watchdog is not None:
+            os.kill(watchdog, signal.SIGKILL)
+            os.waitpid(watchdog, 0)
+
+
+def _watchdog(seconds: float, message: str) -> int:
+    """A child process that, unless killed first, writes `message` and ends this process after
+    `seconds`. TensorFlow waits for a cluster's workers in C++ holding the interpreter, where no
+    signal handler or thread of this process can run, so only another process can end the wait."""
+    parent = os.getpid()
+    child = os.fork()
+    if child:
+        return child
+    try:  # the child: a sleep, a line, a kill; nothing that needs the parent's threads
+        time.sleep(seconds)
+        os.write(2, (message + "\n").encode())
+        os.kill(parent, signal.SIGKILL)
+    finally:
+        os._exit(0)
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -73,7 +73,8 @@ def train(
                  **({"train.strategy": strategy} if strategy is not None else {}),
                  **({"train.precision": precision} if precision is not None else {})}
     config = get_config(name, preset, **overrides)
-    distribution = make_strategy(config["train"]["strategy"])  # first: a cluster starts before any op
+    # First: a cluster starts before any op.
+    distribution = make_strategy(config["train"]["strategy"], config["train"]["join_timeout"])
     data = Path(data) if data is not None else task.default_data()
     unread = [option for option in read_options if option not in task.read_options]
     if unread:
