@@ -36,6 +36,14 @@ def test_eval_prints_spearman_and_analogy_accuracy(capsys):
     assert lines[1].startswith("simlex999") and lines[2].startswith("analogies    accuracy")
 
 
+def test_eval_of_vectors_that_cover_no_pair_says_so_instead_of_a_score(capsys):
+    code, out, _ = run_cli(capsys, "embeddings", "eval", datapath("test_glove.txt"))  # 76 words of GloVe
+    lines = out.splitlines()
+    assert code == 0 and lines[:2] == ["wordsim353   no score: every pair has a word the vectors lack",
+                                       "simlex999    no score: every pair has a word the vectors lack"]
+    assert lines[2] == "analogies    accuracy 1.000  (2 questions answered)"
+
+
 def test_train_then_load_the_vectors(capsys, tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)

@@ -58,9 +58,16 @@ def _embeddings_eval(args) -> None:
     results = evaluate(load(args.path, args.format, trusted=args.trusted))
     for name in ("wordsim353", "simlex999"):
         r = results[name]
+        if r["spearman"] is None:
+            print(f"{name:12s} no score: every pair has a word the vectors lack")
+            continue
         print(f"{name:12s} Spearman {r['spearman']:.3f}  ({r['pairs_oov_percent']:.1f}% of pairs OOV)")
     a = results["analogies"]
-    print(f"{'analogies':12s} accuracy {a['accuracy']:.3f}  ({a['questions_answered']} questions answered)")
+    if a["accuracy"] is None:
+        print(f"{'analogies':12s} no score: every question has a word the vectors lack")
+    else:
+        print(f"{'analogies':12s} accuracy {a['accuracy']:.3f}  "
+              f"({a['questions_answered']} questions answered)")
 
 
 def _embeddings_train(args) -> None:

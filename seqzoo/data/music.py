@@ -321,7 +321,7 @@ def roll_score(roll: np.ndarray):
 
     A roll cannot tell a held note from a repeated one, so a pitch on in consecutive frames is
     struck again each quarter note; the file reads back to the same roll."""
-    from music21 import chord, instrument, note, stream, tempo
+    from music21 import chord, instrument, note, pitch, stream, tempo
 
     part = stream.Part()
     part.insert(0, instrument.Piano())
@@ -331,7 +331,10 @@ def roll_score(roll: np.ndarray):
         if not frame.any():
             part.append(note.Rest(quarterLength=1))
             continue
-        part.append(chord.Chord([int(i) + LOWEST for i in np.flatnonzero(frame)], quarterLength=1))
+        # Pitch objects, not MIDI numbers: for numbers music21 searches the enharmonic spellings of the
+        # whole chord, which took minutes for a roll of sampled 40-note frames.
+        part.append(chord.Chord([pitch.Pitch(midi=int(i) + LOWEST) for i in np.flatnonzero(frame)],
+                                quarterLength=1))
     score = stream.Score()
     score.insert(0, part)
     return score
