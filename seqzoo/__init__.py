@@ -25,6 +25,7 @@ _FUNCTIONS = {
     "export_run": "seqzoo.exporters",
     "translate": "seqzoo.tasks.translation",
     "caption": "seqzoo.tasks.captioning",
+    "cells": "seqzoo.interpret",
     "plot_attention": "seqzoo.plots",
     "plot_caption_attention": "seqzoo.plots",
     "UserError": "seqzoo.errors",

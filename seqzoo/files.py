@@ -165,8 +165,8 @@ def data_files(data: str | Path, suffixes: tuple[str, ...], what: str) -> list[P
         files = glob_files(data)
     elif data.is_dir():
         files = sorted(p for p in data.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
-    elif data.is_file():
-        files = [data]
+    elif data.exists():
+        files = [regular_file(data, "data file")]  # a device or a pipe is named as such
     else:
         raise UserError(f"data '{data}' does not exist")
     if not files:

@@ -158,6 +158,7 @@ RULES: dict[str, Rule] = {
     )},
     "strategy": Rule(str, choices=STRATEGIES),
     "precision": Rule(str, choices=PRECISIONS),
+    "documents": Rule(str, choices=("line", "file")),
     "attention": Rule(str, nullable=True),
     "path": Rule(str, nullable=True),
     "backbone_weights": Rule(str, nullable=True),

@@ -15,9 +15,9 @@ import os
 import sys
 import warnings
 
-from seqzoo.cli import embeddings, exports, inference, paper, training, zoo
+from seqzoo.cli import cells, embeddings, exports, inference, paper, training, zoo
 
-GROUPS = (zoo, training, exports, inference, embeddings, paper)  # the order `seqzoo --help` lists them in
+GROUPS = (zoo, training, exports, inference, cells, embeddings, paper)  # the order `seqzoo --help` lists them in
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,10 +19,12 @@ def add_commands(commands) -> None:
     """train, evaluate, compare"""
     command = commands.add_parser("train", help="train an entry and write a run directory")
     command.add_argument("name")
-    command.add_argument("--data", help="fastText-label lines, CSV/TSV, or an aclImdb folder "
-                         "(default: gensim's Pang & Lee movie-review sentences)")
+    command.add_argument("--data", help="the entry's data: a file, a folder or a glob (default: its task's "
+                         "offline corpus); language models also take python_stdlib, ptb_char, ptb_word")
     add_config_options(command)
     command.add_argument("--epochs", type=int)
+    command.add_argument("--budget", help="wall-clock time for this call, like 2h or 90m: training stops "
+                         "after the last epoch that fits, and the same command continues it")
     command.add_argument("--out", help="run directory (default: runs/NAME, next free)")
     command.add_argument("--text-column", help="CSV/TSV column of the texts (default: text)")
     command.add_argument("--label-column", help="CSV/TSV column of the labels (default: label)")
@@ -64,6 +66,12 @@ def train_command(args) -> Path:
                     (("text_column", args.text_column), ("label_column", args.label_column),
                      ("images", args.images)) if value}
     overrides = parse_assignments(args.assignments)
+    callbacks = []
+    if args.budget is not None:
+        from seqzoo.paper.report import parse_duration
+        from seqzoo.training.callbacks import WallClockBudget
+
+        callbacks.append(WallClockBudget(parse_duration(args.budget)))
     if args.workers is not None or args.task_index is not None:
         config = seqzoo.get_config(args.name, args.preset, **overrides)
         strategy = args.strategy or config["train"]["strategy"]
@@ -73,8 +81,12 @@ def train_command(args) -> Path:
         os.environ["TF_CONFIG"] = workers_config(args.workers, args.task_index)
     run_dir = seqzoo.train(
         args.name, args.data, preset=args.preset, overrides=overrides,
-        epochs=args.epochs, out=args.out, strategy=args.strategy, precision=args.precision, **read_options,
+        epochs=args.epochs, out=args.out, strategy=args.strategy, precision=args.precision,
+        callbacks=callbacks, **read_options,
     )
+    if callbacks and callbacks[0].spent:
+        print(f"stopped at the budget ({args.budget}); the same command continues {run_dir}")
+        return run_dir
     if not (run_dir / "run.json").is_file():
         print(f"worker done; the chief writes {run_dir}")
         return run_dir

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.text import Vectorizer
+from seqzoo.data.corpora import NamedCorpus
 
 Endpoint = tuple[Callable, list[tf.TensorSpec]]  # a function and its input signature
 
@@ -106,6 +107,11 @@ class DataRole:
     def default_data(self) -> Path:
         """The offline corpus the task trains on when no data is given."""
         raise NotImplementedError
+
+    def named_corpus(self, config: dict, data: str | Path | None) -> NamedCorpus | None:
+        """The named offline corpus `data` is (`seqzoo.data.corpora`), None for a path. UserError
+        when the corpus does not fit the entry (character text for a word model)."""
+        return None
 
     def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         """Reads `data`, adapts a vectorizer, and makes the training datasets.

@@ -21,10 +21,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data import news_corpus
+from seqzoo.data import news_corpus, read_text
+from seqzoo.data.corpora import NamedCorpus, named_corpus
 from seqzoo.data.batching import batches
 from seqzoo.data.language_modeling import read_documents, stream_length, stream_windows, window_dataset
-from seqzoo.data.streaming import LineSplit, line_files
+from seqzoo.data.streaming import LineSplit, RecordSplit, Scan, line_files
 from seqzoo.decoding import generator_for
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
@@ -49,18 +50,22 @@ class LanguageModelTask(SteppedTask):
     def default_data(self) -> Path:
         return news_corpus()
 
+    def named_corpus(self, config: dict, data) -> NamedCorpus | None:
+        corpus = named_corpus(data)
+        if corpus is not None and corpus.unit != lm_unit(config["text"]["tokenizer"]):
+            other = {"ptb_char": "ptb_word", "ptb_word": "ptb_char"}.get(corpus.name)
+            raise UserError(f"--data {corpus.name} is {corpus.unit}-level text and this entry reads "
+                            f"{config['text']['tokenizer']} tokens" + (f": use {other}" if other else ""))
+        return corpus
+
     def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
-        """Streams the documents (the lines of a file, a glob, or a folder's *.txt files): one
-        checking pass, a pass that adapts the vocabulary and one that measures the token stream,
-        then windows read as they come."""
+        """Streams the documents: the lines of a file, a glob, or a folder's *.txt files (its
+        train.txt / valid.txt as the split when it has them); with `train.documents: file`, each
+        file whole (a folder's *.py and *.txt files: code keeps its newlines and indentation), the
+        split decided by file. One checking pass, a pass that adapts the vocabulary and one that
+        measures the token stream, then windows read as they come."""
         settings = config["train"]
-        files = sorted(Path(data).rglob("*.txt")) if Path(data).is_dir() else line_files(data)
-        if not files:
-            raise UserError(f"folder '{data}' has no .txt files")
-        split = LineSplit(files, None, settings["validation_fraction"], settings["seed"])
-        scan = split.scan(_document, PARITY_PROMPTS, settings["vocabulary_sample"])
-        split.check_sizes(scan, data, "non-empty lines")
-        train_docs, heldout_docs = (split.examples(_strip, heldout, scan) for heldout in (False, True))
+        train_docs, heldout_docs, scan = _documents(Path(data), settings)
         vectorizer = lm_vectorizer(config["text"], train_docs if scan.sample is None else scan.sample)
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
         seq_len, batch = settings["seq_len"], settings["batch_size"]
@@ -177,6 +182,50 @@ class LanguageModelTask(SteppedTask):
         }
 
 
+def _documents(data: Path, settings: dict) -> tuple[tf.data.Dataset, tf.data.Dataset, Scan]:
+    """(training documents, held-out documents, the checking pass) of `data`, as `prepare` reads it."""
+    fraction, seed, sample = settings["validation_fraction"], settings["seed"], settings["vocabulary_sample"]
+    if settings["documents"] == "file":
+        files = (sorted(f for f in data.rglob("*") if f.suffix in (".py", ".txt") and f.is_file())
+                 if data.is_dir() else line_files(data))
+        if not files:
+            raise UserError(f"folder '{data}' has no .py or .txt files")
+        root = data if data.is_dir() else None
+        split = RecordSplit(functools.partial(_file_records, files, root), 2, fraction, seed, key=0)
+        scan = split.scan(PARITY_PROMPTS, sample)
+        split.check_sizes(scan, data, "non-empty files")
+        scan.heldout = [text for _, text in scan.heldout]
+        scan.sample = None if scan.sample is None else [text for _, text in scan.sample]
+        parse = lambda names, texts: texts  # noqa: E731
+        return split.examples(parse, False, scan), split.examples(parse, True, scan), scan
+    if data.is_dir():
+        train, valid = data / "train.txt", data / "valid.txt"
+        files = [train] if train.is_file() and valid.is_file() else sorted(data.rglob("*.txt"))
+        heldout_files = [valid] if files == [train] else None
+        if not files:
+            raise UserError(f"folder '{data}' has no .txt files")
+    else:
+        files, heldout_files = line_files(data), None
+    split = LineSplit(files, heldout_files, fraction, seed)
+    scan = split.scan(_document, PARITY_PROMPTS, sample)
+    split.check_sizes(scan, data, "non-empty lines")
+    return split.examples(_strip, False, scan), split.examples(_strip, True, scan), scan
+
+
+def held_out_documents(data: Path, settings: dict) -> list[str]:
+    """The held-out split's documents, as training read them (`seqzoo cells` records its cells on them)."""
+    _, heldout, _ = _documents(data, settings)
+    return [text.decode("utf-8") for text in heldout.as_numpy_iterator()]
+
+
+def _file_records(files: list[Path], root: Path | None):
+    """(name, text) of every file that has text: the name (relative to the folder) decides its split."""
+    for file in files:
+        text = read_text(file)
+        if text.strip():
+            yield (str(file.relative_to(root)) if root is not None else str(file)), text
+
+
 def _document(line: str, path, number: int) -> str | None:
     return line.strip() or None
 
@@ -192,12 +241,16 @@ def lm_vectorizer(text_config: dict, documents: list[str] | tf.data.Dataset) -> 
     return vectorizer
 
 
+def lm_unit(tokenizer: str) -> str:
+    return "character" if tokenizer == "char" else "token"
+
+
 def lm_meta(config: dict, vectorizer: Vectorizer) -> dict:
     """What serving needs to know: [BOS], how tokens join, the generation limits."""
     return {
         "bos_id": BOS_ID,
         "separator": "" if vectorizer.tokenizer == "char" else " ",
-        "unit": "character" if vectorizer.tokenizer == "char" else "token",
+        "unit": lm_unit(vectorizer.tokenizer),
         "context": vectorizer.max_length,  # prompts keep their last `context` tokens, [BOS] included
         "max_new_tokens": config["generation"]["max_new_tokens"],
         "max_new_tokens_limit": config["generation"]["max_new_tokens_limit"],

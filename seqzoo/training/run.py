@@ -75,7 +75,10 @@ def train(
     config = get_config(name, preset, **overrides)
     # First: a cluster starts before any op.
     distribution = make_strategy(config["train"]["strategy"], config["train"]["join_timeout"])
-    data = Path(data) if data is not None else task.default_data()
+    corpus = task.named_corpus(config, data)  # `python_stdlib`, `ptb_char`, ...: a folder in the cache
+    if corpus is not None:
+        config["train"]["documents"] = corpus.documents
+    data = corpus.folder if corpus is not None else Path(data) if data is not None else task.default_data()
     unread = [option for option in read_options if option not in task.read_options]
     if unread:
         takes = f"only {', '.join(task.read_options)}" if task.read_options else "no reading options"
@@ -95,6 +98,8 @@ def train(
         # A mistake in the data stops here, leaving nothing behind.
         prepared, settings = _prepared(name, task, config, started_with, data, replicas, read_options)
         fingerprint = settings["data"]
+        if corpus is not None:  # the card's provenance names it: python_stdlib of CPython 3.11.7, ...
+            fingerprint["corpus"] = corpus.name
         pretrained = _fit_run(name, config, prepared, distribution, run_dir, run_dir, settings, callbacks,
                               verbose)
         if any(getattr(callback, "spent", False) for callback in callbacks or []):
