@@ -17,7 +17,8 @@ import warnings
 
 from seqzoo.cli import cells, embeddings, exports, inference, paper, training, zoo
 
-GROUPS = (zoo, training, exports, inference, cells, embeddings, paper)  # the order `seqzoo --help` lists them in
+# The order `seqzoo --help` lists them in.
+GROUPS = (zoo, training, exports, inference, cells, embeddings, paper)
 
 
 def main(argv: list[str] | None = None) -> int:

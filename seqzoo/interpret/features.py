@@ -149,7 +149,8 @@ def code_features(text: str) -> dict[str, np.ndarray] | None:
     indentation = np.cumsum(indent_change)[:n]
     # A line's leading whitespace belongs to its level too: set each line to the level of its code.
     for line_start, line_end in zip(starts[:-1], starts[1:], strict=True):
-        text_start = line_start + len(text[line_start:line_end]) - len(text[line_start:line_end].lstrip(" \t"))
+        line = text[line_start:line_end]
+        text_start = line_start + len(line) - len(line.lstrip(" \t"))
         if text_start < line_end:
             indentation[line_start:text_start] = indentation[min(text_start, n - 1)]
     return {"string": string, "comment": comment, "if_condition": condition,

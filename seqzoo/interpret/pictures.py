@@ -23,9 +23,11 @@ def write_html(text: str, values: np.ndarray, title: str, path: str | Path) -> P
     spans = []
     for char, value in zip(text, values, strict=True):
         shown = "↵\n" if char == "\n" else html.escape(char)
-        spans.append('<span style="background:#%02x%02x%02x" title="%+.3f">%s</span>'
-                     % (*colour(value), value, shown))
-    page = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>\n'
+        red, green, blue = colour(value)
+        background = f"#{red:02x}{green:02x}{blue:02x}"
+        spans.append(f'<span style="background:{background}" title="{value:+.3f}">{shown}</span>')
+    page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title>\n"
             "<style>body{font-family:sans-serif;margin:2em}pre{font:13px/1.4 monospace;white-space:pre-wrap}"
             "span{padding:1px 0}</style></head><body>\n"
             f"<h1>{html.escape(title)}</h1>\n<p>Each character's background is the cell's value after "

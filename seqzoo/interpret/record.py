@@ -105,8 +105,8 @@ class CellRecorder:
 
         def body(t, states, recorded):
             _, states = self.generator.step(ids[:, t], states)
-            row = tf.concat([tf.tanh(s) if cell else s for s, cell in zip(states, self._cell_state, strict=True)],
-                            axis=-1)
+            row = tf.concat([tf.tanh(s) if cell else s
+                             for s, cell in zip(states, self._cell_state, strict=True)], axis=-1)
             return t + 1, states, recorded.write(t, row)
 
         recorded = tf.TensorArray(tf.float32, size=steps)

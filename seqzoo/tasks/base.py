@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.text import Vectorizer
 from seqzoo.data.corpora import NamedCorpus
+from seqzoo.text import Vectorizer
 
 Endpoint = tuple[Callable, list[tf.TensorSpec]]  # a function and its input signature
 

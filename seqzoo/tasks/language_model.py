@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from seqzoo.data import news_corpus, read_text
-from seqzoo.data.corpora import NamedCorpus, named_corpus
 from seqzoo.data.batching import batches
+from seqzoo.data.corpora import NamedCorpus, named_corpus
 from seqzoo.data.language_modeling import read_documents, stream_length, stream_windows, window_dataset
 from seqzoo.data.streaming import LineSplit, RecordSplit, Scan, line_files
 from seqzoo.decoding import generator_for
