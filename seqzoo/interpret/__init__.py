@@ -100,17 +100,19 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
     texts = [text for text in texts if text]
     if not texts:
         raise UserError("cells needs text: the held-out text is empty")
-    code = all(is_python(text) for text in texts[:8])
+    code = sum(is_python(text) for text in texts[:8]) > min(len(texts), 8) / 2
     names = feature_names(feature, code)
-    values = []
-    for text in texts:
-        found = features(text, names)
-        if found is None:
-            asked = [name for name in names if FEATURES[name].code]
-            raise UserError(f"feature{'s' if len(asked) > 1 else ''} {', '.join(asked)} "
-                            f"{'are' if len(asked) > 1 else 'is'} read from Python's tokens, and the text "
-                            f"({text[:30]!r}...) is not Python; prose features: column, word_position, quote")
-        values.append(found)
+    values = [features(text, names) for text in texts]
+    kept = [i for i, found in enumerate(values) if found is not None]
+    if not kept:
+        asked = [name for name in names if FEATURES[name].code]
+        raise UserError(f"feature{'s' if len(asked) > 1 else ''} {', '.join(asked)} "
+                        f"{'are' if len(asked) > 1 else 'is'} read from Python's tokens, and the text "
+                        f"({texts[0][:30]!r}...) is not Python; prose features: column, word_position, quote")
+    if len(kept) < len(texts):
+        warnings.warn(f"{len(texts) - len(kept)} of {len(texts)} texts are not Python (ast.parse refuses "
+                      "them) and are left out", SeqzooNote, stacklevel=2)
+        texts, values = [texts[i] for i in kept], [values[i] for i in kept]
     slices = {name: s for name, s in recorder.slices().items()}
     statistics = FeatureStatistics(names, slices, recorder.width)
     excerpt = np.zeros((min(len(texts[0]), EXCERPT), recorder.width), np.float32)

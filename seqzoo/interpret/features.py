@@ -7,6 +7,7 @@ the characters. Each feature gives one value per character (a Python `str` index
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from dataclasses import dataclass
@@ -102,7 +103,12 @@ def quoted(text: str) -> np.ndarray:
 
 def code_features(text: str) -> dict[str, np.ndarray] | None:
     """string, comment, if_condition, indentation and bracket_depth of every character, from
-    `tokenize`; None when the text is not Python (a tokenize error)."""
+    `tokenize`; None when the text is not Python (`ast.parse` refuses it: tokenize alone takes most
+    prose)."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
     starts = np.cumsum([0, *(len(line) for line in io.StringIO(text).readlines())])
 
     def offset(row_col: tuple[int, int]) -> int:
