@@ -102,3 +102,13 @@ def test_the_site_builds_strictly(tmp_path):
     cli = (tmp_path / "cli" / "index.html").read_text(encoding="utf-8")
     assert "seqzoo train" in cli and "--precision" in cli  # generated from the parser
     assert "The entries" in (tmp_path / "index.html").read_text(encoding="utf-8")  # the README
+
+
+def test_every_subpackage_is_installed():
+    """pyproject.toml lists the packages by hand: a new one missing there works in an editable
+    checkout and is absent from a wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "seqzoo").rglob("__init__.py")}
+    assert found - listed == set()

@@ -166,6 +166,18 @@ def test_tied_embeddings_share_the_table_and_need_matching_sizes():
         seqzoo.build("word_lm", preset="tiny", tie_embeddings=True, units=32)
 
 
+@pytest.mark.parametrize("cell", ["gru", "simple_rnn"])
+def test_every_cell_kind_generates_by_stepping_as_the_model_runs(cell):
+    """The Bai et al. table's RNN and GRU rows are char_lm with another cell: generation steps them too."""
+    from seqzoo.decoding import RNNGenerator
+
+    model = seqzoo.build("char_lm", preset="tiny", cell=cell, layers=2)
+    ids = tf.constant([[BOS_ID, 5, 6, 7, 7, 3]])
+    probabilities, states = RNNGenerator(model).prefill(ids)
+    np.testing.assert_allclose(probabilities, model(ids)[:, -1], atol=1e-6)
+    assert len(states) == 2  # h of each layer
+
+
 def test_residual_connections_join_the_layers_after_the_first():
     model = seqzoo.build("char_lm", preset="tiny", layers=3)
     assert [layer.name for layer in model.layers if layer.name.startswith("residual")] == [

@@ -25,7 +25,7 @@ def language_model(
     Args:
         vocab_size: int. Number of token ids (padding, OOV and [BOS] included).
         embedding: dict. `dim` and `dropout` of the token embedding.
-        rnn: dict. `cell` (lstm | gru), `units`, `layers`, `dropout`, `residual`
+        rnn: dict. `cell` (lstm | gru | simple_rnn), `units`, `layers`, `dropout`, `residual`
             (add each layer's input to its output from the second layer on).
         tie_embeddings: bool. Share the input embedding as the output projection
             (needs `rnn.units == embedding.dim`).
@@ -38,8 +38,8 @@ def language_model(
     lm(token_ids)  # [batch, time, vocab_size] next-token probabilities
     ```
     """
-    if rnn["cell"] not in ("lstm", "gru"):
-        raise UserError(f"language models use cell lstm or gru, got {rnn['cell']!r}")
+    if rnn["cell"] not in ("lstm", "gru", "simple_rnn"):
+        raise UserError(f"language models use cell lstm, gru or simple_rnn, got {rnn['cell']!r}")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     if tie_embeddings:
         if rnn["units"] != embedding["dim"]:
