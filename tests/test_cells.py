@@ -10,7 +10,6 @@ import pytest
 
 import seqzoo
 from seqzoo.cli import main
-from seqzoo.interpret import cells
 from seqzoo.interpret.features import CODE_DEFAULT, code_features, features
 from seqzoo.interpret.record import CHUNK, CellRecorder
 from seqzoo.interpret.statistics import FeatureStatistics, rank_auc

