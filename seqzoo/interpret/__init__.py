@@ -25,7 +25,8 @@ from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.interpret.features import FEATURES, feature_names, features
 
 EXCERPT = 3000  # characters of the first text kept (with every cell's values) for the pictures
-PROBE_HELD_OUT = 5  # every 5th text (or a single text's last fifth) is held out for the probes
+# Held out for the probes: every 5th text (the last of fewer), a single text's last fifth.
+PROBE_HELD_OUT = 5
 
 
 @dataclass
@@ -119,7 +120,9 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
     if len(texts) == 1:  # its last fifth is held out for the probes (the states run on through it)
         held_out, boundary = [], len(texts[0]) - len(texts[0]) // PROBE_HELD_OUT
     else:
-        held_out, boundary = [i for i in range(len(texts)) if i % PROBE_HELD_OUT == PROBE_HELD_OUT - 1], None
+        held_out = ([i for i in range(len(texts)) if i % PROBE_HELD_OUT == PROBE_HELD_OUT - 1]
+                    or [len(texts) - 1])
+        boundary = None
     training = [i for i in range(len(texts)) if i not in set(held_out)]
     for part in (training, held_out):
         for local, start, rows in recorder.record([texts[i] for i in part]):
