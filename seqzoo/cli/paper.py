@@ -8,9 +8,12 @@ import sys
 def add_commands(commands) -> None:
     """paper"""
     command = commands.add_parser("paper", help="rerun the TCN vs LSTM/GRU/RNN table of Bai et al. 2018")
-    command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist", "jsb"],
-                         help="jsb: JSB Chorales (music21's Bach chorales) through the music entries")
-    command.add_argument("--all", action="store_true", help="every task")
+    command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist", "jsb",
+                                            "ptb_char"],
+                         help="jsb: JSB Chorales (music21's Bach chorales) through the music entries; "
+                         "ptb_char: character-level Penn Treebank through tcn_lm and char_lm (needs the "
+                         "ptb extra)")
+    command.add_argument("--all", action="store_true", help="every task but ptb_char (an optional extra)")
     command.add_argument("--models", default="tcn,lstm,gru,rnn", help="default: %(default)s")
     command.add_argument("--T", type=int, help="sequence length (adding, copy_memory)")
     command.add_argument("--epochs", type=int, help="default: the task's (10; fewer with --quick)")
@@ -32,7 +35,16 @@ def _paper(args) -> None:
     import time
 
     from seqzoo.errors import UserError
-    from seqzoo.paper import TASKS, markdown, parse_duration, report, run_jsb, run_task, write_results
+    from seqzoo.paper import (
+        TASKS,
+        ZOO_ROWS,
+        markdown,
+        parse_duration,
+        report,
+        run_task,
+        run_zoo_row,
+        write_results,
+    )
 
     if args.report:
         if args.task or args.all:
@@ -46,16 +58,16 @@ def _paper(args) -> None:
         return
     budget = parse_duration(args.budget) if args.budget is not None else math.inf
     deadline = time.monotonic() + budget
-    if args.task == "jsb" and args.T is not None:
-        raise UserError("JSB chorales are whole scores; --T is for adding and copy_memory")
+    if args.task in ZOO_ROWS and args.T is not None:
+        raise UserError(f"--T is for adding and copy_memory; {args.task} has its own lengths")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     runs = []
     for task in [*TASKS, "jsb"] if args.all else [args.task]:
         print(f"== {task}", flush=True)
         left = deadline - time.monotonic()
-        if task == "jsb":
-            runs += run_jsb(models, quick=args.quick, epochs=args.epochs, out=args.out, budget=left,
-                            verbose=1)
+        if task in ZOO_ROWS:
+            runs += run_zoo_row(task, models, quick=args.quick, epochs=args.epochs, out=args.out, budget=left,
+                                verbose=1)
             continue
         runs += run_task(task, models, quick=args.quick, T=None if args.all else args.T,
                          epochs=args.epochs, mnist_path=args.mnist, out=args.out, budget=left)
@@ -72,9 +84,9 @@ def _paper(args) -> None:
 
 def _paper_tune(args) -> None:
     from seqzoo.errors import UserError
-    from seqzoo.paper import MODELS, tune, tuning_markdown, write_tuning
+    from seqzoo.paper import MODELS, ZOO_ROWS, tune, tuning_markdown, write_tuning
 
-    if args.all or args.task == "jsb" or args.budget or args.epochs:
+    if args.all or args.task in ZOO_ROWS or args.budget or args.epochs:
         raise UserError("--tune takes one --task of adding, copy_memory, seq_mnist, permuted_mnist, and "
                         "no --all, --budget or --epochs")
     models = [m.strip() for m in args.models.split(",") if m.strip()]

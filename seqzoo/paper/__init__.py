@@ -13,7 +13,17 @@ nothing in the library imports it.
 
 from seqzoo.paper.models import TUNED, build, compiled, matched_width, nearest_width, training_settings
 from seqzoo.paper.report import markdown, parse_duration, write_results
-from seqzoo.paper.runs import PaperRun, device, read_run, report, run_jsb, run_name, run_task
+from seqzoo.paper.runs import (
+    ZOO_ROWS,
+    PaperRun,
+    device,
+    read_run,
+    report,
+    run_jsb,
+    run_name,
+    run_task,
+    run_zoo_row,
+)
 from seqzoo.paper.tasks import (
     MODELS,
     PUBLISHED,
@@ -41,6 +51,7 @@ __all__ = [
     "MODELS", "PUBLISHED", "QUICK", "TASKS", "TUNED", "TUNING_GRID", "TUNING_STEPS", "PaperRun", "PaperTask",
     "TuningPoint", "adding_problem", "build", "chosen", "compiled", "copy_memory", "device", "markdown",
     "matched_width", "mnist", "nearest_width", "parse_duration", "read_run", "report", "run_jsb", "run_name",
-    "run_task", "task_data", "test_data", "training_settings", "tune", "tuning_markdown", "validation_split",
+    "run_zoo_row", "ZOO_ROWS", "run_task", "task_data", "test_data", "training_settings", "tune",
+    "tuning_markdown", "validation_split",
     "write_results", "write_tuning",
 ]

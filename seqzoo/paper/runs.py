@@ -209,8 +209,9 @@ def _history(folder: Path) -> list[dict]:
 # What paper_run.json holds, checked when it is read back: a table is rendered from it.
 STATUSES = ("finished", "stopped early", "stopped at the budget", "not started")
 RUN_FIELDS = {
-    "task": Rule(str, choices=(*TASKS, "jsb")), "model": Rule(str, choices=MODELS),
-    "parameters": Rule(int, minimum=0), "metric": Rule(str, choices=("mse", "loss", "accuracy", "nll")),
+    "task": Rule(str, choices=(*TASKS, "jsb", "ptb_char")), "model": Rule(str, choices=MODELS),
+    "parameters": Rule(int, minimum=0),
+    "metric": Rule(str, choices=("mse", "loss", "accuracy", "nll", "bpc")),
     "value": Rule(float, nullable=True), "published": Rule(float), "T": Rule(int, minimum=0),
     "epochs": Rule(int, minimum=0), "seconds": Rule(float, minimum=0.0),
     "history": Rule(list, item=Rule(float)),
@@ -240,12 +241,13 @@ def report(out: str | Path, mnist_path: str | Path | None = None) -> list[PaperR
         if (folder / RECORD).is_file():
             runs.append(read_run(folder))
             continue
-        if folder.name.startswith("jsb_"):  # a `seqzoo train` run of a music entry, in progress
-            kind, history = folder.name.removeprefix("jsb_"), _history(folder)
+        row = next((row for row in ZOO_ROWS if folder.name.startswith(f"{row}_")), None)
+        if row is not None:  # a `seqzoo train` run of a zoo entry, in progress
+            kind, history = folder.name.removeprefix(f"{row}_"), _history(folder)
             if kind not in MODELS:
-                raise UserError(f"run folder '{folder}' is not a paper run (expected jsb_<model>)")
-            runs.append(PaperRun("jsb", kind, 0, "nll", None, PUBLISHED["jsb"].get(kind, math.nan), 0,
-                                 len(history), 0.0, [r["val_loss"] for r in history],
+                raise UserError(f"run folder '{folder}' is not a paper run (expected {row}_<model>)")
+            runs.append(PaperRun(row, kind, 0, ZOO_ROWS[row].metric, None, PUBLISHED[row].get(kind, math.nan),
+                                 0, len(history), 0.0, [r["val_loss"] for r in history],
                                  "stopped at the budget" if history else "not started", device()))
             continue
         name, _, kind = folder.name.rpartition("-")
@@ -295,34 +297,70 @@ def device() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
-def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, out: str | Path = "paper",
-            data: str | Path | None = None, budget: float = math.inf, verbose: int = 0) -> list[PaperRun]:
-    """The JSB Chorales row: `tcn_music`, `lstm_music`, `gru_music`, `rnn_music` at the TCN's parameter
-    count, trained on the chorales (music21's, or `data`; transposed to C major / C minor, as JSB is)
-    into `<out>/runs/jsb_<model>`. A finished run there is read back, an unfinished one resumed, and
-    `budget` (seconds, all models) stops one cleanly: the row can be built over several invocations."""
+@dataclass(frozen=True)
+class ZooRow:
+    """A row of the table run through the zoo's own entries and `seqzoo.train` (resumable, early
+    stopping on the validation loss, the test figure from the best checkpoint): each model an entry
+    (with overrides) whose width (`width_key`) is matched to the TCN's parameter count."""
+
+    entries: dict  # model -> (entry, overrides)
+    width_key: str  # what is widened to match the TCN's size
+    metric: str
+    data: str | None  # the entries' data (None: the task's default, or the caller's)
+    overrides: dict = field(default_factory=dict)  # for every model
+    quick: dict = field(default_factory=dict)  # --quick's overrides and epochs
+    tcn: dict = field(default_factory=dict)  # the TCN's own size
+
+
+ZOO_ROWS = {
+    # JSB Chorales: music21's Bach chorales, transposed to C major / C minor as JSB is. --quick: 3 epochs.
+    "jsb": ZooRow({kind: (f"{kind}_music", {}) for kind in MODELS}, "model.rnn.units", "nll", None,
+                  {"music.transpose": "c"}, {"epochs": JSB_QUICK_EPOCHS}),
+    # Character-level Penn Treebank (Mikolov's split): TCN, LSTM, GRU and RNN at the TCN's 3M
+    # weights, the test file's bits per character. --quick: about 200k weights, one epoch.
+    "ptb_char": ZooRow({"tcn": ("tcn_lm", {}), "lstm": ("char_lm", {"model.rnn.cell": "lstm"}),
+                        "gru": ("char_lm", {"model.rnn.cell": "gru"}),
+                        "rnn": ("char_lm", {"model.rnn.cell": "simple_rnn"})},
+                       "model.rnn.units", "bpc", "ptb_char", {},
+                       {"epochs": 1, "model.tcn.filters": 64}, {"model.tcn.filters": 290}),
+}
+
+
+def run_zoo_row(row: str, models=MODELS, *, quick: bool = False, epochs: int | None = None,
+                out: str | Path = "paper", data: str | Path | None = None, budget: float = math.inf,
+                verbose: int = 0) -> list[PaperRun]:
+    """A `ZOO_ROWS` row (`jsb`, `ptb_char`): each model trained into `<out>/runs/<row>_<model>`. A
+    finished run there is read back, an unfinished one resumed, and `budget` (seconds, all models)
+    stops one cleanly: the row can be built over several invocations."""
     import seqzoo
     from seqzoo.training.callbacks import WallClockBudget
     from seqzoo.training.run_folder import run_record
 
+    spec = ZOO_ROWS[row]
     if not models:
         raise UserError(f"name at least one model ({', '.join(MODELS)})")
     for kind in models:
         check_choice("model", kind, MODELS)
     if epochs is not None:
         size().check("epochs", epochs, what="")
-    epochs = epochs if epochs is not None else (JSB_QUICK_EPOCHS if quick else None)
-    target = seqzoo.build("tcn_music").count_params()
+    quick_overrides = {k: v for k, v in spec.quick.items() if k != "epochs"} if quick else {}
+    epochs = epochs if epochs is not None else (spec.quick.get("epochs") if quick else None)
+    data = data if data is not None else spec.data
+    tcn_entry, tcn_overrides = spec.entries["tcn"]
+    tcn_size = {**tcn_overrides, **spec.tcn, **quick_overrides}
+    target = seqzoo.build(tcn_entry, **tcn_size).count_params()
     deadline = time.monotonic() + budget
     runs = []
     for kind in models:
-        entry = f"{kind}_music"
-        overrides = {} if kind == "tcn" else {"model.rnn.units": nearest_width(
-            lambda units, entry=entry: seqzoo.build(entry, **{"model.rnn.units": units}).count_params(),
-            target)}
+        entry, overrides = spec.entries[kind]
+        overrides = {**overrides, **(tcn_size if kind == "tcn" else {})}
+        if kind != "tcn":
+            overrides[spec.width_key] = nearest_width(
+                lambda units, entry=entry, overrides=overrides: seqzoo.build(
+                    entry, **{**overrides, spec.width_key: units}).count_params(), target)
         parameters = seqzoo.build(entry, **overrides).count_params()
-        overrides["music.transpose"] = "c"  # JSB's scores are in C major / C minor
-        run_dir = Path(out) / "runs" / f"jsb_{kind}"
+        overrides.update(spec.overrides)
+        run_dir = Path(out) / "runs" / f"{row}_{kind}"
         if (run_dir / RECORD).is_file():
             runs.append(read_run(run_dir))
             continue
@@ -330,18 +368,33 @@ def run_jsb(models=MODELS, *, quick: bool = False, epochs: int | None = None, ou
         if seconds > 0:
             seqzoo.train(entry, data, overrides=overrides, epochs=epochs, out=run_dir, verbose=verbose,
                          callbacks=[WallClockBudget(seconds)])
-        history = [row["val_loss"] for row in _history(run_dir)]
+        history = [row_["val_loss"] for row_ in _history(run_dir)]
         if not (run_dir / "run.json").is_file():  # stopped at the budget, or not started
             status = "stopped at the budget" if history else "not started"
-            runs.append(PaperRun("jsb", kind, parameters, "nll", None, PUBLISHED["jsb"][kind], 0,
+            runs.append(PaperRun(row, kind, parameters, spec.metric, None, PUBLISHED[row][kind], 0,
                                  len(history), 0.0, history, status, device()))
             continue
-        run = run_record(run_dir)
-        if "test_nll_per_frame" not in run["metrics"]:
-            raise UserError(f"run directory '{run_dir}' is damaged: run.json has no test_nll_per_frame")
-        record = PaperRun("jsb", kind, parameters, "nll", run["metrics"]["test_nll_per_frame"],
-                          PUBLISHED["jsb"][kind], 0, len(history), round(time.perf_counter() - start, 1),
+        record = PaperRun(row, kind, parameters, spec.metric, _test_figure(row, run_dir, run_record(run_dir)),
+                          PUBLISHED[row][kind], 0, len(history), round(time.perf_counter() - start, 1),
                           history, "finished", device())
         write_json(run_dir / RECORD, asdict(record))
         runs.append(record)
     return runs
+
+
+def run_jsb(models=MODELS, **options) -> list[PaperRun]:
+    """The JSB Chorales row: `tcn_music`, `lstm_music`, `gru_music`, `rnn_music` (`run_zoo_row`)."""
+    return run_zoo_row("jsb", models, **options)
+
+
+def _test_figure(row: str, run_dir: Path, run: dict) -> float:
+    """A finished run's test figure: JSB's NLL per frame (in run.json), PTB's test bits per character."""
+    if row == "ptb_char":
+        import seqzoo
+        from seqzoo.data.corpora import named_corpus
+
+        test = named_corpus("ptb_char").folder / "test.txt"
+        return seqzoo.evaluate_run(run_dir, test)["bits_per_character"]
+    if "test_nll_per_frame" not in run["metrics"]:
+        raise UserError(f"run directory '{run_dir}' is damaged: run.json has no test_nll_per_frame")
+    return run["metrics"]["test_nll_per_frame"]
