@@ -103,18 +103,19 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
         raise UserError("cells needs text: the held-out text is empty")
     code = sum(is_python(text) for text in texts[:8]) > min(len(texts), 8) / 2
     names = feature_names(feature, code)
-    values = [features(text, names) for text in texts]
-    kept = [i for i, found in enumerate(values) if found is not None]
-    if not kept:
-        asked = [name for name in names if FEATURES[name].code]
-        raise UserError(f"feature{'s' if len(asked) > 1 else ''} {', '.join(asked)} "
-                        f"{'are' if len(asked) > 1 else 'is'} read from Python's tokens, and the text "
-                        f"({texts[0][:30]!r}...) is not Python; prose features: column, word_position, quote")
-    if len(kept) < len(texts):
-        warnings.warn(f"{len(texts) - len(kept)} of {len(texts)} texts are not Python (ast.parse refuses "
-                      "them) and are left out", SeqzooNote, stacklevel=2)
-        texts, values = [texts[i] for i in kept], [values[i] for i in kept]
-    slices = {name: s for name, s in recorder.slices().items()}
+    if any(FEATURES[name].code for name in names):
+        kept = [text for text in texts if is_python(text)]
+        if not kept:
+            asked = [name for name in names if FEATURES[name].code]
+            raise UserError(f"feature{'s' if len(asked) > 1 else ''} {', '.join(asked)} "
+                            f"{'are' if len(asked) > 1 else 'is'} read from Python's tokens, and the text "
+                            f"({texts[0][:30]!r}...) is not Python; prose features: "
+                            "column, word_position, quote")
+        if len(kept) < len(texts):
+            warnings.warn(f"{len(texts) - len(kept)} of {len(texts)} texts are not Python (ast.parse refuses "
+                          "them) and are left out", SeqzooNote, stacklevel=2)
+        texts = kept
+    slices = recorder.slices()
     statistics = FeatureStatistics(names, slices, recorder.width)
     excerpt = np.zeros((min(len(texts[0]), EXCERPT), recorder.width), np.float32)
     if len(texts) == 1:  # its last fifth is held out for the probes (the states run on through it)
@@ -124,10 +125,13 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
                     or [len(texts) - 1])
         boundary = None
     training = [i for i in range(len(texts)) if i not in set(held_out)]
+    values = {}  # the features of the texts being recorded, each dropped after its last piece
     for part in (training, held_out):
         for local, start, rows in recorder.record([texts[i] for i in part]):
             index = part[local]
             stop = start + len(rows)
+            if index not in values:
+                values[index] = features(texts[index], names)
             if index == 0 and start < EXCERPT:
                 excerpt[start : min(stop, EXCERPT)] = rows[: EXCERPT - start]
             pieces = [(start, stop, part is held_out)]
@@ -138,6 +142,8 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
             for lo, hi, test in pieces:
                 statistics.add(rows[lo - start : hi - start], {n: v[lo:hi] for n, v in values[index].items()},
                                test)
+            if stop == len(texts[index]):
+                del values[index]
     characters = sum(len(text) for text in texts)
     if recorder.oov:
         warnings.warn(f"{recorder.oov} of {characters} characters are outside the model's vocabulary "

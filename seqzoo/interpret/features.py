@@ -64,7 +64,12 @@ def features(text: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
 
 
 def is_python(text: str) -> bool:
-    return code_features(text) is not None
+    """Whether `ast.parse` accepts the text (tokenize alone takes most prose)."""
+    try:
+        ast.parse(text)
+        return True
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
 
 
 def column(text: str) -> np.ndarray:
@@ -103,11 +108,8 @@ def quoted(text: str) -> np.ndarray:
 
 def code_features(text: str) -> dict[str, np.ndarray] | None:
     """string, comment, if_condition, indentation and bracket_depth of every character, from
-    `tokenize`; None when the text is not Python (`ast.parse` refuses it: tokenize alone takes most
-    prose)."""
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    `tokenize`; None when the text is not Python (`is_python`)."""
+    if not is_python(text):
         return None
     starts = np.cumsum([0, *(len(line) for line in io.StringIO(text).readlines())])
 
