@@ -125,6 +125,23 @@ def test_recorded_cells_are_the_models_own_states_across_chunks(code_run, code_f
         np.testing.assert_allclose(recorded[:, recorder.slices()["h2"]], expected, atol=1e-5)
 
 
+def test_a_tcns_blocks_are_recorded_step_by_step_as_the_whole_sequence_gives_them():
+    from seqzoo.tasks.language_model import lm_meta, lm_vectorizer
+    from seqzoo.training.run_folder import Run
+
+    config = seqzoo.get_config("tcn_lm", preset="tiny")
+    vectorizer = lm_vectorizer(config["text"], [SNIPPET])
+    model = seqzoo.build("tcn_lm", preset="tiny", vectorizer=vectorizer)
+    run = Run("untrained", "tcn_lm", config, lm_meta(config, vectorizer), {}, [], model, vectorizer)
+    recorder = CellRecorder(run)
+    assert [name for name, _ in recorder.groups] == [f"b{i}" for i in range(1, 1 + len(config["model"]["tcn"]
+                                                                                       ["dilations"]))]
+    text = SNIPPET * 10  # longer than a chunk: the caches carry over
+    recorded = np.concatenate([rows for _, _, rows in recorder.record([text])])
+    last = keras.Model(model.input, model.get_layer("tcn").output)(recorder.ids(text)[None])[0, 1:]
+    np.testing.assert_allclose(recorded[:, recorder.slices()[recorder.groups[-1][0]]], last, atol=1e-5)
+
+
 def run_cli(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()

@@ -37,6 +37,15 @@ class Generator:
         """(name, shape without the batch axis, dtype) of each state tensor."""
         raise NotImplementedError
 
+    def recorded_groups(self) -> list[tuple[str, int]]:
+        """(name, units) of what `seqzoo cells` records at every step: a recurrent layer's h and c, a
+        TCN block's channels. None: this model's cells are not recorded."""
+        return None
+
+    def recorded_step(self, inputs, states: list[tf.Tensor]) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """One step: inputs + states -> each recorded group's values [batch, units] + new states."""
+        raise NotImplementedError
+
     def initial_states(self, batch_size) -> list[tf.Tensor]:
         """The states before any token: zeros of `state_specs`."""
         return [tf.zeros([batch_size, *shape], dtype) for _, shape, dtype in self.state_specs()]

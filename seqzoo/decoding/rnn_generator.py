@@ -55,6 +55,17 @@ class RNNGenerator(Generator):
         return [(f"state_{layer}_{k}", [size], tf.float32)
                 for layer, sizes in enumerate(self._layer_state_sizes()) for k, size in enumerate(sizes)]
 
+    def recorded_groups(self) -> list[tuple[str, int]]:
+        """h<layer> (and c<layer> for an LSTM, as tanh(c): the value its output reads, in -1..1)."""
+        return [(("h", "c")[k] + str(layer), size)
+                for layer, sizes in enumerate(self._layer_state_sizes(), start=1)
+                for k, size in enumerate(sizes)]
+
+    def recorded_step(self, inputs, states):
+        _, states = self.step(inputs, states)
+        cell_state = [name.startswith("c") for name, _ in self.recorded_groups()]
+        return [tf.tanh(s) if c else s for s, c in zip(states, cell_state, strict=True)], states
+
     def step(self, inputs, states):
         x = self.embed(inputs)
         new_states, position = [], 0

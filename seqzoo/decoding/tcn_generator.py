@@ -44,6 +44,13 @@ class TCNGenerator(Generator):
         x, caches = self.layer.step(self.embed(inputs), list(states))
         return self._head(x), caches
 
+    def recorded_groups(self) -> list[tuple[str, int]]:
+        """b<block>: each residual block's output channels (after its activation)."""
+        return [(f"b{i}", self.layer.filters) for i in range(1, len(self.layer.blocks) + 1)]
+
+    def recorded_step(self, inputs, states):
+        return self.layer.step_blocks(self.embed(inputs), list(states))
+
     def _head(self, x):
         """The layers after the streaming one, on its output for one step."""
         for layer in self.head:
@@ -61,6 +68,9 @@ class WaveNetGenerator(TCNGenerator):
 
     def reader(self, model: keras.Model):
         return lambda codes: codes  # the WaveNet layer reads codes itself
+
+    def recorded_groups(self):
+        return None  # not a text model: `seqzoo cells` reads characters
 
     def prefill(self, prompt_ids):
         outputs, caches = self.layer.prefill(prompt_ids)

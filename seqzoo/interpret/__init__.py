@@ -72,12 +72,18 @@ class CellsReport:
     def html(self, cell: str, path: str | Path) -> Path:
         from seqzoo.interpret.pictures import write_html
 
-        return write_html(self.excerpt, self.value(cell), self._title(cell), path)
+        return write_html(self.excerpt, self._shown(cell), self._title(cell), path)
 
     def png(self, cell: str, path: str | Path) -> Path:
         from seqzoo.interpret.pictures import write_png
 
-        return write_png(self.excerpt, self.value(cell), self._title(cell), path)
+        return write_png(self.excerpt, self._shown(cell), self._title(cell), path)
+
+    def _shown(self, cell: str) -> np.ndarray:
+        """The values as drawn: in -1..1 already (an RNN's), or divided by the largest in the excerpt
+        (a TCN channel, 0 and up)."""
+        values = self.value(cell)
+        return values / max(1.0, float(np.abs(values).max(initial=0.0)))
 
     def _title(self, cell: str) -> str:
         named = [f"{name} ({self.best[name]['measure']} {self.best[name]['value']:+.2f})"

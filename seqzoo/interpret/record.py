@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.decoding import RNNGenerator, generator_for
+from seqzoo.decoding import generator_for
 from seqzoo.errors import UserError
 from seqzoo.registry import get_entry
 
@@ -17,10 +17,10 @@ BATCH = 16  # documents stepped side by side (sorted by length, so little is pad
 
 
 class CellRecorder:
-    """Records the cell state c (as tanh(c), the value the LSTM reads out, in -1..1) and the output h of
-    every layer of an LSTM language model, or h of a GRU's, one value per character.
-
-    Groups are named `c<layer>` and `h<layer>` (layers from 1); a cell is `GROUP:INDEX`, e.g. `c2:117`.
+    """Records a character LM's cells, one value a character: for an LSTM the cell state c (as
+    tanh(c), the value its output reads, in -1..1) and the output h of every layer (`c<layer>`,
+    `h<layer>`, layers from 1), for a GRU or simple RNN h, for a TCN each residual block's output
+    channels (`b<block>`). A cell is `GROUP:INDEX`, e.g. `c2:117`.
     """
 
     def __init__(self, run):
@@ -32,16 +32,11 @@ class CellRecorder:
             raise UserError(f"cells reads character-level models (a cell's value is drawn on each "
                             f"character); '{run.path}' is a {run.name} run over {run.meta.get('unit')}s")
         generator = generator_for(run.model, run.meta["context"])
-        if not isinstance(generator, RNNGenerator):
-            raise UserError(f"cells reads recurrent language models (char_lm); '{run.path}' is a {run.name} "
-                            "run, whose blocks are not recorded yet")
-        self.generator, self.vectorizer = generator, run.vectorizer
-        self.groups: list[tuple[str, int]] = []  # (name, units) in the order of the state list
-        self._cell_state = []
-        for layer, sizes in enumerate(generator._layer_state_sizes(), start=1):
-            for k, size in enumerate(sizes):
-                self.groups.append((("h", "c")[k] + str(layer), size))
-                self._cell_state.append(k == 1)
+        groups = generator.recorded_groups()
+        if groups is None:
+            raise UserError(f"cells reads recurrent and convolutional language models (char_lm, tcn_lm); "
+                            f"'{run.path}' is a {run.name} run, whose cells are not recorded yet")
+        self.generator, self.vectorizer, self.groups = generator, run.vectorizer, groups
         self.width = sum(size for _, size in self.groups)
         self.oov = 0
 
@@ -54,12 +49,12 @@ class CellRecorder:
         return out
 
     def cell(self, text: str) -> tuple[str, int]:
-        """`GROUP:INDEX` (or `LAYER:INDEX`: the layer's c for an LSTM, h for a GRU) -> (group, index);
-        UserError naming the cells there are."""
+        """`GROUP:INDEX` (or `LAYER:INDEX`: the layer's c for an LSTM, h for a GRU, the block's
+        channels for a TCN) -> (group, index); UserError naming the cells there are."""
         names = dict(self.groups)
         group, _, index = text.partition(":")
         if group.isdigit():
-            group = f"c{group}" if f"c{group}" in names else f"h{group}"
+            group = next((g + group for g in "cbh" if g + group in names), group)
         there = ", ".join(f"{name}:0..{size - 1}" for name, size in self.groups)
         if group not in names or not index.strip().isdigit():
             raise UserError(f"--cell {text!r} names no cell: cells are {there}")
@@ -104,10 +99,8 @@ class CellRecorder:
         steps = tf.shape(ids)[1]
 
         def body(t, states, recorded):
-            _, states = self.generator.step(ids[:, t], states)
-            row = tf.concat([tf.tanh(s) if cell else s
-                             for s, cell in zip(states, self._cell_state, strict=True)], axis=-1)
-            return t + 1, states, recorded.write(t, row)
+            values, states = self.generator.recorded_step(ids[:, t], states)
+            return t + 1, states, recorded.write(t, tf.concat(values, axis=-1))
 
         recorded = tf.TensorArray(tf.float32, size=steps)
         _, states, recorded = tf.while_loop(lambda t, *_: t < steps, body, (0, list(states), recorded))

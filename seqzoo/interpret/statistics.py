@@ -2,8 +2,9 @@
 and moment sums, never the activations of the whole text.
 
 - The best single cell of a feature: for a yes/no feature the AUC of the cell's value (from 200-bin
-  histograms of -1..1 per cell; 0.5 is chance, and a cell that is low inside scores 1 - AUC, marked
-  with a minus), for a count feature |Pearson r|.
+  histograms of tanh(value) per cell, -1..1, so an unbounded TCN channel bins as an RNN's state does;
+  0.5 is chance, and a cell that is low inside scores 1 - AUC, marked with a minus), for a count
+  feature |Pearson r|.
 - A linear probe over all the cells of a layer group: ridge least squares fitted on the probe's
   training characters (normal equations, summed), scored on held-out characters (AUC or R^2).
 """
@@ -49,7 +50,7 @@ class FeatureStatistics:
             sums["yy"] += (y * y).sum()
             sums["xy"] += y @ values
         if self.hist:
-            bins = np.clip(((values + 1) * (BINS / 2)).astype(np.int64), 0, BINS - 1)
+            bins = np.clip(((np.tanh(values) + 1) * (BINS / 2)).astype(np.int64), 0, BINS - 1)
             flat = (bins + np.arange(self.width) * BINS).ravel()
             for name, hist in self.hist.items():
                 inside = np.repeat(features[name].astype(bool), self.width)

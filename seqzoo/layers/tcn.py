@@ -202,9 +202,14 @@ class TCN(keras.layers.Layer):
         Fed a sequence one step at a time from zero caches, it gives the same outputs as
         `call` on the whole sequence (causal padding only).
         """
+        outputs, caches = self.step_blocks(x, caches)
+        return outputs[-1], caches
+
+    def step_blocks(self, x, caches: list):
+        """`step`, giving every block's output [batch, filters] (what `seqzoo cells` records)."""
         if self.padding != "causal":
             raise UserError("a TCN with padding 'same' sees the future and cannot stream")
-        new_caches, position = [], 0
+        new_caches, position, outputs = [], 0, []
         for block in self.blocks:
             y = x
             for k, conv in enumerate(block["convs"]):
@@ -213,7 +218,8 @@ class TCN(keras.layers.Layer):
                 position += 1
                 y = self._convolved(block, k, y, training=False)
             x = self.act(y + (block["shortcut"](x) if "shortcut" in block else x))
-        return x, new_caches
+            outputs.append(x)
+        return outputs, new_caches
 
     def compute_mask(self, x, mask=None):
         return mask if self.return_sequences else None
