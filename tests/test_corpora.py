@@ -68,13 +68,18 @@ def test_a_file_of_the_corpus_name_is_the_users_data(tmp_path, monkeypatch):
     assert corpora.named_corpus("ptb_char") is None and corpora.named_corpus("other") is None
 
 
-def test_a_folder_with_train_and_valid_files_keeps_its_split(tmp_path):
+def test_a_folder_with_train_and_valid_files_keeps_its_split(tmp_path, monkeypatch):
     (tmp_path / "train.txt").write_text("".join(f"the cat sat on mat {i}\n" for i in range(40)))
     (tmp_path / "valid.txt").write_text("the mat sat\n")
     (tmp_path / "test.txt").write_text("never read in training\n")
     run = seqzoo.train("char_lm", tmp_path, preset="tiny", epochs=1, verbose=0, out=tmp_path / "run")
     record = (run / "run.json").read_text()
     assert '"heldout_texts": [\n    "the mat sat"\n  ]' in record
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "os.py").write_text("import sys\n")
+    monkeypatch.setattr(corpora.sysconfig, "get_paths", lambda: {"stdlib": str(tmp_path / "lib")})
+    with pytest.raises(UserError, match="python_stdlib has no test file"):
+        seqzoo.evaluate_run(run, "python_stdlib")
 
 
 def test_compressors_conditioned_on_training_text_spend_fewer_bits_on_what_they_saw():

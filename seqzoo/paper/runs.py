@@ -391,10 +391,8 @@ def _test_figure(row: str, run_dir: Path, run: dict) -> float:
     """A finished run's test figure: JSB's NLL per frame (in run.json), PTB's test bits per character."""
     if row == "ptb_char":
         import seqzoo
-        from seqzoo.data.corpora import named_corpus
 
-        test = named_corpus("ptb_char").folder / "test.txt"
-        return seqzoo.evaluate_run(run_dir, test)["bits_per_character"]
+        return seqzoo.evaluate_run(run_dir, "ptb_char")["bits_per_character"]
     if "test_nll_per_frame" not in run["metrics"]:
         raise UserError(f"run directory '{run_dir}' is damaged: run.json has no test_nll_per_frame")
     return run["metrics"]["test_nll_per_frame"]

@@ -227,10 +227,18 @@ def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
 
 
 def evaluate_run(path: str | Path, data: str | Path | None = None) -> dict[str, float]:
-    """A finished run's figures on a user's held-out file, or, without one, its own split."""
+    """A finished run's figures on a user's held-out file (or a named corpus's test file:
+    `ptb_char`), or, without one, its own split."""
+    from seqzoo.data.corpora import named_corpus
+
     run = load_run(path)
     if data is None:
         return run.metrics
+    corpus = named_corpus(data)
+    if corpus is not None:
+        if not (corpus.folder / "test.txt").is_file():
+            raise UserError(f"{corpus.name} has no test file; the run's held-out figures are its own")
+        data = corpus.folder / "test.txt"
     data = Path(data)
     if not data.exists():
         raise UserError(f"data file '{data}' does not exist")
