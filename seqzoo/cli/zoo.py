@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from seqzoo.cli.common import add_config_options
@@ -49,6 +48,7 @@ def _config(args) -> None:
 def _demo(args) -> None:
     import time
 
+    from seqzoo.cli import build_parser
     from seqzoo.demo import demo_for, demos
     from seqzoo.exporters import ExportedModel
 
@@ -59,14 +59,12 @@ def _demo(args) -> None:
     demo = demo_for(args.entry)
     started = time.perf_counter()
     print(f"== training {args.entry} ({demo.preset} preset) on its offline data")
-    train_args = argparse.Namespace(
-        name=args.entry, data=None, preset=demo.preset, assignments=[], epochs=args.epochs or demo.epochs,
-        out=None, text_column=None, label_column=None, images=None, strategy=None, precision=None,
-        workers=None, task_index=None,
-    )
-    run_dir = train_command(train_args)
+    # The commands' own parser gives every option its default, so a new option cannot be missed here.
+    parser = build_parser()
+    run_dir = train_command(parser.parse_args(["train", args.entry, "--preset", demo.preset,
+                                               "--epochs", str(args.epochs or demo.epochs)]))
     print("== exporting")
-    path = export_command(argparse.Namespace(run_dir=run_dir, name=None, base=args.base, quantize=None))
+    path = export_command(parser.parse_args(["export", str(run_dir), "--base", str(args.base)]))
     for line in demo.show(ExportedModel(path), Path.cwd()):
         print(line)
     print(f"== done in {time.perf_counter() - started:.0f} s: the run in {run_dir}, the export in {path}")
