@@ -140,6 +140,7 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_both_restarted_resume(d
     assert (tmp_path / "run" / "run.json").is_file() and not backup.exists()
 
 
+@pytest.mark.large  # a minute; the two-worker test covers the collective path in the default run
 def test_mirrored_replicas_on_two_logical_cpus_train_as_one_device(sentiment_file, tmp_path):
     validation = whole_batches_fraction(sentiment_file, "sentiment")
     script = textwrap.dedent(f"""

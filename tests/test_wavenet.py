@@ -273,10 +273,9 @@ def test_train_evaluate_export_and_synthesize_through_the_cli(exported):
     card = json.loads((work / "saved_models/wavenet/1/seqzoo.json").read_text())
     assert card["task"] == "audio" and card["parity"]["tflite_max_abs_diff"] < 1e-5
     assert card["meta"]["sample_rate"] == RATE and card["meta"]["receptive_field"] == 17
-    for seed in (1, 1):
-        made = cli("synthesize", "saved_models/wavenet", "--seconds", "0.25", "--prime", "tones/440.wav",
-                   "--seed", seed, "--out", f"out{seed}.wav", cwd=work)
-        assert made.returncode == 0, made.stderr
+    made = cli("synthesize", "saved_models/wavenet", "--seconds", "0.25", "--prime", "tones/440.wav",
+               "--seed", 1, "--out", "out1.wav", cwd=work)
+    assert made.returncode == 0, made.stderr
     assert "wrote out1.wav (0.75 s at 8000 Hz: 0.5 s primed, 0.25 s generated) and out1.png" in made.stdout
     rate, pcm = wavfile.read(work / "out1.wav")
     assert rate == RATE and pcm.dtype == np.int16 and len(pcm) == 6000
