@@ -32,14 +32,14 @@ import numpy as np  # noqa: E402
 import seqzoo  # noqa: E402
 from seqzoo.metrics import compression_bits  # noqa: E402
 from seqzoo.paper.models import nearest_width  # noqa: E402
-from seqzoo.tasks.language_model import _documents  # noqa: E402
+from seqzoo.tasks.language_model import lm_documents  # noqa: E402
 
 SEQ_LEN, BATCH = 100, 64
 
 
 def anchors(run) -> list[str]:
     """Prints the anchors table; returns the held-out documents."""
-    train, heldout, _ = _documents(Path(run.data["path"]), run.config["train"])
+    train, heldout, _ = lm_documents(Path(run.data["path"]), run.config["train"])
     train_docs, heldout_docs = ([d.decode("utf-8") for d in split.as_numpy_iterator()]
                                 for split in (train, heldout))
     train_text, heldout_text = "\n".join(train_docs), "\n".join(heldout_docs)

@@ -193,9 +193,10 @@ def read_texts(data: str | Path, documents: str = "file") -> list[str]:
 
 def heldout_texts(run) -> list[str]:
     """The documents of a run's own held-out split, read again from its training data."""
-    from seqzoo.tasks.language_model import held_out_documents
+    from seqzoo.tasks.language_model import lm_documents
 
     if run.data is None or not Path(run.data["path"]).exists():
         where = "" if run.data is None else f" ('{run.data['path']}' is gone)"
         raise UserError(f"the run's training data cannot be read again{where}: give --data")
-    return held_out_documents(Path(run.data["path"]), run.config["train"])
+    _, heldout, _ = lm_documents(Path(run.data["path"]), run.config["train"])
+    return [text.decode("utf-8") for text in heldout.as_numpy_iterator()]

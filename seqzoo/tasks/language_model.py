@@ -65,7 +65,7 @@ class LanguageModelTask(SteppedTask):
         split decided by file. One checking pass, a pass that adapts the vocabulary and one that
         measures the token stream, then windows read as they come."""
         settings = config["train"]
-        train_docs, heldout_docs, scan = _documents(Path(data), settings)
+        train_docs, heldout_docs, scan = lm_documents(Path(data), settings)
         vectorizer = lm_vectorizer(config["text"], train_docs if scan.sample is None else scan.sample)
         config["text"]["max_tokens"] = vectorizer.vocabulary_size()
         seq_len, batch = settings["seq_len"], settings["batch_size"]
@@ -182,8 +182,9 @@ class LanguageModelTask(SteppedTask):
         }
 
 
-def _documents(data: Path, settings: dict) -> tuple[tf.data.Dataset, tf.data.Dataset, Scan]:
-    """(training documents, held-out documents, the checking pass) of `data`, as `prepare` reads it."""
+def lm_documents(data: Path, settings: dict) -> tuple[tf.data.Dataset, tf.data.Dataset, Scan]:
+    """(training documents, held-out documents, the checking pass) of `data`, as `prepare` reads it
+    (`seqzoo cells` and the benchmark read a run's held-out split again through it)."""
     fraction, seed, sample = settings["validation_fraction"], settings["seed"], settings["vocabulary_sample"]
     if settings["documents"] == "file":
         files = (sorted(f for f in data.rglob("*") if f.suffix in (".py", ".txt") and f.is_file())
@@ -210,12 +211,6 @@ def _documents(data: Path, settings: dict) -> tuple[tf.data.Dataset, tf.data.Dat
     scan = split.scan(_document, PARITY_PROMPTS, sample)
     split.check_sizes(scan, data, "non-empty lines")
     return split.examples(_strip, False, scan), split.examples(_strip, True, scan), scan
-
-
-def held_out_documents(data: Path, settings: dict) -> list[str]:
-    """The held-out split's documents, as training read them (`seqzoo cells` records its cells on them)."""
-    _, heldout, _ = _documents(data, settings)
-    return [text.decode("utf-8") for text in heldout.as_numpy_iterator()]
 
 
 def _file_records(files: list[Path], root: Path | None):
