@@ -49,7 +49,7 @@ def _cells(args) -> None:
             raise UserError(f"--out '{out}' holds files that are not an earlier cells report: choose another")
     documents = run.config["train"].get("documents", "line")
     texts = read_texts(args.data, documents) if args.data else heldout_texts(run)
-    report = cells(run, texts, args.feature)
+    report = cells(run, texts, args.feature, verbose=1)
     print(f"{report.characters} characters in {report.texts} text{'s' if report.texts > 1 else ''}")
     print(report.table())
     if cell is not None:

@@ -91,11 +91,14 @@ class CellsReport:
         return f"cell {cell}" + (f": {', '.join(named)}" if named else "")
 
 
-def cells(run, texts: str | list[str], feature: list[str] | None = None) -> CellsReport:
+def cells(run, texts: str | list[str], feature: list[str] | None = None, verbose: int = 0) -> CellsReport:
     """Records every cell of a character LM's run (a folder, or a loaded `seqzoo.load_run`) over
     held-out text (one string, or several documents) and scores it against the text's features
     (`feature`: names from `seqzoo.interpret.features.FEATURES`; default: the code features when
-    every text tokenizes as Python, else the prose ones)."""
+    most texts parse as Python, else the prose ones). `verbose` 1 shows a progress bar over the
+    characters."""
+    import keras
+
     from seqzoo.interpret.features import is_python
     from seqzoo.interpret.record import CellRecorder
     from seqzoo.interpret.statistics import FeatureStatistics
@@ -132,6 +135,8 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
         boundary = None
     training = [i for i in range(len(texts)) if i not in set(held_out)]
     values = {}  # the features of the texts being recorded, each dropped after its last piece
+    characters = sum(len(text) for text in texts)
+    progress = keras.utils.Progbar(characters, unit_name="character") if verbose else None
     for part in (training, held_out):
         for local, start, rows in recorder.record([texts[i] for i in part]):
             index = part[local]
@@ -150,7 +155,8 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None) -> Cell
                                test)
             if stop == len(texts[index]):
                 del values[index]
-    characters = sum(len(text) for text in texts)
+            if progress is not None:
+                progress.add(stop - start)
     if recorder.oov:
         warnings.warn(f"{recorder.oov} of {characters} characters are outside the model's vocabulary "
                       "(read as its out-of-vocabulary id)", SeqzooNote, stacklevel=2)
