@@ -174,6 +174,9 @@ def test_the_python_api_returns_the_excerpts_activations(code_run):
     assert report.activations["c2"].shape == (len(SNIPPET) * 3, 12)
     assert np.all(np.abs(report.activations["c2"]) <= 1)  # tanh(c)
     assert report.value(report.best["string"]["cell"]).shape == (len(SNIPPET) * 3,)
+    plain = seqzoo.cells(code_run, "x = (1 + 2)\n" * 30)  # no string, no comment: nothing to score
+    assert plain.best["comment"] == {"cell": None, "measure": "AUC", "value": None}
+    assert "| comment | - | never varies in this text | - | - | - | - |" in plain.table()
 
 
 @pytest.mark.parametrize("argv, message", [

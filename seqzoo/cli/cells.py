@@ -63,6 +63,7 @@ def _cells(args) -> None:
         tmp.write_text(report.table() + "\n")
     for name in report.features:
         best = report.best[name]["cell"]
-        report.html(best, out / f"{name}.html")
-        report.png(best, out / f"{name}.png")
+        if best is not None:  # a feature that never varies in the text has no best cell to draw
+            report.html(best, out / f"{name}.html")
+            report.png(best, out / f"{name}.png")
     print(f"wrote {out}/: report.md, report.json, and for each feature its best cell as .html and .png")

@@ -56,6 +56,9 @@ class CellsReport:
                  "|---|---|---|" + "---|" * len(groups)]
         for name in self.features:
             best = self.best[name]
+            if best["cell"] is None:
+                lines.append(f"| {name} | - | never varies in this text |" + " - |" * len(groups))
+                continue
             measure = "AUC" if best["measure"] == "AUC" else "r"
             probe = "R²" if measure == "r" else "AUC"
             probes = ("n/a" if self.probes[name][g] is None else f"{probe} {self.probes[name][g]:.3f}"
@@ -165,10 +168,13 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None, verbose
         for unit in range(s.start, s.stop):
             group_of[unit] = (group, unit - s.start)
     best = {}
-    for name, (unit, score) in statistics.best_cells().items():
-        group, index = group_of[unit]
+    for name, found in statistics.best_cells().items():
         measure = "AUC" if FEATURES[name].kind == "yes/no" else "r"
-        best[name] = {"cell": f"{group}:{index}", "measure": measure, "value": score}
+        if found is None:
+            best[name] = {"cell": None, "measure": measure, "value": None}
+            continue
+        group, index = group_of[found[0]]
+        best[name] = {"cell": f"{group}:{index}", "measure": measure, "value": found[1]}
     scores = {name: {g: statistics.scores(name)[s].round(4).tolist() for g, s in slices.items()}
               for name in names}
     return CellsReport(names, best, statistics.probes(), characters, len(texts), recorder.oov,

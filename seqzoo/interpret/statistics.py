@@ -76,17 +76,27 @@ class FeatureStatistics:
             for name in self.names:
                 self.test[(g, name)].append(np.stack([x @ self.weights[(g, name)], features[name]]))
 
-    def best_cells(self) -> dict[str, tuple[int, float]]:
+    def best_cells(self) -> dict[str, tuple[int, float] | None]:
         """{feature: (unit, signed score)}: Pearson r, or the AUC of the cell read the way that
-        separates (-0.9: AUC 0.9 with the cell low inside)."""
+        separates (-0.9: AUC 0.9 with the cell low inside); None for a feature that never varies in
+        the text (no comment at all): no cell can be scored against it."""
         out = {}
         for name in self.names:
+            if not self.varies(name):
+                out[name] = None
+                continue
             score = self._auc()[name] if name in self.hist else self._pearson(name)
             strength = np.abs(score - 0.5) if name in self.hist else np.abs(np.nan_to_num(score))
             unit = int(np.argmax(strength))
             value = float(score[unit])
             out[name] = (unit, value if name not in self.hist or value >= 0.5 else -(1 - value))
         return out
+
+    def varies(self, name: str) -> bool:
+        if name in self.hist:
+            return bool(self.hist[name][0].any() and self.hist[name][1].any())
+        sums = self.count[name]
+        return sums["yy"] / self.n - (sums["y"] / self.n) ** 2 > 1e-12
 
     def scores(self, name: str) -> np.ndarray:
         """Every cell's AUC or Pearson r for a feature."""
