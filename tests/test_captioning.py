@@ -232,6 +232,7 @@ def test_cli_captions_good_files_and_names_each_bad_one(exported, scenes, tmp_pa
 HALF_HELD_OUT = {"train.validation_fraction": 0.5}  # a hash split of 6 images: both halves get some
 
 
+@pytest.mark.large  # two trainings; caption files stream in the default run's test beside it
 def test_training_on_a_caption_file_with_an_image_folder(tmp_path):
     images = tmp_path / "pictures"
     images.mkdir()

@@ -94,6 +94,7 @@ def code_run(code_folder, tmp_path_factory):
     return seqzoo.train("char_lm", code_folder, preset="tiny", epochs=1, verbose=0,
                         out=tmp_path_factory.mktemp("runs") / "char_lm",
                         overrides={"train.documents": "file", "train.validation_fraction": 0.3,
+                                   "train.batch_size": 32, "train.seq_len": 32,
                                    "model.rnn.layers": 2, "model.rnn.units": 12})
 
 
@@ -150,7 +151,7 @@ def run_cli(capsys, *argv):
 
 def test_cells_writes_the_table_and_a_picture_per_feature(code_run, code_folder, tmp_path, capsys):
     out = tmp_path / "cells"
-    code, printed, _ = run_cli(capsys, "cells", str(code_run), "--data", str(code_folder / "shlex.py"),
+    code, printed, _ = run_cli(capsys, "cells", str(code_run), "--data", str(code_folder / "fnmatch.py"),
                                "--out", str(out))
     assert code == 0, printed
     report = json.loads((out / "report.json").read_text())
@@ -158,12 +159,12 @@ def test_cells_writes_the_table_and_a_picture_per_feature(code_run, code_folder,
     string = report["features"]["string"]
     assert string["measure"] == "AUC" and 0.5 <= abs(string["value"]) <= 1
     assert set(string["probes"]) == {"h1", "c1", "h2", "c2"}
-    assert report["characters"] == len((code_folder / "shlex.py").read_text())
+    assert report["characters"] == len((code_folder / "fnmatch.py").read_text())
     assert "| string |" in printed and (out / "report.md").read_text().startswith("| feature |")
     page = (out / "string.html").read_text()
     assert page.count("<span ") == min(report["characters"], seqzoo.interpret.EXCERPT)
     assert (out / "string.png").read_bytes()[:4] == b"\x89PNG"
-    code, _, _ = run_cli(capsys, "cells", str(code_run), "--data", str(code_folder / "shlex.py"),
+    code, _, _ = run_cli(capsys, "cells", str(code_run), "--data", str(code_folder / "fnmatch.py"),
                          "--cell", "2:3", "--out", str(tmp_path / "cell.html"))
     assert code == 0 and "cell c2:3" in (tmp_path / "cell.html").read_text()
 
@@ -184,6 +185,7 @@ def test_the_python_api_returns_the_excerpts_activations(code_run):
     (["--cell", "x"], "--cell 'x' names no cell: cells are h1:0..11, c1:0..11, h2:0..11, c2:0..11"),
     (["--feature", "strng"], "unknown feature 'strng'; did you mean 'string'?"),
     (["--cell", "1:1", "--out", "x.txt"], "with --cell is a picture: name an .html or .png file"),
+    (["--out", "/dev/null/cells"], "cannot write '/dev/null/cells': '/dev/null' is not a writable folder"),
 ])
 def test_cells_refuses_a_bad_request_in_one_line(code_run, code_folder, argv, message, capsys, tmp_path):
     code, _, err = run_cli(capsys, "cells", str(code_run), "--data", str(code_folder / "glob.py"), *argv)

@@ -334,4 +334,4 @@ def test_paper_jsb_refuses_a_sequence_length(capsys):
     from seqzoo.cli import main
 
     assert main(["paper", "--task", "jsb", "--T", "100"]) == 2
-    assert "JSB chorales are whole scores; --T is for adding and copy_memory" in capsys.readouterr().err
+    assert "--T is for adding and copy_memory; jsb has its own lengths" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 
@@ -47,6 +48,9 @@ def _cells(args) -> None:
             raise UserError(f"--out '{out}' is a file: cells writes a folder (or give --cell for a picture)")
         if out.is_dir() and any(out.iterdir()) and not (out / "report.json").is_file():
             raise UserError(f"--out '{out}' holds files that are not an earlier cells report: choose another")
+        existing = next(folder for folder in (out, *out.parents) if folder.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):  # now, not after the run
+            raise UserError(f"cannot write '{out}': '{existing}' is not a writable folder")
     documents = run.config["train"].get("documents", "line")
     texts = read_texts(args.data, documents) if args.data else heldout_texts(run)
     report = cells(run, texts, args.feature, verbose=1)
