@@ -39,7 +39,6 @@ class NamedCorpus:
     folder: Path
     documents: str  # "file": each file is one document (code); "line": each line is one
     unit: str  # "character" or "token": the tokenizer the corpus is meant for
-    about: str
 
 
 def python_stdlib() -> Path:
@@ -81,15 +80,12 @@ def penn_treebank() -> Path:
 
 
 CORPORA = {
-    "python_stdlib": lambda: NamedCorpus(
-        "python_stdlib", python_stdlib(), "file", "character",
-        "the running Python's standard library (.py files, each a document)"),
-    "ptb_char": lambda: NamedCorpus(
-        "ptb_char", penn_treebank(), "line", "character",
-        "Penn Treebank (Mikolov's split) as characters: a sentence a line, spaces kept, <unk> spelled out"),
-    "ptb_word": lambda: NamedCorpus(
-        "ptb_word", penn_treebank(), "line", "token",
-        "Penn Treebank (Mikolov's split) as words: 10k vocabulary, <unk> and N as in the files"),
+    # The running Python's standard library: each .py file a document.
+    "python_stdlib": lambda: NamedCorpus("python_stdlib", python_stdlib(), "file", "character"),
+    # Penn Treebank (Mikolov's split), a sentence a line: as characters (spaces kept, <unk> spelled
+    # out), or as words (10k vocabulary, <unk> and N as in the files).
+    "ptb_char": lambda: NamedCorpus("ptb_char", penn_treebank(), "line", "character"),
+    "ptb_word": lambda: NamedCorpus("ptb_word", penn_treebank(), "line", "token"),
 }
 
 
