@@ -1,5 +1,5 @@
 """`seqzoo.cells` and `seqzoo cells`: what each cell of a character language model learned (Karpathy,
-Fei-Fei 2015, "Visualizing and Understanding Recurrent Networks").
+Johnson and Fei-Fei 2015, "Visualizing and Understanding Recurrent Networks").
 
 Every cell's value is recorded over a held-out text (`record`), set against features computed from
 the text itself (`features`: strings, comments, brackets, indentation, columns, ...), and scored
