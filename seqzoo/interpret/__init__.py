@@ -175,8 +175,8 @@ def cells(run, texts: str | list[str], feature: list[str] | None = None, verbose
             continue
         group, index = group_of[found[0]]
         best[name] = {"cell": f"{group}:{index}", "measure": measure, "value": found[1]}
-    scores = {name: {g: statistics.scores(name)[s].round(4).tolist() for g, s in slices.items()}
-              for name in names}
+    every = {name: statistics.scores(name) for name in names}  # every cell's figure, once a feature
+    scores = {name: {g: every[name][s].round(4).tolist() for g, s in slices.items()} for name in names}
     return CellsReport(names, best, statistics.probes(), characters, len(texts), recorder.oov,
                        texts[0][:EXCERPT], {g: excerpt[:, s] for g, s in slices.items()}, scores)
 

@@ -57,9 +57,9 @@ def features(text: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
         if code is None:
             return None
         values.update(code)
-    values["column"] = column(text)
-    values["word_position"] = word_position(text)
-    values["quote"] = quoted(text)
+    for name, compute in (("column", column), ("word_position", word_position), ("quote", quoted)):
+        if name in names:  # each a pass in Python over every character: only those asked for
+            values[name] = compute(text)
     return {name: values[name] for name in names}
 
 

@@ -85,7 +85,7 @@ class FeatureStatistics:
             if not self.varies(name):
                 out[name] = None
                 continue
-            score = self._auc()[name] if name in self.hist else self._pearson(name)
+            score = self.scores(name)
             strength = np.abs(score - 0.5) if name in self.hist else np.abs(np.nan_to_num(score))
             unit = int(np.argmax(strength))
             value = float(score[unit])
@@ -100,7 +100,7 @@ class FeatureStatistics:
 
     def scores(self, name: str) -> np.ndarray:
         """Every cell's AUC or Pearson r for a feature."""
-        return self._auc()[name] if name in self.hist else self._pearson(name)
+        return self._auc(name) if name in self.hist else self._pearson(name)
 
     def probes(self) -> dict[str, dict[str, float | None]]:
         """{feature: {group: held-out AUC or R^2}}; None where the held-out part had one class only."""
@@ -122,16 +122,13 @@ class FeatureStatistics:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where((var_x > 1e-12) & (var_y > 1e-12), cov / np.sqrt(var_x * var_y), 0.0)
 
-    def _auc(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name, hist in self.hist.items():
-            neg, pos = (h.reshape(self.width, BINS).astype(np.float64) for h in hist)
-            below = np.cumsum(neg, axis=1) - neg  # negatives in lower bins
-            total = pos.sum(1) * neg.sum(1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                auc = ((pos * (below + 0.5 * neg)).sum(1)) / total
-            out[name] = np.where(total > 0, auc, 0.5)
-        return out
+    def _auc(self, name: str) -> np.ndarray:
+        neg, pos = (h.reshape(self.width, BINS).astype(np.float64) for h in self.hist[name])
+        below = np.cumsum(neg, axis=1) - neg  # negatives in lower bins
+        total = pos.sum(1) * neg.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = ((pos * (below + 0.5 * neg)).sum(1)) / total
+        return np.where(total > 0, auc, 0.5)
 
 
 def rank_auc(score: np.ndarray, positive: np.ndarray) -> float | None:
