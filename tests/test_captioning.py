@@ -124,6 +124,20 @@ def test_decode_images_flags_bad_images_and_keeps_the_batch():
     assert file_problem("/nonexistent") == "cannot read it: No such file or directory"
 
 
+@pytest.mark.parametrize("options", [{}, {"progressive": True}, {"optimize": True, "subsampling": 0},
+                                     {"restart_marker_blocks": 4}])
+def test_a_jpeg_cut_mid_scan_with_its_end_marker_put_back_is_flagged(options):
+    # libjpeg only warns on such a file and fills the missing blocks with gray: without the probe
+    # it was captioned as a valid image.
+    photo = np.clip(np.random.default_rng(0).normal(120, 50, (96, 128, 3)), 0, 255).astype(np.uint8)
+    whole = encoded(photo, "JPEG", quality=90, **options)
+    cuts = [whole[: int(len(whole) * share)] + b"\xff\xd9" for share in (0.5, 0.8, 0.97)]
+    images, ok = decode_images(tf.constant([whole, *cuts, encoded(photo[..., 0], "JPEG", **options)]), 8)
+    assert ok.numpy().tolist() == [True, False, False, False, True]
+    np.testing.assert_allclose(images[0], tf.image.resize(tf.io.decode_jpeg(whole), [8, 8], antialias=True),
+                               atol=1e-3)
+
+
 def test_grounding_counts_digit_words_whose_attention_lies_in_their_box():
     scene = [{"digit": 7, "box": [0.0, 0.0, 0.5, 0.5]}]
     inside, outside = np.zeros((2, 2)), np.zeros((2, 2))

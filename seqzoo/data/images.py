@@ -22,6 +22,9 @@ SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff", "gif": b"GIF
 PNG_END = b"IEND\xaeB`\x82"  # the last chunk of every whole PNG file
 JPEG_END = b"\xff\xd9"
 GIF_FRAME = b"!\xf9\x04"  # a GIF's graphic control extension: one before each frame of an animation
+# Entropy-coded bytes (no 0xFF, so no marker) put before a JPEG's end marker to see whether the
+# decoder reads them: a whole scan never does, a scan cut short does (see `_whole_jpeg`).
+JPEG_PROBE = bytes((i * 97 + 13) % 255 for i in range(256))
 
 
 def decode_image(data: tf.Tensor, size: int) -> tf.Tensor:
@@ -37,6 +40,7 @@ def decode_image(data: tf.Tensor, size: int) -> tf.Tensor:
     with tf.control_dependencies([tf.debugging.assert_less_equal(
             pixels, tf.constant(MAX_PIXELS, tf.int64), message=f"image larger than {MAX_PIXELS} pixels")]):
         image = tf.io.decode_image(tf.identity(data), channels=3, expand_animations=False)
+    image = tf.cond(_starts(data, SIGNATURES["jpeg"]), lambda: _whole_jpeg(data, image), lambda: image)
     image = tf.image.resize(tf.cast(image, tf.float32), [size, size], antialias=True)
     return tf.clip_by_value(tf.ensure_shape(image, [size, size, 3]), 0.0, 255.0)
 
@@ -101,6 +105,22 @@ def _known_and_whole(data: tf.Tensor) -> tf.Tensor:
     png, jpeg = _starts(data, SIGNATURES["png"]), _starts(data, SIGNATURES["jpeg"])
     other = _starts(data, SIGNATURES["gif"]) | _starts(data, SIGNATURES["bmp"])
     return (png & _ends(data, PNG_END)) | (jpeg & _ends(data, JPEG_END)) | other
+
+
+def _whole_jpeg(data: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
+    """`image`, decoded from JPEG `data`, once it is known that no scan was cut short.
+
+    A JPEG cut mid-scan with its end marker put back (FF D9) decodes without an error: libjpeg
+    only warns, and fills the missing blocks with gray. The probe: decode again with JPEG_PROBE
+    inserted before the end marker. A whole scan ends at its last block and the bytes after it
+    are skipped, so the pixels are the same; a cut scan reads them as its missing blocks, so they
+    differ. (A progressive file cut exactly between two scans passes: it is a whole image at a
+    lower quality, as progressive JPEG means it to be.)"""
+    probed = tf.strings.join([tf.strings.substr(data, 0, tf.strings.length(data) - len(JPEG_END)),
+                              JPEG_PROBE, JPEG_END])
+    same = tf.reduce_all(tf.equal(tf.io.decode_jpeg(probed, channels=3), image))
+    with tf.control_dependencies([tf.debugging.assert_equal(same, True, message="a cut JPEG file (a scan ends early)")]):
+        return tf.identity(image)
 
 
 def _frames(data: tf.Tensor) -> tf.Tensor:
