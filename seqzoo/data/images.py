@@ -119,7 +119,8 @@ def _whole_jpeg(data: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
     probed = tf.strings.join([tf.strings.substr(data, 0, tf.strings.length(data) - len(JPEG_END)),
                               JPEG_PROBE, JPEG_END])
     same = tf.reduce_all(tf.equal(tf.io.decode_jpeg(probed, channels=3), image))
-    with tf.control_dependencies([tf.debugging.assert_equal(same, True, message="a cut JPEG file (a scan ends early)")]):
+    with tf.control_dependencies([tf.debugging.assert_equal(same, True,
+                                                            message="a cut JPEG file (a scan ends early)")]):
         return tf.identity(image)
 
 
