@@ -96,6 +96,18 @@ def test_the_installed_command_exits_2_on_a_mistake():
         "seqzoo: error: unknown model 'sentimnt'; did you mean 'sentiment'?")
 
 
+def test_ctrl_c_while_tensorflow_starts_is_one_line_and_exit_130(tmp_path):
+    import signal
+    import time
+
+    argv = ["seqzoo", "train", "sentiment", "--preset", "tiny", "--out", str(tmp_path / "r")]
+    command = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # the Python start-up (0.2 s) is done; TensorFlow's import (seconds) is not
+    command.send_signal(signal.SIGINT)
+    assert command.wait(timeout=60) == 130
+    assert command.stderr.read() == "seqzoo: interrupted\n"
+
+
 def demo(*args, cwd, timeout=300):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     return subprocess.run([sys.executable, "-m", "seqzoo.cli", "demo", *args], cwd=cwd, capture_output=True,

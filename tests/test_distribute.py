@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -227,5 +226,5 @@ def test_a_worker_whose_peers_never_come_says_whom_it_waits_for_and_ends_after_t
     assert done.stderr.strip().splitlines()[-1] == (
         f"seqzoo: error: worker 0: the cluster's other workers ({workers[1]}) did not join within 10 s "
         "(train.join_timeout); start the same command on each, or wait longer")
-    assert done.returncode == -signal.SIGKILL  # TensorFlow's wait holds the interpreter: only a kill ends it
+    assert done.returncode == 2  # TensorFlow's wait holds the interpreter: a C handler sets the status
     assert time.monotonic() - started < 200 and not (tmp_path / "run").exists()

@@ -22,6 +22,14 @@ GROUPS = (zoo, training, exports, inference, cells, embeddings, paper)
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any point, TensorFlow's import (seconds) included
+        print("seqzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and getattr(args, "intermixed", None) and not any(a.startswith("-") for a in extra):
@@ -38,9 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"seqzoo: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("seqzoo: interrupted", file=sys.stderr)
-        return 130
     return 0
 
 

@@ -11,6 +11,7 @@ early stopping, logs and backups behave as in a single-device run.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -69,7 +70,7 @@ def make_strategy(name: str, join_timeout: float = 600.0) -> tf.distribute.Strat
                       f"to join ({', '.join(workers)}); start the same command on each", SeqzooNote,
                       stacklevel=2)
     others = [host for i, host in enumerate(workers) if i != cluster.task_id]
-    watchdog = None
+    watchdog, interrupt = None, signal.getsignal(signal.SIGINT)
     if others:
         watchdog = _watchdog(join_timeout, f"seqzoo: error: worker {cluster.task_id}: the cluster's other "
                              f"workers ({', '.join(others)}) did not join within {join_timeout:g} s "
@@ -82,20 +83,30 @@ def make_strategy(name: str, join_timeout: float = 600.0) -> tf.distribute.Strat
         if watchdog is not None:
             os.kill(watchdog, signal.SIGKILL)
             os.waitpid(watchdog, 0)
+            signal.signal(signal.SIGINT, interrupt)  # Python's own handler again
 
 
 def _watchdog(seconds: float, message: str) -> int:
-    """A child process that, unless killed first, writes `message` and ends this process after
-    `seconds`. TensorFlow waits for a cluster's workers in C++ holding the interpreter, where no
-    signal handler or thread of this process can run, so only another process can end the wait."""
+    """A child process that, unless killed first, writes `message` and ends this process with
+    exit status 2 after `seconds`.
+
+    TensorFlow waits for a cluster's workers in C++ holding the interpreter, where no Python
+    signal handler or thread of this process can run, so only another process can end the wait,
+    and only a handler in C can choose the exit status. Until the caller puts Python's back,
+    SIGINT's handler is libc's `_exit` itself, which a handler's argument, the signal's number
+    (SIGINT is 2), makes `_exit(2)`: the watchdog's SIGINT and a user's Ctrl-C (which Python's
+    handler could not act on here) both end the process as a usage error ends it."""
+    libc = ctypes.CDLL(None)
+    libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
+    libc.signal(signal.SIGINT, ctypes.cast(libc._exit, ctypes.c_void_p))
     parent = os.getpid()
     child = os.fork()
     if child:
         return child
-    try:  # the child: a sleep, a line, a kill; nothing that needs the parent's threads
+    try:  # the child: a sleep, a line, a signal; nothing that needs the parent's threads
         time.sleep(seconds)
         os.write(2, (message + "\n").encode())
-        os.kill(parent, signal.SIGKILL)
+        os.kill(parent, signal.SIGINT)
     finally:
         os._exit(0)
 
