@@ -98,10 +98,37 @@ def test_the_generator_slides_its_window_past_the_context():
     states = generator.initial_states(1)
     for token in ids[0]:
         probabilities, states = generator.step(token[None], states)
-    expected = keras.ops.convert_to_numpy(model(ids[:, -6:]))[0, -1]
+    # The 7th token found the window full: 3 kept (ids 3..5) + 7th, 8th, 9th; the 10th found it full
+    # again: ids 6..8 kept + the 10th.
+    assert states[0].numpy().tolist() == [[8, 9, 10, 11, 0, 0]] and states[1].numpy().tolist() == [4]
+    expected = keras.ops.convert_to_numpy(model(ids[:, 6:]))[0, -1]
     np.testing.assert_allclose(probabilities.numpy()[0], expected, atol=1e-6)
     prefilled, _ = generator.prefill(np.pad(ids, [[0, 0], [3, 0]]))  # left-padded, longer than 6
-    np.testing.assert_allclose(prefilled.numpy()[0], expected, atol=1e-6)
+    np.testing.assert_allclose(prefilled.numpy()[0], keras.ops.convert_to_numpy(model(ids[:, -6:]))[0, -1],
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("norm_first, positions", [(False, "sinusoidal"), (True, "learned")])
+def test_cached_generation_is_the_window_re_run_while_the_text_fits(norm_first, positions):
+    from seqzoo.decoding import TransformerGenerator
+
+    model = seqzoo.build("transformer_lm", preset="tiny", layers=2, norm_first=norm_first,
+                         positions=positions)
+    generator = TransformerGenerator(model, window=16)
+    prompts = np.array([[0, 0, 0, 5, 6], [3, 4, 5, 6, 7]], "int32")  # left-padded, as the vectorizer gives
+    tokens = generator.generate(prompts, 11, temperature=0.0, top_k=0, top_p=1.0, seed=0).numpy()
+    for row, prompt in enumerate(prompts):
+        text = [int(i) for i in prompt if i]
+        for _ in range(11):  # the window re-run: the whole text through the model for every token
+            text.append(int(np.argmax(keras.ops.convert_to_numpy(model(np.array([text])))[0, -1])))
+        assert tokens[row].tolist() == text[-11:]
+    states = generator.initial_states(2)
+    for step in range(len(prompts[1])):
+        probabilities, states = generator.step(prompts[1][step:step + 1].repeat(2), states)
+    # context, length, then 2 blocks x (keys, values), each [heads, window, model_dim / heads]
+    assert [tuple(state.shape) for state in states] == [(2, 16), (2,)] + [(2, 2, 16, 8)] * 4
+    np.testing.assert_allclose(probabilities[0], keras.ops.convert_to_numpy(model(prompts[1:]))[0, -1],
+                               atol=1e-6)
 
 
 def test_the_issue_example_builds_a_causal_lm():

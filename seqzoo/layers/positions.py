@@ -41,14 +41,19 @@ class PositionEncoding(keras.layers.Layer):
             )
 
     def call(self, inputs):
-        length, dim = ops.shape(inputs)[1], inputs.shape[-1]
+        return inputs + self.vectors(ops.expand_dims(ops.arange(ops.shape(inputs)[1]), 0), inputs)
+
+    def vectors(self, positions, inputs):
+        """The position vectors [rows, time, dim] of int positions [rows, time], in `inputs`'
+        dtype and width: the whole sequence's (rows 1) or, for a generator's step, each row's
+        own position (time 1)."""
+        dim = inputs.shape[-1]
         if self.kind == "learned":
-            return inputs + ops.expand_dims(self.table[:length], 0)
-        positions = ops.expand_dims(ops.cast(ops.arange(length), inputs.dtype), 1)
+            return ops.cast(ops.take(self.table, positions, axis=0), inputs.dtype)
         rates = ops.exp(ops.cast(ops.arange(0, dim, 2), inputs.dtype) * (-math.log(10000.0) / dim))
-        angles = positions * ops.expand_dims(rates, 0)  # [time, dim / 2]
-        table = ops.reshape(ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1), (length, -1))
-        return inputs + ops.expand_dims(table[:, :dim], 0)
+        angles = ops.expand_dims(ops.cast(positions, inputs.dtype), -1) * rates  # [rows, time, dim / 2]
+        table = ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1)
+        return ops.reshape(table, (ops.shape(positions)[0], ops.shape(positions)[1], -1))[..., :dim]
 
     def compute_mask(self, inputs, mask=None):
         return mask

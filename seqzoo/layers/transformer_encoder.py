@@ -90,14 +90,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
 
     def call(self, x, mask=None, training=None):
         h = self.attention_norm(x) if self.norm_first else x
-        h = self.self_attention(h, mask)
-        x = x + self.dropout_layer(h, training=training)
-        if not self.norm_first:
-            x = self.attention_norm(x)
-        h = self.feed_forward_norm(x) if self.norm_first else x
-        h = self.feed_forward_out(self.feed_forward_in(h))
-        x = x + self.dropout_layer(h, training=training)
-        return x if self.norm_first else self.feed_forward_norm(x)
+        return self._feed_forward(x, self.self_attention(h, mask), training)
 
     def self_attention(self, x, mask=None):
         """Scaled dot-product attention in `heads` subspaces: [batch, time, dim] -> same.
@@ -107,19 +100,66 @@ class TransformerEncoderBlock(keras.layers.Layer):
         [1, 1, queries, keys] causal bias instead is 100x slower on CPU when the length is
         dynamic (as in a SavedModel): oneDNN fuses the add into the matmul, slowly.
         """
+        return self._attend(*self._heads(x), mask)
+
+    def cached_call(self, x, keys, values, position):
+        """`call` for one new step of a causal block, with a key/value cache (generation).
+
+        x [batch, 1, dim] is each row's step at its `position` [batch] (how many steps it
+        has cached); keys and values [batch, heads, window, size] hold those steps' (what
+        `cached_prefill` or earlier calls left). The step's key and value are written at
+        `position`; it attends to positions <= its own. Returns the output [batch, 1, dim] and
+        the caches. Positions past the window write nothing: the caller slides first."""
+        h = self.attention_norm(x) if self.norm_first else x
+        query, key, value = self._heads(h)
+        window = keys.shape[2] or ops.shape(keys)[2]
+        slot = ops.reshape(ops.one_hot(position, window, dtype=keys.dtype), (-1, 1, window, 1))
+        keys = keys * (1 - slot) + key * slot
+        values = values * (1 - slot) + value * slot
+        seen = ops.expand_dims(ops.arange(window), 0) <= ops.expand_dims(position, 1)  # [batch, window]
+        h = self._attend(query, keys, values, allowed=ops.reshape(seen, (-1, 1, 1, window)))
+        return self._feed_forward(x, h), keys, values
+
+    def cached_prefill(self, x):
+        """`call` on right-padded steps [batch, window, dim] of a causal block, with the keys and
+        values its attention read ([batch, heads, window, size]: a generator's first cache)."""
+        h = self.attention_norm(x) if self.norm_first else x
+        query, key, value = self._heads(h)
+        return self._feed_forward(x, self._attend(query, key, value)), key, value
+
+    def _heads(self, x):
+        """[batch, time, dim] -> query, key, value, each [batch, heads, time, size]."""
         batch, time, size = ops.shape(x)[0], ops.shape(x)[1], x.shape[-1] // self.heads
         heads = ops.reshape(self.query_key_value(x), (batch, time, 3, self.heads, size))
-        query, key, value = ops.unstack(ops.transpose(heads, (2, 0, 3, 1, 4)), 3, axis=0)
-        scores = ops.einsum("bnqh,bnkh->bnqk", query * size**-0.5, key)  # [batch, heads, q, k]
+        return ops.unstack(ops.transpose(heads, (2, 0, 3, 1, 4)), 3, axis=0)
+
+    def _attend(self, query, key, value, mask=None, allowed=None):
+        """The attention's output [batch, queries, dim]. Keys are kept out by `mask` [batch, keys]
+        (padding, False), by `causal` (the queries are the keys' steps), or by `allowed`
+        (a boolean that broadcasts to the scores [batch, heads, queries, keys])."""
+        batch, keys = ops.shape(key)[0], ops.shape(key)[2]
+        scores = ops.einsum("bnqh,bnkh->bnqk", query * key.shape[-1] ** -0.5, key)
         if mask is not None:
-            scores = scores + ops.reshape((1.0 - ops.cast(mask, x.dtype)) * MASKED, (batch, 1, 1, time))
-        if self.causal:
-            steps = ops.arange(time)
-            scores = ops.where(ops.expand_dims(steps, 1) >= steps, scores, MASKED)
+            scores = scores + ops.reshape((1.0 - ops.cast(mask, scores.dtype)) * MASKED, (batch, 1, 1, keys))
+        if self.causal and allowed is None:
+            steps = ops.arange(keys)
+            allowed = ops.expand_dims(steps, 1) >= steps
+        if allowed is not None:
+            scores = ops.where(allowed, scores, MASKED)
         # One key (statically): every weight is 1, and Keras' softmax would warn about axis size 1.
         weights = ops.ones_like(scores) if scores.shape[-1] == 1 else ops.softmax(scores, axis=-1)
         context = ops.transpose(ops.matmul(weights, value), (0, 2, 1, 3))
         return self.attention_output(context)
+
+    def _feed_forward(self, x, attended, training=None):
+        """The rest of the block after the attention: residual, norms and the feed-forward layer."""
+        x = x + self.dropout_layer(attended, training=training)
+        if not self.norm_first:
+            x = self.attention_norm(x)
+        h = self.feed_forward_norm(x) if self.norm_first else x
+        h = self.feed_forward_out(self.feed_forward_in(h))
+        x = x + self.dropout_layer(h, training=training)
+        return x if self.norm_first else self.feed_forward_norm(x)
 
     def compute_mask(self, x, mask=None):
         return mask

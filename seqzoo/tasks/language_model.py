@@ -36,7 +36,8 @@ BOS = "[BOS]"
 BOS_ID = 2
 # The `step` states, named in the signature: zeros to start.
 STATES = ("RNN LMs: state_<layer>_<k> float32 [batch, units] (h, and c for an LSTM); "
-          "transformer_lm: context int32 [batch, window] (the last tokens) and length int32 [batch]; "
+          "transformer_lm: context int32 [batch, window] (the last tokens), length int32 [batch] and each "
+          "block's keys_<i> and values_<i> float32 [batch, heads, window, model_dim / heads]; "
           "zeros to start")
 PARITY_PROMPT_CHARS = 120  # held-out prompts for the parity check are cut to this length
 PARITY_PROMPTS = 16
