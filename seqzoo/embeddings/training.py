@@ -34,9 +34,18 @@ class _EpochProgress(CallbackAny2Vec):
 
 
 def corpus_sentences(path: str | Path) -> list[list[str]]:
-    """One token list per non-empty line: lowercased words (gensim's simple_preprocess)."""
-    sentences = [simple_preprocess(line) for line in read_lines(path)]
-    sentences = [s for s in sentences if s]
+    """One token list per non-empty line: lowercased words (gensim's simple_preprocess). A named
+    word corpus (`ptb_word`) is its training file, its words as the file has them (`<unk>`, `N`,
+    punctuation: the tokens a model trained on it looks up)."""
+    from seqzoo.data.corpora import named_corpus
+
+    corpus = named_corpus(path)
+    if corpus is not None and corpus.unit != "token":
+        raise UserError(f"{corpus.name} is {corpus.unit}-level text: word vectors train on words "
+                        f"(e.g. ptb_word)")
+    split = str.split if corpus is not None else simple_preprocess
+    lines = read_lines(corpus.folder / "train.txt" if corpus is not None else path)
+    sentences = [s for s in map(split, lines) if s]
     if not sentences:
         raise UserError(f"corpus '{path}' has no words")
     return sentences

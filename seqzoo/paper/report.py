@@ -21,8 +21,10 @@ def markdown(runs: list[PaperRun], quick: bool) -> str:
              "status |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         metric = {"mse": "test MSE", "loss": "test loss", "accuracy": "test accuracy %",
-                  "nll": "test NLL per frame", "bpc": "test bits per character"}[r.metric]
-        fmt = {"accuracy": "{:.1f}", "nll": "{:.2f}", "bpc": "{:.2f}"}.get(r.metric, "{:.3g}").format
+                  "nll": "test NLL per frame", "bpc": "test bits per character",
+                  "ppl": "test perplexity"}[r.metric]
+        fmt = {"accuracy": "{:.1f}", "nll": "{:.2f}", "bpc": "{:.2f}",
+               "ppl": "{:.1f}"}.get(r.metric, "{:.3g}").format
         ours = fmt(r.value) if r.value is not None else (
             f"- (validation loss {min(r.history):.3g})" if r.history else "-")
         epochs = f"{r.epochs} of {r.max_epochs}" if r.max_epochs else str(r.epochs)

@@ -209,9 +209,9 @@ def _history(folder: Path) -> list[dict]:
 # What paper_run.json holds, checked when it is read back: a table is rendered from it.
 STATUSES = ("finished", "stopped early", "stopped at the budget", "not started")
 RUN_FIELDS = {
-    "task": Rule(str, choices=(*TASKS, "jsb", "ptb_char")), "model": Rule(str, choices=MODELS),
+    "task": Rule(str, choices=tuple(PUBLISHED)), "model": Rule(str, choices=MODELS),
     "parameters": Rule(int, minimum=0),
-    "metric": Rule(str, choices=("mse", "loss", "accuracy", "nll", "bpc")),
+    "metric": Rule(str, choices=("mse", "loss", "accuracy", "nll", "bpc", "ppl")),
     "value": Rule(float, nullable=True), "published": Rule(float), "T": Rule(int, minimum=0),
     "epochs": Rule(int, minimum=0), "seconds": Rule(float, minimum=0.0),
     "history": Rule(list, item=Rule(float)),
@@ -307,11 +307,13 @@ class ZooRow:
     width_key: str  # what is widened to match the TCN's size
     metric: str
     data: str | None  # the entries' data (None: the task's default, or the caller's)
-    overrides: dict = field(default_factory=dict)  # for every model
+    overrides: dict = field(default_factory=dict)  # for every model (before the widths are matched)
     quick: dict = field(default_factory=dict)  # --quick's overrides and epochs
     tcn: dict = field(default_factory=dict)  # the TCN's own size
 
 
+PTB_WORDS = {"text.tokenizer": "word", "text.lowercase": False, "text.strip_punctuation": False,
+             "text.max_tokens": 10_002}
 ZOO_ROWS = {
     # JSB Chorales: music21's Bach chorales, transposed to C major / C minor as JSB is. --quick: 3 epochs.
     "jsb": ZooRow({kind: (f"{kind}_music", {}) for kind in MODELS}, "model.rnn.units", "nll", None,
@@ -323,13 +325,26 @@ ZOO_ROWS = {
                         "rnn": ("char_lm", {"model.rnn.cell": "simple_rnn"})},
                        "model.rnn.units", "bpc", "ptb_char", {},
                        {"epochs": 1, "model.tcn.filters": 64}, {"model.tcn.filters": 290}),
+    # Word-level Penn Treebank: the words as the files have them (<unk>, N, punctuation), 9,999 of them
+    # + padding, OOV and [BOS] (which ends each sentence as <eos> does); the test file's perplexity.
+    # The TCN is the paper's (600 channels and embedding, 4 levels, kernel 3, dropout 0.45 and 0.25,
+    # windows of 80) without its tied softmax: 21M weights where the paper's are 13M. Every model embeds
+    # words in 600 dimensions. --quick: 64-dimensional embeddings, a TCN 64 wide, one epoch.
+    "ptb_word": ZooRow({"tcn": ("tcn_lm", PTB_WORDS),
+                        **{kind: ("word_lm", {**PTB_WORDS, "model.rnn.cell": cell})
+                           for kind, cell in (("lstm", "lstm"), ("gru", "gru"), ("rnn", "simple_rnn"))}},
+                       "model.rnn.units", "ppl", "ptb_word",
+                       {"train.seq_len": 80, "model.embedding.dim": 600},
+                       {"epochs": 1, "model.tcn.filters": 64, "model.embedding.dim": 64},
+                       {"model.tcn.filters": 600, "model.tcn.dilations": [1, 2, 4, 8],
+                        "model.tcn.dropout": 0.45, "model.embedding.dropout": 0.25}),
 }
 
 
 def run_zoo_row(row: str, models=MODELS, *, quick: bool = False, epochs: int | None = None,
                 out: str | Path = "paper", data: str | Path | None = None, budget: float = math.inf,
                 verbose: int = 0) -> list[PaperRun]:
-    """A `ZOO_ROWS` row (`jsb`, `ptb_char`): each model trained into `<out>/runs/<row>_<model>`. A
+    """A `ZOO_ROWS` row (`jsb`, `ptb_char`, `ptb_word`): each model trained into `<out>/runs/<row>_<model>`. A
     finished run there is read back, an unfinished one resumed, and `budget` (seconds, all models)
     stops one cleanly: the row can be built over several invocations."""
     import seqzoo
@@ -346,20 +361,25 @@ def run_zoo_row(row: str, models=MODELS, *, quick: bool = False, epochs: int | N
     quick_overrides = {k: v for k, v in spec.quick.items() if k != "epochs"} if quick else {}
     epochs = epochs if epochs is not None else (spec.quick.get("epochs") if quick else None)
     data = data if data is not None else spec.data
-    tcn_entry, tcn_overrides = spec.entries["tcn"]
-    tcn_size = {**tcn_overrides, **spec.tcn, **quick_overrides}
+
+    def settings(kind: str) -> tuple[str, dict]:
+        """A model's entry and overrides: its own, the row's, the TCN's size, --quick's (the TCN's
+        keys for the TCN alone)."""
+        entry, overrides = spec.entries[kind]
+        quick_ = {k: v for k, v in quick_overrides.items() if kind == "tcn" or not k.startswith("model.tcn.")}
+        return entry, {**overrides, **spec.overrides, **(spec.tcn if kind == "tcn" else {}), **quick_}
+
+    tcn_entry, tcn_size = settings("tcn")
     target = seqzoo.build(tcn_entry, **tcn_size).count_params()
     deadline = time.monotonic() + budget
     runs = []
     for kind in models:
-        entry, overrides = spec.entries[kind]
-        overrides = {**overrides, **(tcn_size if kind == "tcn" else {})}
+        entry, overrides = settings(kind)
         if kind != "tcn":
             overrides[spec.width_key] = nearest_width(
                 lambda units, entry=entry, overrides=overrides: seqzoo.build(
                     entry, **{**overrides, spec.width_key: units}).count_params(), target)
         parameters = seqzoo.build(entry, **overrides).count_params()
-        overrides.update(spec.overrides)
         run_dir = Path(out) / "runs" / f"{row}_{kind}"
         if (run_dir / RECORD).is_file():
             runs.append(read_run(run_dir))
@@ -388,11 +408,13 @@ def run_jsb(models=MODELS, **options) -> list[PaperRun]:
 
 
 def _test_figure(row: str, run_dir: Path, run: dict) -> float:
-    """A finished run's test figure: JSB's NLL per frame (in run.json), PTB's test bits per character."""
-    if row == "ptb_char":
+    """A finished run's test figure: JSB's NLL per frame (in run.json), PTB's test bits per character or
+    test perplexity."""
+    if row in ("ptb_char", "ptb_word"):
         import seqzoo
 
-        return seqzoo.evaluate_run(run_dir, "ptb_char")["bits_per_character"]
+        metrics = seqzoo.evaluate_run(run_dir, row)
+        return metrics["bits_per_character" if row == "ptb_char" else "perplexity"]
     if "test_nll_per_frame" not in run["metrics"]:
         raise UserError(f"run directory '{run_dir}' is damaged: run.json has no test_nll_per_frame")
     return run["metrics"]["test_nll_per_frame"]
