@@ -215,7 +215,8 @@ seqzoo.export_run(run, base=base)
 """
 
 
-@pytest.mark.parametrize("where, published", [("saved_model", 0), ("publish", 0), ("models_config", 1)])
+@pytest.mark.parametrize("where, published", [("saved_model", 0), ("publish", 0),
+                                              pytest.param("models_config", 1, marks=pytest.mark.large)])
 def test_an_export_killed_anywhere_leaves_no_half_version_and_the_next_export_is_whole(
         sentiment_run, tmp_path, where, published):
     killed = subprocess.run([sys.executable, "-c", KILLED_EXPORT, str(sentiment_run), str(tmp_path), where],

@@ -46,7 +46,7 @@ def test_copy_memory_model_predicts_every_step():
 
 def test_paper_writes_the_table_and_the_runs(tmp_path, capsys):
     assert main(["paper", "--task", "copy_memory", "--T", "10", "--epochs", "1", "--models", "tcn,rnn",
-                 "--out", str(tmp_path)]) == 0
+                 "--quick", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "paper.md").read_text().splitlines()
     assert table[0] == ("| task | T | metric | model | parameters | ours | published | epochs | wall time | "
                         "device | status |")
@@ -55,8 +55,8 @@ def test_paper_writes_the_table_and_the_runs(tmp_path, capsys):
     runs = json.loads((tmp_path / "paper.json").read_text())
     assert [r["model"] for r in runs] == ["tcn", "rnn"] and runs[0]["epochs"] == 1
     assert runs[0]["parameters"] > 0 and runs[0]["seconds"] > 0 and runs[0]["device"] == device()
-    assert (tmp_path / "runs" / "copy_memory-T10-tcn" / "paper_run.json").is_file()
-    assert not (tmp_path / "runs" / "copy_memory-T10-tcn" / "backup").exists()  # finished: no backup
+    assert (tmp_path / "runs" / "copy_memory-T10-quick-tcn" / "paper_run.json").is_file()
+    assert not (tmp_path / "runs" / "copy_memory-T10-quick-tcn" / "backup").exists()  # finished: no backup
     assert "wrote" in capsys.readouterr().out
 
 

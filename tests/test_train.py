@@ -128,8 +128,9 @@ def weights(run_dir):
     return keras.saving.load_model(run_dir / "model.keras").get_weights()
 
 
-@pytest.mark.parametrize("where, at", [("step", 5), ("before_backup", 2), ("mid_backup", 3),
-                                       ("after_training", 0)])
+@pytest.mark.parametrize("where, at", [  # two kill points in the default run, two more in the large tier
+    ("step", 5), pytest.param("before_backup", 2, marks=pytest.mark.large), ("mid_backup", 3),
+    pytest.param("after_training", 0, marks=pytest.mark.large)])
 def test_a_run_killed_anywhere_and_restarted_ends_with_the_uninterrupted_model(
         sentiment_file, uninterrupted, tmp_path, where, at):
     out = tmp_path / "run"
