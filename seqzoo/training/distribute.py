@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import signal
+import threading
 import time
 import warnings
 
@@ -71,10 +72,12 @@ def make_strategy(name: str, join_timeout: float = 600.0) -> tf.distribute.Strat
                       stacklevel=2)
     others = [host for i, host in enumerate(workers) if i != cluster.task_id]
     watchdog, interrupt = None, signal.getsignal(signal.SIGINT)
+    # Python's handler can be put back only from the main thread, and only if Python set it.
+    exit_2 = threading.current_thread() is threading.main_thread() and interrupt is not None
     if others:
         watchdog = _watchdog(join_timeout, f"seqzoo: error: worker {cluster.task_id}: the cluster's other "
                              f"workers ({', '.join(others)}) did not join within {join_timeout:g} s "
-                             "(train.join_timeout); start the same command on each, or wait longer")
+                             "(train.join_timeout); start the same command on each, or wait longer", exit_2)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=cluster)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
@@ -83,12 +86,13 @@ def make_strategy(name: str, join_timeout: float = 600.0) -> tf.distribute.Strat
         if watchdog is not None:
             os.kill(watchdog, signal.SIGKILL)
             os.waitpid(watchdog, 0)
-            signal.signal(signal.SIGINT, interrupt)  # Python's own handler again
+            if exit_2:
+                signal.signal(signal.SIGINT, interrupt)  # Python's own handler again
 
 
-def _watchdog(seconds: float, message: str) -> int:
+def _watchdog(seconds: float, message: str, exit_2: bool = True) -> int:
     """A child process that, unless killed first, writes `message` and ends this process with
-    exit status 2 after `seconds`.
+    exit status 2 after `seconds` (without `exit_2`, with SIGKILL: status 137).
 
     TensorFlow waits for a cluster's workers in C++ holding the interpreter, where no Python
     signal handler or thread of this process can run, so only another process can end the wait,
@@ -96,9 +100,10 @@ def _watchdog(seconds: float, message: str) -> int:
     SIGINT's handler is libc's `_exit` itself, which a handler's argument, the signal's number
     (SIGINT is 2), makes `_exit(2)`: the watchdog's SIGINT and a user's Ctrl-C (which Python's
     handler could not act on here) both end the process as a usage error ends it."""
-    libc = ctypes.CDLL(None)
-    libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
-    libc.signal(signal.SIGINT, ctypes.cast(libc._exit, ctypes.c_void_p))
+    if exit_2:
+        libc = ctypes.CDLL(None)
+        libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
+        libc.signal(signal.SIGINT, ctypes.cast(libc._exit, ctypes.c_void_p))
     parent = os.getpid()
     child = os.fork()
     if child:
@@ -106,7 +111,7 @@ def _watchdog(seconds: float, message: str) -> int:
     try:  # the child: a sleep, a line, a signal; nothing that needs the parent's threads
         time.sleep(seconds)
         os.write(2, (message + "\n").encode())
-        os.kill(parent, signal.SIGINT)
+        os.kill(parent, signal.SIGINT if exit_2 else signal.SIGKILL)
     finally:
         os._exit(0)
 
