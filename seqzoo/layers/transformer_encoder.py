@@ -112,7 +112,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         the caches. Positions past the window write nothing: the caller slides first."""
         h = self.attention_norm(x) if self.norm_first else x
         query, key, value = self._heads(h)
-        window = keys.shape[2] or ops.shape(keys)[2]
+        window = keys.shape[2]  # static: the generator pins the window
         slot = ops.reshape(ops.one_hot(position, window, dtype=keys.dtype), (-1, 1, window, 1))
         keys = keys * (1 - slot) + key * slot
         values = values * (1 - slot) + value * slot
