@@ -205,12 +205,11 @@ def test_the_tflite_file_translates_as_the_saved_model_does(attn_export):
         # The same translation with the same score; but this briefly trained model has near-ties on
         # some dates, which the two runtimes' last-bit differences may break apart, and a search
         # that takes the other branch of a tie ends on another path with another score (seen in CI:
-        # one text of four). A broken runtime would differ on most texts.
-        same = [a["translation"] == s["translation"] for a, s in zip(app, served, strict=True)]
+        # one text of four; once on another path to the same string, its score 0.1 apart). A broken
+        # runtime would differ on most texts.
+        same = [a["translation"] == s["translation"] and abs(a["score"] - s["score"]) <= 1e-4
+                for a, s in zip(app, served, strict=True)]
         assert sum(same) >= len(texts) - 1, (beam_width, app, served)
-        np.testing.assert_allclose([a["score"] for a, kept in zip(app, same, strict=True) if kept],
-                                   [s["score"] for s, kept in zip(served, same, strict=True) if kept],
-                                   atol=1e-4)
     with pytest.raises(UserError, match="beam width must be between 1 and 16, got 17"):
         exported.translate(texts, beam_width=17, runtime="tflite")
 
