@@ -131,6 +131,8 @@ RULES: dict[str, Rule] = {
     # Training.
     "learning_rate": Rule(float, above=0.0),
     "global_clipnorm": Rule(float, above=0.0, nullable=True),
+    "lr_decay": Rule(float, above=0.0, maximum=1.0, nullable=True),
+    "lr_decay_after": size(minimum=0),
     "test_fraction": FRACTION,
     "epochs": size(),
     "batch_size": size(),

@@ -45,8 +45,11 @@ def test_run_directory_holds_model_vectorizer_and_metadata(sentiment_run):
     assert run.model.output_shape == (None, 2)
 
 
-def test_a_killed_run_resumes_at_its_next_epoch(sentiment_file, tmp_path):
-    options = dict(preset="tiny", overrides={"patience": 10}, epochs=4, out=tmp_path, verbose=0)
+def test_a_killed_run_resumes_at_its_next_epoch_and_its_learning_rate(sentiment_file, tmp_path):
+    # The rate decays by half from epoch 3 on (Zaremba et al.'s schedule); the resumed run's epochs
+    # 3 and 4 are at the rates an uninterrupted run would have.
+    overrides = {"patience": 10, "lr_decay": 0.5, "lr_decay_after": 2}
+    options = dict(preset="tiny", overrides=overrides, epochs=4, out=tmp_path, verbose=0)
     with pytest.raises(KeyboardInterrupt):
         seqzoo.train("sentiment", sentiment_file, callbacks=[StopAfterEpoch(1)], **options)
     assert epochs_logged(tmp_path) == [0, 1]
@@ -55,6 +58,10 @@ def test_a_killed_run_resumes_at_its_next_epoch(sentiment_file, tmp_path):
     seqzoo.train("sentiment", sentiment_file, **options)
     assert epochs_logged(tmp_path) == [0, 1, 2, 3]
     assert (tmp_path / "run.json").exists()
+    rate = seqzoo.get_config("sentiment", "tiny")["compile"]["learning_rate"]
+    with open(tmp_path / "history.csv") as file:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(file)]
+    np.testing.assert_allclose(rates, [rate, rate, rate / 2, rate / 4], rtol=1e-6)
 
 
 def test_a_run_stopped_at_its_budget_is_left_unfinished_and_the_same_call_finishes_it(sentiment_file,

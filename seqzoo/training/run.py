@@ -152,7 +152,8 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         try:
             fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
                 initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
-                    StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint, early_stopping,
+                    *_schedule(config), StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint,
+                    early_stopping,
                     keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
                     keras.callbacks.TensorBoard(str(writes / "logs")), backup, *(callbacks or [])])
         except tf.errors.InvalidArgumentError as err:
@@ -162,6 +163,17 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
             raise UserError(f"train.jit_compile: XLA cannot compile {name}'s training step "
                             f"({reason.strip()}); train it with train.jit_compile=false") from None
     return pretrained
+
+
+def _schedule(config: dict) -> list[keras.callbacks.Callback]:
+    """The learning-rate decay `train.lr_decay` asks for (none when null): the compiled rate for
+    the first `train.lr_decay_after` epochs, then multiplied by the decay each epoch. A function of
+    the epoch alone, so a resumed run sets the rate an uninterrupted one would have."""
+    decay, after = config["train"]["lr_decay"], config["train"]["lr_decay_after"]
+    if decay is None:
+        return []
+    rate = config["compile"]["learning_rate"]
+    return [keras.callbacks.LearningRateScheduler(lambda epoch: rate * decay ** max(0, epoch - after + 1))]
 
 
 def _prepared(name: str, task, config: dict, started_with: dict, data: Path, replicas: int,
