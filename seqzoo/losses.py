@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from seqzoo.layers.mixture_density import mixture_nll
+
 
 @keras.saving.register_keras_serializable(package="seqzoo")
 def frame_nll(y_true, y_pred):
@@ -14,4 +16,4 @@ def frame_nll(y_true, y_pred):
     return ops.sum(keras.losses.binary_crossentropy(y_true[..., None], y_pred[..., None]), axis=-1)
 
 
-LOSSES = {"frame_nll": frame_nll}
+LOSSES = {"frame_nll": frame_nll, "mixture_nll": mixture_nll}

@@ -156,6 +156,55 @@ def plot_spectrogram(waveform, sample_rate: int, path: str | Path, start: int = 
     return _labelled(figure, axes, "time (s)", "frequency (Hz)", title, path)
 
 
+def plot_strokes(strokes, path: str | Path, title: str = "", colour_by_stroke: bool = False) -> Path:
+    """Pen offsets [points, 3] (dx, dy, end of stroke) as the line they draw, the pen lifted after
+    each end of stroke; each stroke in its own colour with `colour_by_stroke`. Written to `path`
+    (.svg, .png, .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    strokes = np.asarray(strokes, np.float64).reshape(-1, 3)
+    xy = np.cumsum(strokes[:, :2], axis=0)
+    ends = np.flatnonzero(strokes[:, 2] > 0.5) + 1
+    width = np.ptp(xy[:, 0]) if len(xy) else 1.0
+    height = np.ptp(xy[:, 1]) if len(xy) else 1.0
+    figure, axes = plt.subplots(figsize=(min(max(2 + width / max(height, 1e-9) * 1.5, 3), 14), 2.5),
+                                layout="constrained")
+    colours = plt.get_cmap("tab10")
+    for k, piece in enumerate(np.split(xy, ends)):
+        if len(piece):
+            axes.plot(piece[:, 0], piece[:, 1], color=colours(k % 10) if colour_by_stroke else "black",
+                      linewidth=1.5, solid_capstyle="round")
+    axes.set_aspect("equal")
+    axes.axis("off")
+    axes.set_title(title, fontsize=9)
+    try:
+        _save(figure, path)
+    finally:
+        plt.close(figure)
+    return Path(path)
+
+
+def plot_window(window, text: str, path: str | Path, title: str = "") -> Path:
+    """A synthesis network's window [points, characters]: its weight on each character of `text`
+    (up) at each point (across), Graves' (2013) alignment figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    window = np.asarray(window, np.float64)
+    figure, axes = plt.subplots(figsize=(3 + min(len(window) / 60, 10), 1 + 0.18 * max(len(text), 4)),
+                                layout="constrained")
+    axes.imshow(window.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest")
+    axes.set_yticks(range(len(text)), [repr(c)[1:-1] if c != " " else "\u2423" for c in text], fontsize=7)
+    return _labelled(figure, axes, "point", "character", title, path)
+
+
 def _labelled(figure, axes, xlabel: str, ylabel: str, title: str, path: str | Path) -> Path:
     """Names a one-panel figure's axes and title, saves it to `path` and closes it."""
     import matplotlib.pyplot as plt

@@ -116,7 +116,12 @@ RULES: dict[str, Rule] = {
         "units", "dim", "filters", "layers", "heads", "attention_units", "ff_dim", "model_dim",
         "target_embedding_dim", "kernel_size", "stacks", "skip_every", "max_positions", "max_length",
         "embedding_dim", "image_size", "residual_channels", "dilation_channels", "skip_channels", "window",
+        "components", "max_chars", "max_points", "max_points_limit",
     )},
+    "lines": size(nullable=True),
+    "alphabet_size": size(minimum=2),  # padding and one character
+    "kappa_step": Rule(float, above=0.0, maximum=10.0),
+    "bias": Rule(float, minimum=0.0, maximum=100.0),
     "sample_rate": size(minimum=1000, maximum=384_000),  # Hz
     "conv_filters": Rule(list, item=size(), non_empty=True),
     "attention_penalty": Rule(float, minimum=0.0),

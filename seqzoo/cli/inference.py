@@ -12,7 +12,7 @@ from seqzoo.schema import MAX_BEAM_WIDTH
 
 
 def add_commands(commands) -> None:
-    """predict, tag, translate, caption, attention, generate, compose, synthesize"""
+    """predict, tag, translate, caption, attention, generate, compose, synthesize, write"""
     command = commands.add_parser("predict", help="label texts with an exported model")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
     command.add_argument("texts", nargs="+", metavar="TEXT")
@@ -88,6 +88,20 @@ def add_commands(commands) -> None:
     command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
                          "written beside it")
     command.set_defaults(run=_synthesize)
+
+    command = commands.add_parser("write", help="write handwriting with an exported handwriting model")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("text", nargs="?", help="what to write (handwriting_synthesis); none for "
+                         "handwriting_prediction, which writes freely")
+    command.add_argument("--bias", type=float, help="Graves' bias >= 0: 0 samples the model as trained, "
+                         "higher is tidier (default: the model card's)")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--max-points", type=int, help="points to write (prediction), or the most to "
+                         "write (synthesis, which stops at the text's end; default: the card's)")
+    command.add_argument("--colour-strokes", action="store_true", help="draw each stroke in its own colour")
+    command.add_argument("--out", required=True, help="an .svg or .png file of the writing; for synthesis "
+                         "the window's alignment is written beside it (NAME.window.png)")
+    command.set_defaults(run=_write)
 
 
 def _predict(args) -> None:
@@ -252,3 +266,29 @@ def _synthesize(args) -> None:
     picture = plot_spectrogram(waveform, rate, picture, start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "
           f"{(len(waveform) - given) / rate:g} s generated) and {picture}")
+
+
+def _write(args) -> None:
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.files import check_beside, check_target
+    from seqzoo.plots import figure_format, plot_strokes, plot_window
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".svg", ".png", ".pdf"):
+        raise UserError(f"--out '{out}': name an .svg, .png or .pdf file")
+    figure_format(out)
+    check_target(out)
+    exported = ExportedModel(args.model)
+    written = exported.write(args.text, args.bias, args.seed, args.max_points)
+    strokes, window = written["strokes"], written["window"]
+    bias = exported.setting("bias") if args.bias is None else args.bias
+    what = repr(args.text) if args.text else "free writing"
+    plot_strokes(strokes, out, title=f"{exported.card['model']}: {what}, bias {bias:g}, seed {args.seed}",
+                 colour_by_stroke=args.colour_strokes)
+    pictures = [out]
+    if window.shape[1]:
+        beside = check_beside(out, out.with_name(out.stem + ".window.png"), "window picture")
+        pictures.append(plot_window(window, args.text, beside, title="the window's weight on each character"))
+    strokes_count = int((strokes[:, 2] > 0.5).sum()) if len(strokes) else 0
+    print(f"wrote {' and '.join(map(str, pictures))} ({len(strokes)} points, {strokes_count} strokes)")

@@ -24,6 +24,9 @@ META_RULES = {
     "sample_rate": Rule(int, minimum=1000, maximum=384_000), "samples_limit": Rule(int, minimum=1),
     "seconds": Rule(float, above=0.0), "prime_limit": Rule(int, minimum=0, maximum=INT32_MAX),
     "beam_width": Rule(int, minimum=1, maximum=MAX_BEAM_WIDTH), "separator": Rule(str),
+    "bias": Rule(float, minimum=0.0, maximum=100.0), "max_points": Rule(int, minimum=1),
+    "max_points_limit": Rule(int, minimum=1, maximum=INT32_MAX), "alphabet": Rule(str, non_empty=True),
+    "max_chars": Rule(int, minimum=1, maximum=INT32_MAX),
 }
 # What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
 INT32 = Rule(int, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
@@ -123,6 +126,47 @@ class ExportedModel:
             temperature=tf.constant(temperature, tf.float32),
             seed=tf.constant(SAMPLING["seed"].check("seed", seed, what="")))
         return out["piano_roll"].numpy()
+
+    def write(self, text: str | None = None, bias: float | None = None, seed: int = 0,
+              max_points: int | None = None) -> dict:
+        """Handwriting from the SavedModel's `write`: {'strokes' [points, 3] (dx, dy, end of stroke, in
+        the data's units), 'window' [points, characters] (synthesis)}. A synthesis model writes
+        `text` and stops at its end (or at `max_points`); a prediction model writes `max_points`
+        points freely. `bias` (default: the card's) >= 0 makes it tidier (Graves 2013)."""
+        from seqzoo.data.handwriting import Alphabet
+
+        task = self.card.get("task")
+        if task not in ("handwriting_prediction", "handwriting_synthesis"):
+            raise UserError(f"'{self.path}' is a {self.card['model']} export ({task}); `write` needs a "
+                            "handwriting model")
+        synthesis = task == "handwriting_synthesis"
+        bias = META_RULES["bias"].check("bias", self.setting("bias") if bias is None else bias, what="")
+        limit = self.setting("max_points_limit")
+        points = INT32.check("max points", self.setting("max_points") if max_points is None else max_points,
+                             what="")
+        if not 1 <= points <= limit:
+            raise UserError(f"max points must be between 1 and {limit} (this model's ceiling), got {points}")
+        seed = tf.constant(SAMPLING["seed"].check("seed", seed, what=""))
+        signature = self.saved_model.signatures["write"]
+        if not synthesis:
+            if text:
+                raise UserError("a prediction model writes freely and takes no text; "
+                                "handwriting_synthesis writes a text")
+            out = signature(points=tf.constant(points), bias=tf.constant(bias, tf.float32), seed=seed)
+            return {"strokes": out["strokes"].numpy(), "window": np.zeros((len(out["strokes"]), 0), np.float32)}
+        if not text or not text.strip():
+            raise UserError("the text is empty: give the words to write")
+        alphabet, width = Alphabet(self.setting("alphabet")), self.setting("max_chars")
+        unknown = alphabet.unknown(text)
+        if unknown:
+            raise UserError(f"the model was not trained on {', '.join(map(repr, unknown))}; it writes "
+                            f"{alphabet.characters!r}")
+        if len(text) > width:
+            raise UserError(f"the text has {len(text)} characters; this model writes at most {width}")
+        out = signature(text=tf.constant([text]), bias=tf.constant(bias, tf.float32), seed=seed,
+                        max_points=tf.constant(points))
+        length = int(out["lengths"][0])
+        return {"strokes": out["strokes"][0, :length].numpy(), "window": out["window"][0, :length].numpy()}
 
     def synthesize(self, seconds: float | None = None, temperature: float = 1.0, seed: int = 0,
                    prime: np.ndarray | None = None, xla: bool = True) -> np.ndarray:

@@ -17,7 +17,7 @@ from seqzoo.errors import UserError
 
 # Scalars a signature takes, at values every served graph accepts (its asserts included).
 SCALARS = {"beam_width": 1, "max_new_tokens": 1, "frames": 1, "samples": 1, "temperature": 1.0,
-           "top_k": 0, "top_p": 1.0, "seed": 0}
+           "top_k": 0, "top_p": 1.0, "seed": 0, "bias": 0.0, "points": 1, "max_points": 1}
 
 
 def signature_specs(loaded, signature: str) -> dict[str, tf.TensorSpec]:

@@ -3,6 +3,7 @@
 from seqzoo.models import (  # noqa: F401
     captioning,
     deep_rnn,
+    handwriting,
     language_model,
     music,
     sentiment,

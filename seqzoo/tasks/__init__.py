@@ -13,6 +13,7 @@ from seqzoo.tasks.base import (
 )
 from seqzoo.tasks.captioning import CaptioningTask
 from seqzoo.tasks.classification import ClassificationTask
+from seqzoo.tasks.handwriting import HandwritingSynthesisTask, HandwritingTask
 from seqzoo.tasks.language_model import LanguageModelTask
 from seqzoo.tasks.music import MusicTask
 from seqzoo.tasks.tagging import TaggingTask
@@ -20,7 +21,8 @@ from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
-                                    TranslationTask(), CaptioningTask(), MusicTask(), AudioTask())
+                                    TranslationTask(), CaptioningTask(), MusicTask(), AudioTask(),
+                                    HandwritingTask(), HandwritingSynthesisTask())
 }
 
 

@@ -1,0 +1,304 @@
+"""Online handwriting: pen trajectories as (dx, dy, end of stroke) points, with the text they write.
+
+Two sources:
+- IAM-OnDB's stroke XML files (a user's copy of the data set: `--data` names a file or a folder);
+  a line's text is its XML's `TextLine` `text` attribute, else the first line of a `.txt` file of
+  the same name beside it.
+- The offline default, **synthetic**: words written with the Hershey vector fonts' cursive pen
+  paths (`scripts`, `cursive`; PyPI `hershey-fonts`, MIT) by seeded "writers", each with a slant,
+  a size, a letter spacing, a drifting baseline, a smooth tremor and a pen speed (points per unit of
+  path). One family of letter shapes: its log-loss is not comparable with Graves' IAM-OnDB figures.
+  Because each point comes from a known glyph, it carries the index of the character it draws.
+
+Points are offsets from the point before (the first from the line's start, so (0, 0)); y grows
+upwards; `end of stroke` is 1 on the last point before the pen lifts.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from seqzoo.data.corpora import news_corpus
+from seqzoo.errors import UserError
+from seqzoo.files import cache_dir, data_files, irregularity, write_bytes
+
+FONTS = ("scripts", "cursive")  # single-line cursive pen paths (`scriptc` draws doubled lines)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # what the synthetic writers write, with spaces between words
+XML_MAX_BYTES = 16 << 20  # an IAM-OnDB line file is a few tens of KB
+MIN_POINTS = 2
+
+
+@dataclass
+class Line:
+    """One written line: its text, its points [n, 3] float32 (dx, dy, end of stroke), and for each
+    point the index in `text` of the character it draws (int32 [n]; -1 where unknown, as in
+    IAM-OnDB), and who wrote it."""
+
+    text: str
+    points: np.ndarray
+    chars: np.ndarray
+    writer: str
+
+
+@dataclass(frozen=True)
+class Style:
+    """A synthetic writer's hand."""
+
+    font: str
+    slant: float  # x shift per unit of height (positive leans right)
+    scale: float
+    spacing: float  # extra space between letters, font units
+    drift: float  # the baseline's amplitude, font units, over a line
+    tremor: float  # the smooth jitter's size, font units
+    speed: float  # path length between two points, font units
+
+    @classmethod
+    def seeded(cls, rng: np.random.Generator) -> Style:
+        return cls(font=FONTS[rng.integers(len(FONTS))], slant=rng.uniform(-0.1, 0.45),
+                   scale=rng.uniform(0.85, 1.15), spacing=rng.uniform(-1.0, 2.0), drift=rng.uniform(0.0, 1.5),
+                   tremor=rng.uniform(0.0, 0.35), speed=rng.uniform(2.2, 3.2))
+
+
+@functools.cache
+def _font(name: str):
+    from HersheyFonts import HersheyFonts
+
+    font = HersheyFonts()
+    font.load_default_font(name)
+    return font
+
+
+def write_synthetic(text: str, style: Style, rng: np.random.Generator, writer: str = "") -> Line:
+    """`text` (LETTERS and spaces) written in `style`: pen paths joined where one glyph's stroke
+    ends where the next begins, resampled at the writer's speed, slanted, drifted and jittered."""
+    font, x = _font(style.font), 0.0
+    strokes: list[tuple[list[tuple[float, float]], int]] = []  # (vertices, character index)
+    for index, character in enumerate(text):
+        glyph = next(iter(font.glyphs_for_text(character)), None)
+        if glyph is None:
+            raise UserError(f"the synthetic writer has no glyph for {character!r}")
+        for stroke in glyph.strokes:
+            vertices = [(x + px - glyph.left_offset, float(py)) for px, py in stroke]
+            strokes.append((vertices, index))
+        x += glyph.char_width + (style.spacing if character != " " else 0.0)
+    points, chars, ends = [], [], []
+    previous_end = None
+    for vertices, index in strokes:
+        sampled = _resampled(np.array(vertices, np.float64), style.speed)
+        if previous_end is not None and np.allclose(vertices[0], previous_end):
+            sampled = sampled[1:]  # the pen stays down: one stroke goes on into the next glyph
+            if ends:
+                ends[-1] = 0
+        points.extend(sampled)
+        chars.extend([index] * len(sampled))
+        ends.extend([0] * (len(sampled) - 1) + [1])
+        previous_end = vertices[-1]
+    xy = np.array(points, np.float64)
+    xy[:, 1] = -xy[:, 1]  # Hershey's y grows downwards
+    xy[:, 0] += style.slant * (xy[:, 1] + 9.0)  # leaning about the baseline (y = -9)
+    phase = rng.uniform(0, 2 * np.pi)
+    xy[:, 1] += style.drift * np.sin(phase + xy[:, 0] / 60.0)
+    xy += style.tremor * _smooth_noise(rng, len(xy))
+    xy *= style.scale
+    offsets = np.diff(xy, axis=0, prepend=xy[:1])
+    return Line(text, np.column_stack([offsets, ends]).astype(np.float32), np.array(chars, np.int32), writer)
+
+
+def _resampled(vertices: np.ndarray, step: float) -> list[tuple[float, float]]:
+    """Points every `step` along a polyline, its first and last vertices included."""
+    lengths = np.linalg.norm(np.diff(vertices, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(lengths)])
+    if along[-1] == 0:
+        return [tuple(vertices[0])]
+    count = max(2, int(round(along[-1] / step)) + 1)
+    at = np.linspace(0.0, along[-1], count)
+    return list(zip(np.interp(at, along, vertices[:, 0]), np.interp(at, along, vertices[:, 1]), strict=True))
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, width: int = 7) -> np.ndarray:
+    """[n, 2] noise of about unit size, smooth over `width` points (a moving average of Gaussians)."""
+    raw = rng.normal(size=(n + width - 1, 2))
+    kernel = np.ones(width) / np.sqrt(width)
+    return np.column_stack([np.convolve(raw[:, k], kernel, mode="valid") for k in range(2)])
+
+
+def synthetic_lines(lines: int, writers: int, seed: int, words_per_line: tuple[int, int] = (2, 4)
+                    ) -> list[Line]:
+    """`lines` lines by `writers` seeded writers (line i by writer i % writers), the words drawn
+    from gensim's news articles (lowercased, letters only)."""
+    rng = np.random.default_rng(seed)
+    vocabulary = _words()
+    styles = [Style.seeded(rng) for _ in range(writers)]
+    written = []
+    for i in range(lines):
+        text = " ".join(rng.choice(vocabulary, size=rng.integers(words_per_line[0], words_per_line[1] + 1)))
+        written.append(write_synthetic(text, styles[i % writers], rng, writer=f"synthetic-{i % writers}"))
+    return written
+
+
+@functools.cache
+def _words() -> list[str]:
+    """Distinct words of 2 to 9 letters from gensim's news articles."""
+    text = news_corpus().read_bytes().decode("utf-8", errors="replace").lower()
+    return sorted({w for w in re.findall(r"[a-z]+", text) if 2 <= len(w) <= 9})
+
+
+def read_iam(data: str | Path) -> list[Line]:
+    """IAM-OnDB line stroke files (`.xml`): a file, a glob or a folder (searched recursively)."""
+    return [read_iam_line(path) for path in data_files(data, (".xml",), "IAM-OnDB stroke XML")]
+
+
+def read_iam_line(path: Path) -> Line:
+    """One IAM-OnDB `lineStrokes` file: its strokes' points (y flipped to grow upwards) as offsets,
+    and its text. UserError naming the file for anything else."""
+    problem = irregularity(path, XML_MAX_BYTES)
+    if problem is not None:
+        raise UserError(f"stroke file '{path}' {problem}")
+    raw = path.read_bytes()
+    if b"<!ENTITY" in raw or b"<!DOCTYPE" in raw:
+        raise UserError(f"stroke file '{path}' declares a DOCTYPE or entities; IAM-OnDB files have none")
+    try:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError as err:
+        raise UserError(f"stroke file '{path}' is not well-formed XML ({err})") from None
+    strokes = []
+    for stroke in root.iter("Stroke"):
+        try:
+            xy = [(float(point.attrib["x"]), -float(point.attrib["y"])) for point in stroke.iter("Point")]
+        except (KeyError, ValueError) as err:
+            raise UserError(f"stroke file '{path}' has a Point without a numeric x and y ({err})") from None
+        if xy:
+            strokes.append(np.array(xy, np.float64))
+    if not strokes:
+        raise UserError(f"stroke file '{path}' has no StrokeSet/Stroke/Point")
+    xy = np.concatenate(strokes)
+    if not np.isfinite(xy).all():
+        raise UserError(f"stroke file '{path}' has a point that is not a finite number")
+    if len(xy) < MIN_POINTS:
+        raise UserError(f"stroke file '{path}' has a single point; a line needs at least {MIN_POINTS}")
+    ends = np.zeros(len(xy))
+    ends[np.cumsum([len(s) for s in strokes]) - 1] = 1
+    offsets = np.diff(xy, axis=0, prepend=xy[:1])
+    text = _iam_text(root, path)
+    form = root.find(".//Form")
+    writer = form.attrib.get("writerID", "") if form is not None else path.parent.name
+    return Line(text, np.column_stack([offsets, ends]).astype(np.float32), np.full(len(xy), -1, np.int32),
+                writer)
+
+
+def _iam_text(root, path: Path) -> str:
+    line = root.find(".//TextLine")
+    if line is not None and line.attrib.get("text", "").strip():
+        return line.attrib["text"].strip()
+    beside = path.with_suffix(".txt")
+    if irregularity(beside, 1 << 20) is None:
+        text = next((t.strip() for t in beside.read_text("utf-8", errors="replace").splitlines() if t.strip()),
+                    "")
+        if text:
+            return text
+    raise UserError(f"stroke file '{path}' has no transcription: no TextLine text attribute, and no "
+                    f"'{beside.name}' beside it")
+
+
+SYNTHETIC_LINES, SYNTHETIC_WRITERS, SYNTHETIC_SEED = 3000, 60, 2013
+SYNTHETIC_VERSION = 1  # bump when the writers change: the cache is keyed by it
+START = np.array([0.0, 0.0, 1.0], np.float32)  # what the networks read before a line's first point
+
+
+def synthetic_corpus() -> Path:
+    """The default data: SYNTHETIC_LINES lines by SYNTHETIC_WRITERS writers (`synthetic_lines`),
+    written once to the cache as one `.npz` (no pickle), then read from there."""
+    path = cache_dir("data") / (f"handwriting-synthetic-{SYNTHETIC_LINES}x{SYNTHETIC_WRITERS}-"
+                                f"seed{SYNTHETIC_SEED}-v{SYNTHETIC_VERSION}.npz")
+    if path.is_file():
+        return path
+    lines = synthetic_lines(SYNTHETIC_LINES, SYNTHETIC_WRITERS, SYNTHETIC_SEED)
+    buffer = io.BytesIO()
+    np.savez(buffer, points=np.concatenate([line.points for line in lines]),
+             chars=np.concatenate([line.chars for line in lines]),
+             lengths=np.array([len(line.points) for line in lines], np.int64),
+             texts=np.array([line.text for line in lines]), writers=np.array([line.writer for line in lines]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def read_lines(data: str | Path) -> list[Line]:
+    """Written lines from `data`: a `.npz` as `synthetic_corpus` writes it, else IAM-OnDB stroke XML."""
+    path = Path(data)
+    if path.suffix == ".npz" and not path.is_dir():
+        return _read_npz(path)
+    return read_iam(path)
+
+
+def _read_npz(path: Path) -> list[Line]:
+    problem = irregularity(path, 1 << 30)
+    if problem is not None:
+        raise UserError(f"handwriting data '{path}' {problem}")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            points, chars, lengths = arrays["points"], arrays["chars"], arrays["lengths"]
+            texts, writers = arrays["texts"].tolist(), arrays["writers"].tolist()
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(f"handwriting data '{path}' is not a seqzoo handwriting .npz ({err})") from None
+    if lengths.sum() != len(points) or len(points) != len(chars) or not np.isfinite(points).all():
+        raise UserError(f"handwriting data '{path}' is damaged: its arrays do not agree")
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    return [Line(text, points[a:b], chars[a:b], writer)
+            for text, writer, a, b in zip(texts, writers, starts[:-1], starts[1:], strict=True)]
+
+
+@dataclass
+class Alphabet:
+    """The characters a model writes: id i + 1 for character i (0 is padding)."""
+
+    characters: str
+
+    @classmethod
+    def of(cls, texts: list[str]) -> Alphabet:
+        return cls("".join(sorted(set("".join(texts)))))
+
+    @property
+    def size(self) -> int:
+        return len(self.characters) + 1
+
+    def unknown(self, text: str) -> str:
+        """The characters of `text` outside the alphabet, each once, in order."""
+        return "".join(dict.fromkeys(c for c in text if c not in self.characters))
+
+    def ids(self, text: str) -> np.ndarray:
+        index = {c: i + 1 for i, c in enumerate(self.characters)}
+        return np.array([index[c] for c in text if c in index], np.int32)
+
+
+def offset_scale(lines: list[Line]) -> list[float]:
+    """The standard deviation of dx and of dy over the lines' points (their first left out): the
+    networks read and write offsets divided by it (Graves normalises so)."""
+    offsets = np.concatenate([line.points[1:, :2] for line in lines]).astype(np.float64)
+    return [float(max(s, 1e-6)) for s in offsets.std(axis=0)]
+
+
+def line_examples(lines: list[Line], alphabet: Alphabet, scale: list[float], synthesis: bool
+                  ) -> tf.data.Dataset:
+    """Per line: (inputs, next points [n, 3], mask [n]): inputs are the points before each ([START] and
+    all but the last, normalised) and, for `synthesis`, the text's character ids."""
+    def rows():
+        for line in lines:
+            points = line.points / np.array([*scale, 1.0], np.float32)
+            before = np.concatenate([START[None], points[:-1]])
+            inputs = (before, alphabet.ids(line.text)) if synthesis else before
+            yield inputs, points, np.ones(len(points), np.float32)
+
+    point_spec = tf.TensorSpec([None, 3], tf.float32)
+    inputs_spec = (point_spec, tf.TensorSpec([None], tf.int32)) if synthesis else point_spec
+    return tf.data.Dataset.from_generator(
+        rows, output_signature=(inputs_spec, point_spec, tf.TensorSpec([None], tf.float32)),
+    ).apply(tf.data.experimental.assert_cardinality(len(lines)))
