@@ -62,9 +62,15 @@ class Style:
 
     @classmethod
     def seeded(cls, rng: np.random.Generator) -> Style:
-        return cls(font=FONTS[rng.integers(len(FONTS))], slant=rng.uniform(-0.1, 0.45),
-                   scale=rng.uniform(0.85, 1.15), spacing=rng.uniform(-1.0, 2.0), drift=rng.uniform(0.0, 1.5),
-                   tremor=rng.uniform(0.0, 0.35), speed=rng.uniform(2.2, 3.2))
+        return cls(
+            font=FONTS[rng.integers(len(FONTS))],
+            slant=rng.uniform(-0.1, 0.45),
+            scale=rng.uniform(0.85, 1.15),
+            spacing=rng.uniform(-1.0, 2.0),
+            drift=rng.uniform(0.0, 1.5),
+            tremor=rng.uniform(0.0, 0.35),
+            speed=rng.uniform(2.2, 3.2),
+        )
 
 
 @functools.cache
@@ -130,8 +136,9 @@ def _smooth_noise(rng: np.random.Generator, n: int, width: int = 7) -> np.ndarra
     return np.column_stack([np.convolve(raw[:, k], kernel, mode="valid") for k in range(2)])
 
 
-def synthetic_lines(lines: int, writers: int, seed: int, words_per_line: tuple[int, int] = (2, 4)
-                    ) -> list[Line]:
+def synthetic_lines(
+    lines: int, writers: int, seed: int, words_per_line: tuple[int, int] = (2, 4)
+) -> list[Line]:
     """`lines` lines by `writers` seeded writers (line i by writer i % writers), the words drawn
     from gensim's news articles (lowercased, letters only)."""
     rng = np.random.default_rng(seed)
@@ -190,8 +197,9 @@ def read_iam_line(path: Path) -> Line:
     text = _iam_text(root, path)
     form = root.find(".//Form")
     writer = form.attrib.get("writerID", "") if form is not None else path.parent.name
-    return Line(text, np.column_stack([offsets, ends]).astype(np.float32), np.full(len(xy), -1, np.int32),
-                writer)
+    return Line(
+        text, np.column_stack([offsets, ends]).astype(np.float32), np.full(len(xy), -1, np.int32), writer
+    )
 
 
 def _iam_text(root, path: Path) -> str:
@@ -200,12 +208,15 @@ def _iam_text(root, path: Path) -> str:
         return line.attrib["text"].strip()
     beside = path.with_suffix(".txt")
     if irregularity(beside, 1 << 20) is None:
-        text = next((t.strip() for t in beside.read_text("utf-8", errors="replace").splitlines() if t.strip()),
-                    "")
+        text = next(
+            (t.strip() for t in beside.read_text("utf-8", errors="replace").splitlines() if t.strip()), ""
+        )
         if text:
             return text
-    raise UserError(f"stroke file '{path}' has no transcription: no TextLine text attribute, and no "
-                    f"'{beside.name}' beside it")
+    raise UserError(
+        f"stroke file '{path}' has no transcription: no TextLine text attribute, and no "
+        f"'{beside.name}' beside it"
+    )
 
 
 SYNTHETIC_LINES, SYNTHETIC_WRITERS, SYNTHETIC_SEED = 3000, 60, 2013
@@ -216,16 +227,22 @@ START = np.array([0.0, 0.0, 1.0], np.float32)  # what the networks read before a
 def synthetic_corpus() -> Path:
     """The default data: SYNTHETIC_LINES lines by SYNTHETIC_WRITERS writers (`synthetic_lines`),
     written once to the cache as one `.npz` (no pickle), then read from there."""
-    path = cache_dir("data") / (f"handwriting-synthetic-{SYNTHETIC_LINES}x{SYNTHETIC_WRITERS}-"
-                                f"seed{SYNTHETIC_SEED}-v{SYNTHETIC_VERSION}.npz")
+    path = cache_dir("data") / (
+        f"handwriting-synthetic-{SYNTHETIC_LINES}x{SYNTHETIC_WRITERS}-"
+        f"seed{SYNTHETIC_SEED}-v{SYNTHETIC_VERSION}.npz"
+    )
     if path.is_file():
         return path
     lines = synthetic_lines(SYNTHETIC_LINES, SYNTHETIC_WRITERS, SYNTHETIC_SEED)
     buffer = io.BytesIO()
-    np.savez(buffer, points=np.concatenate([line.points for line in lines]),
-             chars=np.concatenate([line.chars for line in lines]),
-             lengths=np.array([len(line.points) for line in lines], np.int64),
-             texts=np.array([line.text for line in lines]), writers=np.array([line.writer for line in lines]))
+    np.savez(
+        buffer,
+        points=np.concatenate([line.points for line in lines]),
+        chars=np.concatenate([line.chars for line in lines]),
+        lengths=np.array([len(line.points) for line in lines], np.int64),
+        texts=np.array([line.text for line in lines]),
+        writers=np.array([line.writer for line in lines]),
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes(path, buffer.getvalue())
     return path
@@ -252,8 +269,10 @@ def _read_npz(path: Path) -> list[Line]:
     if lengths.sum() != len(points) or len(points) != len(chars) or not np.isfinite(points).all():
         raise UserError(f"handwriting data '{path}' is damaged: its arrays do not agree")
     starts = np.concatenate([[0], np.cumsum(lengths)])
-    return [Line(text, points[a:b], chars[a:b], writer)
-            for text, writer, a, b in zip(texts, writers, starts[:-1], starts[1:], strict=True)]
+    return [
+        Line(text, points[a:b], chars[a:b], writer)
+        for text, writer, a, b in zip(texts, writers, starts[:-1], starts[1:], strict=True)
+    ]
 
 
 @dataclass
@@ -286,10 +305,12 @@ def offset_scale(lines: list[Line]) -> list[float]:
     return [float(max(s, 1e-6)) for s in offsets.std(axis=0)]
 
 
-def line_examples(lines: list[Line], alphabet: Alphabet, scale: list[float], synthesis: bool
-                  ) -> tf.data.Dataset:
+def line_examples(
+    lines: list[Line], alphabet: Alphabet, scale: list[float], synthesis: bool
+) -> tf.data.Dataset:
     """Per line: (inputs, next points [n, 3], mask [n]): inputs are the points before each ([START] and
     all but the last, normalised) and, for `synthesis`, the text's character ids."""
+
     def rows():
         for line in lines:
             points = line.points / np.array([*scale, 1.0], np.float32)
@@ -300,5 +321,6 @@ def line_examples(lines: list[Line], alphabet: Alphabet, scale: list[float], syn
     point_spec = tf.TensorSpec([None, 3], tf.float32)
     inputs_spec = (point_spec, tf.TensorSpec([None], tf.int32)) if synthesis else point_spec
     return tf.data.Dataset.from_generator(
-        rows, output_signature=(inputs_spec, point_spec, tf.TensorSpec([None], tf.float32)),
+        rows,
+        output_signature=(inputs_spec, point_spec, tf.TensorSpec([None], tf.float32)),
     ).apply(tf.data.experimental.assert_cardinality(len(lines)))

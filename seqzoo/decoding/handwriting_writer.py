@@ -80,13 +80,22 @@ class HandwritingWriter:
             return i + 1, point, states, tf.logical_or(done, past), written, points, windows
 
         _, _, _, _, written, points, windows = tf.while_loop(
-            lambda i, point, states, done, *_: tf.logical_and(i < max_points, tf.logical_not(tf.reduce_all(done))),
+            lambda i, point, states, done, *_: tf.logical_and(
+                i < max_points, tf.logical_not(tf.reduce_all(done))
+            ),
             body,
-            (tf.constant(0), point, states, done, tf.zeros([batch], tf.int32),
-             tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, POINT_SIZE]),
-             tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None])),
+            (
+                tf.constant(0),
+                point,
+                states,
+                done,
+                tf.zeros([batch], tf.int32),
+                tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, POINT_SIZE]),
+                tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None]),
+            ),
         )
         steps = tf.reduce_max(tf.concat([written, [0]], axis=0))
         stacked = lambda array, size: tf.cond(  # noqa: E731  (an empty TensorArray cannot stack)
-            steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]), lambda: tf.zeros([batch, 0, size]))
+            steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]), lambda: tf.zeros([batch, 0, size])
+        )
         return stacked(points, POINT_SIZE), written, stacked(windows, width)

@@ -153,7 +153,8 @@ class ExportedModel:
                 raise UserError("a prediction model writes freely and takes no text; "
                                 "handwriting_synthesis writes a text")
             out = signature(points=tf.constant(points), bias=tf.constant(bias, tf.float32), seed=seed)
-            return {"strokes": out["strokes"].numpy(), "window": np.zeros((len(out["strokes"]), 0), np.float32)}
+            strokes = out["strokes"].numpy()
+            return {"strokes": strokes, "window": np.zeros((len(strokes), 0), np.float32)}
         if not text or not text.strip():
             raise UserError("the text is empty: give the words to write")
         alphabet, width = Alphabet(self.setting("alphabet")), self.setting("max_chars")

@@ -46,11 +46,18 @@ class MixtureDensity(keras.layers.Layer):
     def call(self, features):
         raw = self.dense(ops.cast(features, "float32"))
         end, weights, means, log_sigmas, rhos = ops.split(
-            raw, [1, 1 + self.components, 1 + 3 * self.components, 1 + 5 * self.components], axis=-1)
-        return ops.concatenate([
-            ops.sigmoid(end), ops.softmax(weights, axis=-1), means,
-            ops.exp(ops.clip(log_sigmas, -SIGMA_LOG_LIMIT, SIGMA_LOG_LIMIT)), RHO_LIMIT * ops.tanh(rhos),
-        ], axis=-1)
+            raw, [1, 1 + self.components, 1 + 3 * self.components, 1 + 5 * self.components], axis=-1
+        )
+        return ops.concatenate(
+            [
+                ops.sigmoid(end),
+                ops.softmax(weights, axis=-1),
+                means,
+                ops.exp(ops.clip(log_sigmas, -SIGMA_LOG_LIMIT, SIGMA_LOG_LIMIT)),
+                RHO_LIMIT * ops.tanh(rhos),
+            ],
+            axis=-1,
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 1 + 6 * self.components)
@@ -60,7 +67,8 @@ class MixtureDensity(keras.layers.Layer):
 
 
 def split_mixture(params):
-    """Mixture parameters [..., 1 + 6M] -> (end [...], weights, mu_x, mu_y, sigma_x, sigma_y, rho [..., M])."""
+    """Mixture parameters [..., 1 + 6M] -> (end [...], weights, mu_x, mu_y, sigma_x, sigma_y, rho
+    [..., M])."""
     components = (params.shape[-1] - 1) // 6
     end, *rest = ops.split(params, [1] + [1 + k * components for k in range(1, 6)], axis=-1)
     return (end[..., 0], *rest)
@@ -77,8 +85,13 @@ def mixture_nll(y_true, y_pred):
     x, y, stroke_end = y_true[..., 0:1], y_true[..., 1:2], y_true[..., 2]
     z_x, z_y = (x - mu_x) / sigma_x, (y - mu_y) / sigma_y
     one_minus = 1.0 - ops.square(rho)
-    log_density = (-math.log(2 * math.pi) - ops.log(sigma_x) - ops.log(sigma_y) - 0.5 * ops.log(one_minus)
-                   - (ops.square(z_x) + ops.square(z_y) - 2.0 * rho * z_x * z_y) / (2.0 * one_minus))
+    log_density = (
+        -math.log(2 * math.pi)
+        - ops.log(sigma_x)
+        - ops.log(sigma_y)
+        - 0.5 * ops.log(one_minus)
+        - (ops.square(z_x) + ops.square(z_y) - 2.0 * rho * z_x * z_y) / (2.0 * one_minus)
+    )
     log_mixture = ops.logsumexp(ops.log(ops.maximum(weights, 1e-30)) + log_density, axis=-1)
     end = ops.clip(end, EPSILON, 1.0 - EPSILON)
     log_end = stroke_end * ops.log(end) + (1.0 - stroke_end) * ops.log(1.0 - end)

@@ -50,12 +50,16 @@ from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving, Task
 PARITY_LINES = 4  # held-out lines (prediction: their first PARITY_POINTS points) the export compares on
 PARITY_POINTS = 48
 START_POINT = tf.constant(START[None, None])
-MIXTURE_LAYOUT = ("end-of-stroke probability, M weights, M means x, M means y, M deviations x, M deviations y, "
-                  "M correlations")
-STEP_USAGE = ("start from zero states and the point (0, 0, 1); sample a point from the mixture (offsets "
-              "divided by offset_scale, as the network reads them) and feed it back. Synthesis: the text as "
-              "character ids (the alphabet's index + 1, 0 after its end); stop once phi at the text's length "
-              "exceeds phi at every character")
+MIXTURE_LAYOUT = (
+    "end-of-stroke probability, M weights, M means x, M means y, M deviations x, M deviations y, "
+    "M correlations"
+)
+STEP_USAGE = (
+    "start from zero states and the point (0, 0, 1); sample a point from the mixture (offsets "
+    "divided by offset_scale, as the network reads them) and feed it back. Synthesis: the text as "
+    "character ids (the alphabet's index + 1, 0 after its end); stop once phi at the text's length "
+    "exceeds phi at every character"
+)
 
 
 class HandwritingTask(Task):
@@ -72,10 +76,16 @@ class HandwritingTask(Task):
         settings = config["train"]
         lines = usable_lines(read_lines(data), settings, self.synthesis)
         writers = sorted({line.writer for line in lines})
-        parts = split_whole(len(writers), settings["validation_fraction"], settings["test_fraction"],
-                            settings["seed"], "writers")
-        train, validation, test = ([line for line in lines if line.writer in {writers[i] for i in part}]
-                                   for part in parts)
+        parts = split_whole(
+            len(writers),
+            settings["validation_fraction"],
+            settings["test_fraction"],
+            settings["seed"],
+            "writers",
+        )
+        train, validation, test = (
+            [line for line in lines if line.writer in {writers[i] for i in part}] for part in parts
+        )
         alphabet = Alphabet.of([line.text for line in train])
         if self.synthesis:
             config["model"]["alphabet_size"] = alphabet.size
@@ -93,13 +103,20 @@ class HandwritingTask(Task):
             heldout={**heldout, "lines": validation},
         )
 
-    def meta(self, config: dict, alphabet: Alphabet, scale: list[float], parts: dict[str, list[Line]]) -> dict:
+    def meta(
+        self, config: dict, alphabet: Alphabet, scale: list[float], parts: dict[str, list[Line]]
+    ) -> dict:
         generation = config["generation"]
         return {
-            "offset_scale": scale, "bias": generation["bias"], "max_points": generation["max_points"],
+            "offset_scale": scale,
+            "bias": generation["bias"],
+            "max_points": generation["max_points"],
             "max_points_limit": generation["max_points_limit"],
-            **({"alphabet": alphabet.characters, "max_chars": config["writing"]["max_chars"]}
-               if self.synthesis else {}),
+            **(
+                {"alphabet": alphabet.characters, "max_chars": config["writing"]["max_chars"]}
+                if self.synthesis
+                else {}
+            ),
             "lines": {name: len(part) for name, part in parts.items()},
             "writers": {name: len({line.writer for line in part}) for name, part in parts.items()},
         }
@@ -121,16 +138,20 @@ class HandwritingTask(Task):
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Nats per point on each held-out part; for synthesis, the window's alignment on the
         validation lines whose points know their characters."""
-        parts = {k: v for k, v in dataset.items() if k != "lines"} if isinstance(dataset, dict) \
+        parts = (
+            {k: v for k, v in dataset.items() if k != "lines"}
+            if isinstance(dataset, dict)
             else {"val": dataset}
-        figures = {f"{name}_nats_per_point": mean_loss(model, batches, mixture_nll)
-                   for name, batches in parts.items()}
+        )
+        figures = {
+            f"{name}_nats_per_point": mean_loss(model, batches, mixture_nll)
+            for name, batches in parts.items()
+        }
         if self.synthesis and isinstance(dataset, dict):
             share = alignment(model, dataset["lines"], Alphabet(meta["alphabet"]), meta["offset_scale"])
             if share is not None:
                 figures["val_alignment"] = share
         return figures
-
 
     # Serving: signatures, the card, parity.
 
@@ -140,7 +161,9 @@ class HandwritingTask(Task):
 
         def serve(strokes):
             with tf.control_dependencies([tf.debugging.assert_all_finite(strokes, "strokes are not finite")]):
-                points = tf.concat([tf.tile(START_POINT, [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1)
+                points = tf.concat(
+                    [tf.tile(START_POINT, [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1
+                )
             return {"mixture": in_data_units(model(points, training=False)[:, -1], scale)}
 
         def write(points, bias, seed):
@@ -151,7 +174,10 @@ class HandwritingTask(Task):
         scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)  # noqa: E731
         return {
             "serving_default": (serve, [tf.TensorSpec([None, None, 3], tf.float32, name="strokes")]),
-            "write": (write, [scalar(tf.int32, "points"), scalar(tf.float32, "bias"), scalar(tf.int32, "seed")]),
+            "write": (
+                write,
+                [scalar(tf.int32, "points"), scalar(tf.float32, "bias"), scalar(tf.int32, "seed")],
+            ),
             "step": step_endpoint(writer, None, meta),
         }
 
@@ -161,9 +187,13 @@ class HandwritingTask(Task):
     def parity_inputs(self, heldout: list) -> np.ndarray:
         """Held-out lines' first points (as run.json keeps them), no movement at all, and long
         strokes, as strokes [n, PARITY_POINTS, 3] in the data's units."""
-        rows = [np.resize(np.asarray(points, np.float32).reshape(-1, 3), (PARITY_POINTS, 3)) for points in heldout]
+        rows = [
+            np.resize(np.asarray(points, np.float32).reshape(-1, 3), (PARITY_POINTS, 3)) for points in heldout
+        ]
         still = np.zeros((PARITY_POINTS, 3), np.float32)
-        long = np.tile(np.array([[40.0, -25.0, 0.0], [-30.0, 20.0, 1.0]], np.float32), (PARITY_POINTS // 2, 1))
+        long = np.tile(
+            np.array([[40.0, -25.0, 0.0], [-30.0, 20.0, 1.0]], np.float32), (PARITY_POINTS // 2, 1)
+        )
         return np.stack([*rows, still, long])
 
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
@@ -198,8 +228,10 @@ class HandwritingTask(Task):
         lines = [read_iam_line(Path(item)) for item in items]
         lengths = sorted({len(line.points) for line in lines})
         if len(lengths) > 1:
-            raise UserError("the stroke files hold different numbers of points "
-                            f"({', '.join(map(str, lengths))}); a batch needs one length: send them one by one")
+            raise UserError(
+                "the stroke files hold different numbers of points "
+                f"({', '.join(map(str, lengths))}); a batch needs one length: send them one by one"
+            )
         return np.stack([line.points for line in lines])
 
     def card(self, meta) -> dict:
@@ -207,21 +239,26 @@ class HandwritingTask(Task):
         return {
             "saved_model": {
                 "serving_default": {
-                    "inputs": {"strokes": "float32 [batch, time, 3]: (dx, dy, end of stroke) offsets in the "
-                                          "data's units; time 0 asks for the first point"},
-                    "outputs": {"mixture": f"float32 [batch, {m}]: the next point's distribution, in the "
-                                           f"data's units ({MIXTURE_LAYOUT})"},
+                    "inputs": {
+                        "strokes": "float32 [batch, time, 3]: (dx, dy, end of stroke) offsets in the "
+                        "data's units; time 0 asks for the first point"
+                    },
+                    "outputs": {
+                        "mixture": f"float32 [batch, {m}]: the next point's distribution, in the "
+                        f"data's units ({MIXTURE_LAYOUT})"
+                    },
                 },
                 "write": {
-                    "inputs": {"points": f"int32, 1 to {meta['max_points_limit']}: points to write",
-                               "bias": "float32 >= 0: Graves' bias (0 samples the model as trained)",
-                               "seed": "int32: the same seed, the same writing"},
+                    "inputs": {
+                        "points": f"int32, 1 to {meta['max_points_limit']}: points to write",
+                        "bias": "float32 >= 0: Graves' bias (0 samples the model as trained)",
+                        "seed": "int32: the same seed, the same writing",
+                    },
                     "outputs": {"strokes": "float32 [points, 3]: (dx, dy, end of stroke), the data's units"},
                 },
                 "step": _step_card(self.synthesis, "batch", meta),
             },
-            "tflite": {"signature": "step", **_step_card(self.synthesis, "1", meta),
-                       "usage": STEP_USAGE},
+            "tflite": {"signature": "step", **_step_card(self.synthesis, "1", meta), "usage": STEP_USAGE},
         }
 
 
@@ -236,12 +273,19 @@ def usable_lines(lines: list[Line], settings: dict, synthesis: bool) -> list[Lin
     points (a note says how many) and, for synthesis, those with no text."""
     if settings["lines"] is not None:
         lines = lines[: settings["lines"]]
-    kept = [line for line in lines if len(line.points) <= settings["max_points"]
-            and (line.text.strip() or not synthesis)]
+    kept = [
+        line
+        for line in lines
+        if len(line.points) <= settings["max_points"] and (line.text.strip() or not synthesis)
+    ]
     if len(kept) < len(lines):
-        warnings.warn(f"{len(lines) - len(kept)} of {len(lines)} lines have more than train.max_points="
-                      f"{settings['max_points']} points{' or no text' if synthesis else ''} and were left "
-                      "out", SeqzooNote, stacklevel=2)
+        warnings.warn(
+            f"{len(lines) - len(kept)} of {len(lines)} lines have more than train.max_points="
+            f"{settings['max_points']} points{' or no text' if synthesis else ''} and were left "
+            "out",
+            SeqzooNote,
+            stacklevel=2,
+        )
     if not kept:
         raise UserError("no line is usable for training")
     return kept
@@ -283,8 +327,13 @@ class HandwritingSynthesisTask(HandwritingTask):
         def written(text, bias, seed, max_points, greedy):
             chars, unknown, truncated = ids(text)
             strokes, lengths, window = writer.write(chars, bias, seed, max_points, greedy=greedy)
-            return {"strokes": strokes * scale, "lengths": lengths, "window": window,
-                    "unknown_characters": unknown, "truncated": truncated}
+            return {
+                "strokes": strokes * scale,
+                "lengths": lengths,
+                "window": window,
+                "unknown_characters": unknown,
+                "truncated": truncated,
+            }
 
         def serve(text):
             out = written(text, 0.0, 0, meta["max_points"], greedy=True)
@@ -298,8 +347,10 @@ class HandwritingSynthesisTask(HandwritingTask):
         text = tf.TensorSpec([None], tf.string, name="text")
         return {
             "serving_default": (serve, [text]),
-            "write": (write, [text, scalar(tf.float32, "bias"), scalar(tf.int32, "seed"),
-                              scalar(tf.int32, "max_points")]),
+            "write": (
+                write,
+                [text, scalar(tf.float32, "bias"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_points")],
+            ),
             "step": step_endpoint(writer, None, meta),
         }
 
@@ -352,11 +403,15 @@ class HandwritingSynthesisTask(HandwritingTask):
 
     def card(self, meta) -> dict:
         limit, width = meta["max_points_limit"], meta["max_chars"]
-        text = (f"string [batch]: texts in the alphabet {meta['alphabet']!r}; other characters are skipped "
-                f"(counted), past {width} characters cut")
-        common = {"lengths": "int32 [batch]: each row's points (the rest is padding)",
-                  "unknown_characters": "int32 [batch]: characters skipped as not in the alphabet",
-                  "truncated": f"bool [batch]: the text had more than {width} characters"}
+        text = (
+            f"string [batch]: texts in the alphabet {meta['alphabet']!r}; other characters are skipped "
+            f"(counted), past {width} characters cut"
+        )
+        common = {
+            "lengths": "int32 [batch]: each row's points (the rest is padding)",
+            "unknown_characters": "int32 [batch]: characters skipped as not in the alphabet",
+            "truncated": f"bool [batch]: the text had more than {width} characters",
+        }
         strokes = "float32 [batch, points, 3]: (dx, dy, end of stroke) offsets in the data's units"
         return {
             "saved_model": {
@@ -365,11 +420,18 @@ class HandwritingSynthesisTask(HandwritingTask):
                     "outputs": {"strokes": strokes + ", written greedily", **common},
                 },
                 "write": {
-                    "inputs": {"text": text, "bias": "float32 >= 0: Graves' bias (0 samples the model as trained)",
-                               "seed": "int32: the same seed, the same writing",
-                               "max_points": f"int32, 1 to {limit}: a guard; writing stops at the text's end"},
-                    "outputs": {"strokes": strokes, "window": "float32 [batch, points, chars]: the window's "
-                                                              "weight on each character at each point", **common},
+                    "inputs": {
+                        "text": text,
+                        "bias": "float32 >= 0: Graves' bias (0 samples the model as trained)",
+                        "seed": "int32: the same seed, the same writing",
+                        "max_points": f"int32, 1 to {limit}: a guard; writing stops at the text's end",
+                    },
+                    "outputs": {
+                        "strokes": strokes,
+                        "window": "float32 [batch, points, chars]: the window's "
+                        "weight on each character at each point",
+                        **common,
+                    },
                 },
                 "step": _step_card(True, "batch", meta),
             },
@@ -381,12 +443,17 @@ def char_ids_function(meta: dict):
     """texts [batch] -> (character ids [batch, <= max_chars] (0 after the end), unknown characters
     [batch], truncated [batch]), in the graph: characters outside the alphabet are skipped."""
     width = meta["max_chars"]
-    codes = tf.constant([ord(c) for c in meta["alphabet"]], tf.int32)  # no table: nothing to track in an export
+    codes = tf.constant(
+        [ord(c) for c in meta["alphabet"]], tf.int32
+    )  # no table: nothing to track in an export
 
     def lookup(points):
         equal = tf.equal(points[:, None], codes[None])
-        return tf.where(tf.reduce_any(equal, axis=1), tf.argmax(tf.cast(equal, tf.int32), axis=1,
-                                                                output_type=tf.int32) + 1, 0)
+        return tf.where(
+            tf.reduce_any(equal, axis=1),
+            tf.argmax(tf.cast(equal, tf.int32), axis=1, output_type=tf.int32) + 1,
+            0,
+        )
 
     def ids(text):
         characters = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
@@ -394,8 +461,11 @@ def char_ids_function(meta: dict):
         known = tf.ragged.boolean_mask(found, found > 0)
         unknown = tf.cast(characters.row_lengths() - known.row_lengths(), tf.int32)
         chars = known[:, :width].to_tensor(0, shape=[None, None])
-        return tf.concat([chars, tf.zeros([tf.shape(chars)[0], 0], tf.int32)], axis=1), unknown, \
-            known.row_lengths() > width
+        return (
+            tf.concat([chars, tf.zeros([tf.shape(chars)[0], 0], tf.int32)], axis=1),
+            unknown,
+            known.row_lengths() > width,
+        )
 
     return ids
 
@@ -405,8 +475,9 @@ def greedy_point(mixture: np.ndarray) -> np.ndarray:
     the pen lifted where p(end) > 0.5."""
     components = (len(mixture) - 1) // 6
     k = int(np.argmax(mixture[1 : 1 + components]))
-    return np.array([mixture[1 + components + k], mixture[1 + 2 * components + k], float(mixture[0] > 0.5)],
-                    np.float32)
+    return np.array(
+        [mixture[1 + components + k], mixture[1 + 2 * components + k], float(mixture[0] > 0.5)], np.float32
+    )
 
 
 def _scale(meta: dict) -> tf.Tensor:
@@ -423,10 +494,12 @@ def in_data_units(mixture, scale):
 
 
 def _write_checks(points, bias, limit: int, name: str) -> list:
-    return [tf.debugging.assert_positive(points, message=f"{name} < 1"),
-            tf.debugging.assert_less_equal(points, limit, message=f"{name} > {limit}"),
-            tf.debugging.assert_all_finite(bias, message="bias is not finite"),
-            tf.debugging.assert_non_negative(bias, message="bias < 0")]
+    return [
+        tf.debugging.assert_positive(points, message=f"{name} < 1"),
+        tf.debugging.assert_less_equal(points, limit, message=f"{name} > {limit}"),
+        tf.debugging.assert_all_finite(bias, message="bias is not finite"),
+        tf.debugging.assert_non_negative(bias, message="bias < 0"),
+    ]
 
 
 def step_endpoint(writer: HandwritingWriter, batch_size: int | None, meta: dict) -> Endpoint:
@@ -435,22 +508,31 @@ def step_endpoint(writer: HandwritingWriter, batch_size: int | None, meta: dict)
     names = [name for name, _, _ in writer.state_specs()]
     specs = [tf.TensorSpec([batch_size, 3], tf.float32, name="point")]
     if writer.synthesis:
-        specs.append(tf.TensorSpec([batch_size, meta["max_chars"] if batch_size else None], tf.int32,
-                                   name="chars"))
-    specs += [tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in writer.state_specs()]
+        specs.append(
+            tf.TensorSpec([batch_size, meta["max_chars"] if batch_size else None], tf.int32, name="chars")
+        )
+    specs += [
+        tf.TensorSpec([batch_size, *shape], dtype, name=name) for name, shape, dtype in writer.state_specs()
+    ]
 
     def step(point, *rest):
         chars, states = (rest[0], rest[1:]) if writer.synthesis else (None, rest)
         mixture, new_states, phi = writer.step(point, list(states), chars)
-        return {"mixture": mixture, **({"phi": phi} if phi is not None else {}),
-                **dict(zip(names, new_states, strict=True))}
+        return {
+            "mixture": mixture,
+            **({"phi": phi} if phi is not None else {}),
+            **dict(zip(names, new_states, strict=True)),
+        }
 
     return step, specs
 
 
 def _step_card(synthesis: bool, batch: str, meta: dict) -> dict:
-    states = "h<i>, c<i> float32 [{b}, units] per layer" + (", kappa [{b}, K], window [{b}, alphabet]"
-                                                            if synthesis else "") + ": zeros to start"
+    states = (
+        "h<i>, c<i> float32 [{b}, units] per layer"
+        + (", kappa [{b}, K], window [{b}, alphabet]" if synthesis else "")
+        + ": zeros to start"
+    )
     inputs = {"point": f"float32 [{batch}, 3]: the last point, divided by offset_scale"}
     if synthesis:
         width = meta["max_chars"] if batch == "1" else "chars"
@@ -458,10 +540,15 @@ def _step_card(synthesis: bool, batch: str, meta: dict) -> dict:
     outputs = {"mixture": f"float32 [{batch}, 1 + 6M]: the next point's distribution ({MIXTURE_LAYOUT})"}
     if synthesis:
         outputs["phi"] = f"float32 [{batch}, chars + 1]: the window's weight on each character and one past"
-    return {"inputs": {**inputs, "<states>": states.format(b=batch)},
-            "outputs": {**outputs, "<states>": "the states to feed back"}}
+    return {
+        "inputs": {**inputs, "<states>": states.format(b=batch)},
+        "outputs": {**outputs, "<states>": "the states to feed back"},
+    }
 
 
 def _zero_states(step) -> dict[str, np.ndarray]:
-    return {name: np.zeros(d["shape"], d["dtype"]) for name, d in step.get_input_details().items()
-            if name not in ("point", "chars")}
+    return {
+        name: np.zeros(d["shape"], d["dtype"])
+        for name, d in step.get_input_details().items()
+        if name not in ("point", "chars")
+    }

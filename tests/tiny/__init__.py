@@ -40,6 +40,14 @@ class TinyTask:
 
     independent_outputs = False  # True: a sigmoid per output (music's notes), else a softmax
 
+    def check_outputs(self, outputs: np.ndarray) -> None:
+        """Asserts the forward pass's outputs are what the head makes: a softmax sums to 1, a sigmoid
+        per output lies in (0, 1)."""
+        if self.independent_outputs:
+            assert ((outputs > 0) & (outputs < 1)).all()
+        else:
+            np.testing.assert_allclose(outputs.sum(axis=-1), 1.0, atol=1e-5)
+
     def data(self, config: dict) -> Tiny:
         """The tiny data, sizing `config` to it (vocabulary, classes) as `prepare` does."""
         raise NotImplementedError

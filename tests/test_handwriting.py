@@ -1,0 +1,187 @@
+"""Handwriting (Graves 2013): the mixture density head, the window network, the data, `seqzoo write`."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqzoo
+from seqzoo.cli import main
+from seqzoo.data.handwriting import Style, read_iam_line, write_synthetic
+from seqzoo.decoding.handwriting_writer import HandwritingWriter
+from seqzoo.errors import UserError
+from seqzoo.layers.mixture_density import mixture_nll, sample_mixture
+
+
+def mixture(end, weights, mu_x, mu_y, sigma_x, sigma_y, rho):
+    return np.concatenate([[end], weights, mu_x, mu_y, sigma_x, sigma_y, rho]).astype(np.float32)[None]
+
+
+def test_the_mixture_nll_is_the_bivariate_gaussian_mixtures_and_the_bernoullis():
+    params = mixture(0.2, [0.3, 0.7], [0.5, -1.0], [0.0, 2.0], [1.0, 0.5], [2.0, 0.8], [0.6, -0.3])
+    point = np.array([[0.4, 1.1, 1.0]], np.float32)
+    density = 0.0
+    for k in range(2):
+        mx, my, sx, sy, r = (
+            params[0, 3 + k],
+            params[0, 5 + k],
+            params[0, 7 + k],
+            params[0, 9 + k],
+            params[0, 11 + k],
+        )
+        zx, zy = (0.4 - mx) / sx, (1.1 - my) / sy
+        z = zx**2 + zy**2 - 2 * r * zx * zy
+        density += (
+            params[0, 1 + k]
+            * math.exp(-z / (2 * (1 - r * r)))
+            / (2 * math.pi * sx * sy * math.sqrt(1 - r * r))
+        )
+    expected = -(math.log(density) + math.log(0.2))
+    assert float(mixture_nll(point, params)[0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_nll_stays_finite_for_a_point_far_from_every_component():
+    params = mixture(1.0, [1.0], [0.0], [0.0], [math.exp(-10)], [math.exp(-10)], [0.999])
+    value = float(mixture_nll(np.array([[1e3, -1e3, 0.0]], np.float32), params)[0])
+    assert math.isfinite(value) and value > 1e6
+
+
+def test_a_large_bias_samples_the_heaviest_components_mean_and_greedy_is_deterministic():
+    params = mixture(0.0, [0.2, 0.8], [5.0, -3.0], [1.0, 2.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0])
+    sampled = sample_mixture(tf.constant(params), 30.0, tf.constant([1, 2])).numpy()[0]
+    np.testing.assert_allclose(sampled, [-3.0, 2.0, 0.0], atol=1e-6)
+    greedy = sample_mixture(tf.constant(params), 0.0, tf.constant([1, 2]), greedy=True).numpy()[0]
+    np.testing.assert_array_equal(greedy, [-3.0, 2.0, 0.0])
+    # Unbiased, the samples spread as the mixture does: the heavier component is picked about 80 %
+    # of the time.
+    many = np.stack(
+        [sample_mixture(tf.constant(params), 0.0, tf.constant([7, i])).numpy()[0] for i in range(300)]
+    )
+    assert 0.7 < np.mean(many[:, 0] < 1.0) < 0.9
+
+
+def test_the_synthetic_writer_joins_glyphs_and_labels_each_point_with_its_character():
+    line = write_synthetic("ab cd", Style("scripts", 0.2, 1.0, 0.5, 0.5, 0.1, 2.5), np.random.default_rng(0))
+    assert line.points.shape[1] == 3 and line.points.dtype == np.float32
+    assert np.all(np.diff(line.chars) >= 0)  # written left to right, each character once
+    assert set(line.chars.tolist()) == {0, 1, 3, 4}  # the space draws nothing
+    assert line.points[-1, 2] == 1 and 1 <= line.points[:, 2].sum() < 10  # joined: few pen lifts
+    np.testing.assert_array_equal(line.points[0, :2], [0.0, 0.0])
+
+
+IAM = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<WhiteboardCaptureSession><Transcription><TextLine text="hi there"/></Transcription>
+<StrokeSet>
+<Stroke><Point x="100" y="200" time="0.1"/><Point x="104" y="197" time="0.2"/>
+<Point x="109" y="199" time="0.3"/></Stroke>
+<Stroke><Point x="120" y="200" time="0.5"/><Point x="121" y="190" time="0.6"/></Stroke>
+</StrokeSet></WhiteboardCaptureSession>"""
+
+
+def test_an_iam_ondb_stroke_file_reads_as_offsets_with_its_text(tmp_path):
+    path = tmp_path / "a01-000u-01.xml"
+    path.write_text(IAM, encoding="latin-1")
+    line = read_iam_line(path)
+    assert line.text == "hi there"
+    np.testing.assert_array_equal(line.points, [[0, 0, 0], [4, 3, 0], [5, -2, 1], [11, -1, 0], [1, 10, 1]])
+    assert (line.chars == -1).all()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("<StrokeSet><Stroke><Point x='1' y='2'/>", "is not well-formed XML"),
+        ('<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', "declares a DOCTYPE or entities"),
+        ("<StrokeSet><Stroke><Point x='1' y='2'/></Stroke></StrokeSet>", "has a single point"),
+        (
+            "<StrokeSet><Stroke><Point x='1' y='nan'/><Point x='1' y='2'/></Stroke></StrokeSet>",
+            "not a finite number",
+        ),
+        ("<StrokeSet><Stroke><Point x='a' y='2'/></Stroke></StrokeSet>", "without a numeric x and y"),
+        (
+            "<StrokeSet><Stroke><Point x='1' y='2'/><Point x='3' y='2'/></Stroke></StrokeSet>",
+            "has no transcription",
+        ),
+        ("<StrokeSet></StrokeSet>", "has no StrokeSet/Stroke/Point"),
+    ],
+)
+def test_a_bad_stroke_file_is_refused_in_one_line_naming_it(tmp_path, content, message):
+    path = tmp_path / "line.xml"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message) as raised:
+        read_iam_line(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_training_and_writing_compute_the_same_network():
+    """The scanned call (training) and the writer's step (generation) are one function."""
+    model = seqzoo.build("handwriting_synthesis", preset="tiny")
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(2, 9, 3)).astype(np.float32)
+    chars = np.array([[3, 1, 4, 1, 5], [2, 6, 0, 0, 0]], np.int32)
+    whole = keras.ops.convert_to_numpy(model([points, chars]))
+    writer, states = HandwritingWriter(model), model.get_layer("rnn").initial_states(2)
+    for t in range(9):
+        mixture_t, states, _ = writer.step(points[:, t], states, chars)
+        np.testing.assert_allclose(mixture_t.numpy(), whole[:, t], atol=1e-5)
+
+
+def test_writing_stops_for_an_empty_text_and_at_max_points():
+    model = seqzoo.build("handwriting_synthesis", preset="tiny")
+    points, lengths, window = HandwritingWriter(model).write(tf.constant([[1, 2, 3], [0, 0, 0]]), 0.5, 3, 25)
+    assert lengths.numpy()[1] == 0 and 1 <= lengths.numpy()[0] <= 25
+    assert points.shape == (2, lengths.numpy()[0], 3) and window.shape == (2, lengths.numpy()[0], 3)
+    assert not points.numpy()[1].any()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("handwriting")
+    run = seqzoo.train("handwriting_synthesis", preset="tiny", epochs=1, out=folder / "run", verbose=0)
+    return seqzoo.export_run(run, base=folder / "saved_models")
+
+
+def test_a_trained_run_reports_nats_per_point_and_the_windows_alignment(exported):
+    card = seqzoo.exporters.ExportedModel(exported).card
+    metrics = card["metrics"]
+    assert {"val_nats_per_point", "test_nats_per_point", "val_alignment"} <= set(metrics)
+    assert 0.0 <= metrics["val_alignment"] <= 1.0 and math.isfinite(metrics["val_nats_per_point"])
+    assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5
+
+
+def test_write_draws_the_text_and_its_window(exported, tmp_path, capsys):
+    out = tmp_path / "hello.svg"
+    assert main(["write", str(exported), "bad", "--bias", "1", "--seed", "3", "--out", str(out)]) == 0
+    assert out.read_text().startswith("<?xml") and (tmp_path / "hello.window.png").stat().st_size > 1000
+    assert "points" in capsys.readouterr().out
+    again = seqzoo.exporters.ExportedModel(exported).write("bad", 1.0, 3)
+    assert again["strokes"].shape[1] == 3 and again["window"].shape[1] == 3
+    np.testing.assert_array_equal(
+        again["strokes"], seqzoo.exporters.ExportedModel(exported).write("bad", 1.0, 3)["strokes"]
+    )
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["", "--out", "x.svg"], "the text is empty"),
+        (["b\u00e9d", "--out", "x.svg"], "the model was not trained on '\u00e9'"),
+        (["bad", "--bias", "-1", "--out", "x.svg"], "bias must be in \\[0, 100\\], got -1.0"),
+        (["bad", "--bias", "nan", "--out", "x.svg"], "bias must be a finite number"),
+        (["bad", "--max-points", "0", "--out", "x.svg"], "max points must be between 1 and 4000"),
+        (["bad", "--max-points", "99999", "--out", "x.svg"], "max points must be between 1 and 4000"),
+        (["a" * 41, "--out", "x.svg"], "the text has 41 characters; this model writes at most 40"),
+        (["bad", "--out", "x.txt"], "name an .svg, .png or .pdf file"),
+    ],
+)
+def test_write_refuses_bad_input_in_one_line_with_exit_2(
+    exported, tmp_path, monkeypatch, capsys, arguments, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["write", str(exported), *arguments]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("seqzoo: error:")
+    assert __import__("re").search(message, err), err
+    assert not list(tmp_path.iterdir())
