@@ -2,7 +2,7 @@
 
 Commands, a module a group: list, config, demo (`zoo`); train, evaluate, compare (`training`);
 export, request, verify (`exports`); predict, tag, translate, caption, attention, generate,
-compose, synthesize (`inference`); embeddings (`embeddings`); paper (`paper`).
+compose, synthesize, write (`inference`); embeddings (`embeddings`); paper (`paper`).
 
 A user's mistake (unknown name, missing file, bad value) prints one line and
 exits 2; anything else is a bug and keeps its traceback.
