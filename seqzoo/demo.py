@@ -90,6 +90,15 @@ def _audio(exported, out: Path) -> list[str]:
     return [f"== one second synthesized by the SavedModel (compiled by XLA): {path}"]
 
 
+def _handwriting(exported, out: Path) -> list[str]:
+    from seqzoo.plots import plot_strokes
+
+    synthesis = exported.card["task"] == "handwriting_synthesis"
+    written = exported.write("hello world" if synthesis else None, bias=1.0, seed=3)
+    path = plot_strokes(written["strokes"], out / "handwriting.svg")
+    return [f"== {'hello world, written' if synthesis else 'free writing'} by the SavedModel: {path}"]
+
+
 DEMOS = {
     "translation": Demo("small", 3, _translations, "dates in 8 languages -> ISO, SavedModel and TFLite"),
     "classification": Demo("small", None, _predictions, "movie-review sentiment, SavedModel and TFLite"),
@@ -98,6 +107,8 @@ DEMOS = {
     "captioning": Demo("small", 2, _captions, "captions of held-out digit scenes"),
     "music": Demo("small", 3, _music, "a chorale composed from a chord (MIDI)"),
     "audio": Demo("small", 1, _audio, "a second of audio (WAV)"),
+    "handwriting_prediction": Demo("small", 1, _handwriting, "free handwriting (SVG)"),
+    "handwriting_synthesis": Demo("small", 1, _handwriting, "'hello world' handwritten (SVG)"),
 }
 
 

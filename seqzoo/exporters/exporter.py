@@ -89,7 +89,8 @@ def export(
         raise UserError(f"export name {name!r} is not a zoo entry; pass entry= naming the one it was "
                         f"built from ({', '.join(list_models())})")
     task = get_task(get_entry(entry or name).task)
-    if task.serving.reads_text and model.inputs and "int" not in str(model.inputs[0].dtype):
+    if task.serving.input == "text" and task.serving.reads_text and model.inputs \
+            and "int" not in str(model.inputs[0].dtype):
         raise UserError(f"model {model.name!r} reads float sequences; `seqzoo.export` serves text models "
                         "only (save it with model.export(path) instead)")
     meta = {**(meta or {}), **({"labels": labels} if labels is not None else {})}

@@ -49,7 +49,6 @@ from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving, Task
 
 PARITY_LINES = 4  # held-out lines (prediction: their first PARITY_POINTS points) the export compares on
 PARITY_POINTS = 48
-START_POINT = tf.constant(START[None, None])
 MIXTURE_LAYOUT = (
     "end-of-stroke probability, M weights, M means x, M means y, M deviations x, M deviations y, "
     "M correlations"
@@ -162,7 +161,7 @@ class HandwritingTask(Task):
         def serve(strokes):
             with tf.control_dependencies([tf.debugging.assert_all_finite(strokes, "strokes are not finite")]):
                 points = tf.concat(
-                    [tf.tile(START_POINT, [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1
+                    [tf.tile(START[None, None], [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1
                 )
             return {"mixture": in_data_units(model(points, training=False)[:, -1], scale)}
 
@@ -199,7 +198,7 @@ class HandwritingTask(Task):
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
         scale = _scale(meta)
         strokes = tf.constant(np.asarray(texts, np.float32))
-        points = tf.concat([tf.tile(START_POINT, [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1)
+        points = tf.concat([tf.tile(START[None, None], [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1)
         return {"mixture": in_data_units(model(points, training=False)[:, -1], scale).numpy()}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
