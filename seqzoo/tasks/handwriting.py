@@ -198,7 +198,8 @@ class HandwritingTask(Task):
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
         scale = _scale(meta)
         strokes = tf.constant(np.asarray(texts, np.float32))
-        points = tf.concat([tf.tile(START[None, None], [tf.shape(strokes)[0], 1, 1]), strokes / scale], axis=1)
+        start = tf.tile(START[None, None], [tf.shape(strokes)[0], 1, 1])
+        points = tf.concat([start, strokes / scale], axis=1)
         return {"mixture": in_data_units(model(points, training=False)[:, -1], scale).numpy()}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
