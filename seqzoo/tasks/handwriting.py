@@ -291,22 +291,30 @@ def usable_lines(lines: list[Line], settings: dict, synthesis: bool) -> list[Lin
     return kept
 
 
-def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: list[float]) -> float | None:
+def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: list[float],
+              batch_size: int = 32) -> float | None:
     """The share of the lines' points (those whose character is known) at which the window's weight
     peaks on the character being drawn; None when no point knows its character."""
     rnn = model.get_layer("rnn")
+    window = tf.function(lambda points, chars: rnn([points, chars], return_window=True)[1],
+                         reduce_retracing=True)
+    lines = [line for line in lines if (line.chars >= 0).any() and not alphabet.unknown(line.text)]
     hits, count = 0, 0
-    for line in lines:
-        known = line.chars >= 0
-        if not known.any() or alphabet.unknown(line.text):
-            continue
-        points = line.points / np.array([*scale, 1.0], np.float32)
-        before = np.concatenate([START[None], points[:-1]])[None]
-        _, phi = rnn([tf.constant(before), tf.constant(alphabet.ids(line.text)[None])], return_window=True)
-        # Ids skip nothing here (every character is known), so column u is character u of the text.
-        peak = np.argmax(keras.ops.convert_to_numpy(phi)[0, :, : len(line.text)], axis=-1)
-        hits += int((peak[known] == line.chars[known]).sum())
-        count += int(known.sum())
+    for first in range(0, len(lines), batch_size):
+        group = lines[first : first + batch_size]
+        points = np.zeros((len(group), max(len(line.points) for line in group), 3), np.float32)
+        chars = np.zeros((len(group), max(len(line.text) for line in group)), np.int32)
+        for i, line in enumerate(group):
+            normalised = line.points / np.array([*scale, 1.0], np.float32)
+            points[i, : len(line.points)] = np.concatenate([START[None], normalised[:-1]])
+            # Ids skip nothing here (every character is known), so column u is character u of the text.
+            chars[i, : len(line.text)] = alphabet.ids(line.text)
+        phi = window(tf.constant(points), tf.constant(chars)).numpy()
+        for i, line in enumerate(group):
+            known = line.chars >= 0
+            peak = np.argmax(phi[i, : len(line.points), : len(line.text)], axis=-1)
+            hits += int((peak[known] == line.chars[known]).sum())
+            count += int(known.sum())
     return hits / count if count else None
 
 
