@@ -11,8 +11,6 @@ from seqzoo.errors import ExportError
 from seqzoo.tasks import Task
 from seqzoo.text import Vectorizer
 
-TOLERANCE = 1e-5
-
 
 def check_parity(
     task: Task,
@@ -22,15 +20,16 @@ def check_parity(
     tflite_model: bytes,
     heldout: list,
     meta: dict,
-    tolerance: float = TOLERANCE,
+    tolerance: float | None = None,
 ) -> dict:
     """Max abs difference of the task's outputs from the SavedModel and TFLite vs Keras.
 
     The SavedModel gets the held-out inputs and the task's edge cases (`Task.parity_inputs`)
     as one batch through `serving_default`; the TFLite file is driven one input at a time,
     as an app would. Raises ExportError with the numbers when either difference exceeds
-    `tolerance`.
+    `tolerance` (default: the task's `parity_tolerance`), or when the outputs' shapes differ.
     """
+    tolerance = task.parity_tolerance if tolerance is None else tolerance
     texts = task.parity_inputs(heldout)
     expected = task.reference_outputs(model, vectorizer, texts, meta)
     served = saved_model.signatures["serving_default"]
@@ -38,7 +37,8 @@ def check_parity(
     from_tflite = task.tflite_outputs(Interpreter(model_content=tflite_model), vectorizer, texts, meta)
     report = {"texts": len(texts), "outputs": sorted(expected), "tolerance": tolerance}
     for target, outputs in (("saved_model", from_saved_model), ("tflite", from_tflite)):
-        diff = max(float(np.max(np.abs(outputs[k] - v))) for k, v in expected.items() if k in outputs)
+        diff = max(float(np.max(np.abs(outputs[k] - v))) if np.shape(outputs[k]) == np.shape(v) else np.inf
+                   for k, v in expected.items() if k in outputs)
         report[f"{target}_max_abs_diff"] = diff
         if not diff <= tolerance:  # also catches NaN
             raise ExportError(

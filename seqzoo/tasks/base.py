@@ -164,6 +164,9 @@ class ServingRole:
 class ParityRole:
     """What the export's parity check and the quantised files' measurements ask of a task."""
 
+    # The largest difference from Keras the export accepts, in the outputs' units.
+    parity_tolerance = 1e-5
+
     def parity_inputs(self, heldout: list) -> list:
         """What the export-time parity check feeds: held-out inputs and the edge cases every
         export must agree on (empty, unknown words, bad UTF-8)."""
