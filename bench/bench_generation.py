@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import timed  # noqa: E402  (bench/timing.py, beside this script)
 
 import seqzoo  # noqa: E402
 from seqzoo.data import read_documents, split_documents, window_dataset  # noqa: E402
@@ -103,8 +104,8 @@ def main() -> None:
     arguments = (prompt_ids, tf.constant(NEW_TOKENS), tf.constant(1.0), tf.constant(0),
                  tf.constant(1.0), tf.constant(7), banned)
     generate(*arguments)  # trace once
-    in_graph = statistics.median(_timed(lambda: generate(*arguments)) for _ in range(5))
-    classic = _timed(lambda: classic_sampling(model, vectorizer, PROMPT, NEW_TOKENS))
+    in_graph = statistics.median(timed(lambda: generate(*arguments)) for _ in range(5))
+    classic = timed(lambda: classic_sampling(model, vectorizer, PROMPT, NEW_TOKENS))
     print(f"\n1. generation, {NEW_TOKENS} new characters")
     print(f"   seqzoo in-graph, states carried   {NEW_TOKENS / in_graph:10,.0f} tokens/s")
     print(f"   model.predict on growing prefix   {NEW_TOKENS / classic:10,.0f} tokens/s")
@@ -121,7 +122,7 @@ def main() -> None:
     seconds = {name: [] for name in models}
     for _ in range(5):
         for name, m in models.items():
-            seconds[name].append(_timed(lambda m=m: m.fit(x, epochs=1, verbose=0, shuffle=False)))
+            seconds[name].append(timed(lambda m=m: m.fit(x, epochs=1, verbose=0, shuffle=False)))
     tokens = 64 * 64 * 40
     rates = {name: tokens / statistics.median(s) for name, s in seconds.items()}
     ours = rates["seqzoo.build('char_lm', 'small')"]
@@ -132,11 +133,6 @@ def main() -> None:
     print(f"\n3. after {args.budget:.0f} s of training ({len(history.history['loss'])} epochs begun): "
           f"held-out bits per character {bpc:.3f}")
 
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

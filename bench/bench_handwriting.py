@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import timed  # noqa: E402  (bench/timing.py, beside this script)
 
 import seqzoo  # noqa: E402
 from seqzoo.data.handwriting import Alphabet, line_examples, synthetic_lines  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> None:
     runs = (("seqzoo, in-graph write", in_graph), ("reference, Python loop over step", python_loop))
     for name, run in runs:
         written = run()  # traced
-        times = [_timed(run) for _ in range(args.rounds)]
+        times = [timed(run) for _ in range(args.rounds)]
         rates[name] = written / statistics.median(times)
         print(f"   {name:34s} {rates[name]:10,.0f} points/s ({written} points, median of {args.rounds})")
     ratio = rates["seqzoo, in-graph write"] / rates["reference, Python loop over step"]
@@ -101,11 +102,6 @@ def main() -> None:
     print(f"   training: {points / (time.perf_counter() - start):,.0f} points/s "
           f"(batches of 32 lines, {points / len(lines):.0f} points a line)")
 
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

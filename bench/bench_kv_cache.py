@@ -24,12 +24,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import timed  # noqa: E402  (bench/timing.py, beside this script)
 
 import seqzoo  # noqa: E402
 from seqzoo.data import read_documents  # noqa: E402
@@ -98,7 +98,7 @@ def main() -> None:
             arguments = (prompt, tf.constant(new), tf.constant(0.0), tf.constant(0), tf.constant(1.0),
                          tf.constant(7))
             outputs[name] = generate(*arguments).numpy()  # traced once, greedy
-            rates[name] = new / statistics.median(_timed(lambda g=generate, a=arguments: g(*a))
+            rates[name] = new / statistics.median(timed(lambda g=generate, a=arguments: g(*a))
                                                   for _ in range(args.rounds))
         where = "within the window" if prompt.shape[1] + new <= args.window else "past the window"
         print(f"\n{new} new tokens ({where}), median of {args.rounds}")
@@ -111,11 +111,6 @@ def main() -> None:
               f"greedy tokens the same: {same}; "
               f"cache / char_lm = {cached / rates['char_lm, carried LSTM states']:.2f}")
 
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

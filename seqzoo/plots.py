@@ -180,12 +180,7 @@ def plot_strokes(strokes, path: str | Path, title: str = "", colour_by_stroke: b
                       linewidth=1.5, solid_capstyle="round")
     axes.set_aspect("equal")
     axes.axis("off")
-    axes.set_title(title, fontsize=9)
-    try:
-        _save(figure, path)
-    finally:
-        plt.close(figure)
-    return Path(path)
+    return _labelled(figure, axes, "", "", title, path)
 
 
 def plot_window(window, text: str, path: str | Path, title: str = "") -> Path:
