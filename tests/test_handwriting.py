@@ -185,3 +185,24 @@ def test_write_refuses_bad_input_in_one_line_with_exit_2(
     assert err.count("\n") == 0 and err.startswith("seqzoo: error:")
     assert __import__("re").search(message, err), err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"hello world", "is not a seqzoo handwriting .npz \\(This file contains pickled \\(object\\) data\\)"),
+    (b"PK\x03\x04" + b"\x00" * 40, "is not a seqzoo handwriting .npz"),
+])
+def test_a_damaged_handwriting_npz_is_refused_in_one_line(tmp_path, content, message):
+    from seqzoo.data.handwriting import read_lines
+
+    path = tmp_path / "lines.npz"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=message) as raised:
+        read_lines(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_too_few_writers_for_a_split_is_refused_naming_writers(tmp_path):
+    for i in range(2):
+        (tmp_path / f"line{i}.xml").write_text(IAM.replace("hi there", f"line {i}"), encoding="latin-1")
+    with pytest.raises(UserError, match="at least 3 usable writers are needed"):
+        seqzoo.train("handwriting_synthesis", tmp_path, preset="tiny", out=tmp_path / "run", verbose=0)

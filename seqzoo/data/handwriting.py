@@ -20,6 +20,7 @@ import functools
 import io
 import re
 import xml.etree.ElementTree as ElementTree
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,8 +265,9 @@ def _read_npz(path: Path) -> list[Line]:
         with np.load(path, allow_pickle=False) as arrays:
             points, chars, lengths = arrays["points"], arrays["chars"], arrays["lengths"]
             texts, writers = arrays["texts"].tolist(), arrays["writers"].tolist()
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"handwriting data '{path}' is not a seqzoo handwriting .npz ({err})") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        reason = str(err).split(". ")[0]  # NumPy's pickle message goes on about loading it unsafely
+        raise UserError(f"handwriting data '{path}' is not a seqzoo handwriting .npz ({reason})") from None
     if lengths.sum() != len(points) or len(points) != len(chars) or not np.isfinite(points).all():
         raise UserError(f"handwriting data '{path}' is damaged: its arrays do not agree")
     starts = np.concatenate([[0], np.cumsum(lengths)])
