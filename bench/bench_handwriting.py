@@ -31,8 +31,8 @@ import tensorflow as tf  # noqa: E402
 from timing import timed  # noqa: E402  (bench/timing.py, beside this script)
 
 import seqzoo  # noqa: E402
-from seqzoo.data.handwriting import Alphabet, line_examples, synthetic_lines  # noqa: E402
-from seqzoo.decoding.handwriting_writer import START, HandwritingWriter  # noqa: E402
+from seqzoo.data.handwriting import START, Alphabet, line_examples, synthetic_lines  # noqa: E402
+from seqzoo.decoding.handwriting_writer import HandwritingWriter  # noqa: E402
 
 TEXT = "the quick brown fox jumps over a lazy dog"[:40]
 

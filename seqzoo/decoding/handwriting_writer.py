@@ -7,10 +7,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from seqzoo.data.handwriting import START
 from seqzoo.layers.graves_rnn import POINT_SIZE
 from seqzoo.layers.mixture_density import sample_mixture
-
-START = (0.0, 0.0, 1.0)  # the point before a line's first: the pen lifted, at the start
 
 
 class HandwritingWriter:
@@ -58,7 +57,7 @@ class HandwritingWriter:
             width, lengths, one_hot = 0, None, None
             done = tf.zeros([batch], tf.bool)
         seed = tf.cast(seed, tf.int32)
-        point = tf.tile(tf.constant([START], tf.float32), [batch, 1])
+        point = tf.tile(tf.constant(START[None]), [batch, 1])
         states = self.rnn.initial_states(batch)
 
         def body(i, point, states, done, written, points, windows):

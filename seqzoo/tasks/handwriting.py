@@ -219,9 +219,6 @@ class HandwritingTask(Task):
             rows.append(in_data_units(tf.constant(out["mixture"]), tf.constant(scale)).numpy()[0])
         return {"mixture": np.stack(rows)}
 
-    def quantization_outputs(self, interpreter, vectorizer, inputs, meta) -> dict:
-        return self.tflite_outputs(interpreter, vectorizer, inputs, meta)
-
     def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
         return {"mixture_max_abs_diff": float(np.abs(reference["mixture"] - outputs["mixture"]).max())}
 
@@ -413,9 +410,6 @@ class HandwritingSynthesisTask(HandwritingTask):
     def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
         same = [int(a) == int(b) for a, b in zip(reference["lengths"], outputs["lengths"], strict=True)]
         return {"same_length": float(np.mean(same))}
-
-    def request_values(self, name: str, items: list[str], meta: dict):
-        return list(items)
 
     def card(self, meta) -> dict:
         limit, width = meta["max_points_limit"], meta["max_chars"]
