@@ -38,6 +38,7 @@ from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
 from seqzoo.tasks import get_task
 from seqzoo.text import Vectorizer
+from seqzoo.exporters.web import browser_file, checked_runtime, write_page
 
 
 def export(
@@ -54,6 +55,7 @@ def export(
     heldout_texts: list[str] | None = None,
     data: dict | None = None,
     quantize: str | list[str] | None = None,
+    web: bool = False,
 ) -> Path:
     """Exports a trained model and its vectorizer; returns the new version folder.
 
@@ -76,6 +78,9 @@ def export(
         quantize: str or list of str. Quantised `.tflite` files to add: "float16", "dynamic", "int8"
             (comma-separated or a list), each measured against float32 on the held-out inputs in
             the card (`tflite.quantized`); one the converter cannot make is listed with its reason.
+        web: bool. Also write `web/`, a page that runs the model in a browser on LiteRT.js
+            (`seqzoo.exporters.web`), checked against the `.tflite` file; an entry that cannot have one is
+            named in a note and exported without it.
 
     Example:
     ```python
@@ -98,6 +103,8 @@ def export(
     if kinds and not len(task.heldout_inputs(heldout_texts or [])):
         raise UserError("quantised files are measured on held-out inputs, and none were given "
                         "(heldout_texts)")
+    if web:
+        checked_runtime()  # before anything is written
     model_dir = _writable_model_dir(Path(base), name)
     _remove_stale_exports(model_dir)
     with _writing(model_dir):
@@ -117,12 +124,19 @@ def export(
                     heldout=task.heldout_inputs(heldout_texts or []), meta=meta, stem=name)
                 for file, content in files.items():
                     (tmp / file).write_bytes(content)
+            web_model = browser_file(task, model, meta, vectorizer, name) if web else None
             if vectorizer is not None:
                 write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
             if vectorizer is not None and vectorizer.wordpiece_vocabulary is not None:
                 write_json(tmp / "wordpiece_vocabulary.json", vectorizer.wordpiece_vocabulary)
         loaded = tf.saved_model.load(str(tmp))
         parity = check_parity(task, model, vectorizer, loaded, tflite_model, heldout_texts or [], meta)
+        if isinstance(web_model, bytes):
+            with _writing(model_dir):
+                web_card = write_page(tmp / "web", web_model, task=task, tflite_model=tflite_model,
+                                      vectorizer=vectorizer, meta=meta, heldout=heldout_texts or [], name=name)
+        else:
+            web_card = None if web_model is None else {"folder": None, "reason": web_model}
         with _writing(model_dir):
             write_warmup(tmp, loaded, name, task.serving.input, task.parity_inputs(heldout_texts or [])[0])
         with _writing(model_dir):
@@ -133,6 +147,8 @@ def export(
                 tflite_file=tflite_file, quantized=quantized,
             )
             card["training_data"] = data
+            if web_card is not None:
+                card["web"] = web_card
             card["saved_model_fingerprint"] = saved_model_fingerprint(tmp)
             card["files"] = file_table(tmp)
             write_json(tmp / "seqzoo.json", {**card, "card_sha256": card_digest(card)})
@@ -149,15 +165,15 @@ def export(
 
 
 def export_run(run_dir: str | Path, *, name: str | None = None, base: str | Path = "saved_models",
-               quantize: str | list[str] | None = None) -> Path:
-    """Exports a finished `seqzoo train` run directory (`quantize`: see `export`)."""
+               quantize: str | list[str] | None = None, web: bool = False) -> Path:
+    """Exports a finished `seqzoo train` run directory (`quantize`, `web`: see `export`)."""
     from seqzoo.training import load_run
 
     run = load_run(run_dir)
     return export(
         run.model, run.vectorizer, name=run.name if name is None else name, entry=run.name, meta=run.meta,
         base=base, config=run.config, metrics=run.metrics, heldout_texts=run.heldout_texts, data=run.data,
-        quantize=quantize,
+        quantize=quantize, web=web,
     )
 
 

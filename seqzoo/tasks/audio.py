@@ -53,6 +53,7 @@ class AudioTask(SteppedTask):
     """Recordings (WAV files; default: Bach chorales rendered to 8 kHz audio) as mu-law codes."""
 
     name = "audio"
+    web_page, web_meta_keys = "audio", ("sample_rate", "mu", "receptive_field", "seconds", "samples_limit")
     # A request may leave out the prime: generation starts from silence.
     serving = Serving(input="waveform", reads_text=False, request_inputs={"generate": "prime"},
                       optional_request_inputs=("prime",))

@@ -200,9 +200,32 @@ class ParityRole:
         raise NotImplementedError
 
 
-class Task(DataRole, ServingRole, ParityRole):
-    """Every role of one kind of entry: its data (`DataRole`), how it is served (`ServingRole`) and
-    how its exports are checked (`ParityRole`). Each caller uses one role; a new kind of entry fills
-    all three (see `ClassificationTask`, the shortest)."""
+class WebRole:
+    """What `seqzoo export --web` asks of a task: the page that runs its exports in a browser and the
+    `.tflite` signatures that page calls (`seqzoo.exporters.web`). LiteRT.js takes fixed shapes and int32 /
+    float32 / uint8 tensors only: `seqzoo.exporters.web.browser_ready` fixes each variable length at
+    `web_length` and passes bools as int32."""
+
+    web_page: str | None = None  # the page script, seqzoo/exporters/web/page/<web_page>.js; None: no page yet
+    web_meta_keys: tuple[str, ...] = ()  # what the page reads of the task's metadata (label names, ...)
+
+    def web_endpoints(self, model: keras.Model, meta: dict) -> dict[str, Endpoint]:
+        """The signatures the page calls, at batch 1 (default: the `.tflite` file's)."""
+        return self.tflite_endpoints(model, meta)
+
+    def web_length(self, meta: dict, vectorizer: Vectorizer | None) -> int | None:
+        """The length every variable input length is fixed at: the text's `max_length` (ids are
+        padded with 0 up to it, as a batch pads them)."""
+        return None if vectorizer is None else vectorizer.max_length
+
+    def web_meta(self, meta: dict) -> dict:
+        """What the page needs from the task's metadata besides the vocabulary: `web_meta_keys`."""
+        return {key: meta[key] for key in self.web_meta_keys if key in meta}
+
+
+class Task(DataRole, ServingRole, ParityRole, WebRole):
+    """Every role of one kind of entry: its data (`DataRole`), how it is served (`ServingRole`), how
+    its exports are checked (`ParityRole`) and shown in a browser (`WebRole`). Each caller uses one
+    role; a new kind of entry fills the first three (see `ClassificationTask`, the shortest)."""
 
     name: str

@@ -80,6 +80,7 @@ class CaptioningTask(EncoderDecoderTask):
 
     name = "captioning"
     verb = "caption"
+    web_page = "captioning"
     attention_outputs = ("attention", "tokens")
     serving = Serving(input="image", binary_inputs=("image",))
     read_options = ("images",)

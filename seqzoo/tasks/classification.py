@@ -33,6 +33,7 @@ class ClassificationTask(Task):
     """Texts in, `probabilities` over the labels and the `label` out."""
 
     name = "classification"
+    web_page, web_meta_keys = "classification", ("labels",)
     read_options = ("text_column", "label_column")
 
     def default_data(self) -> Path:

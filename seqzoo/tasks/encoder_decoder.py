@@ -80,14 +80,28 @@ class EncoderDecoderTask(Task):
 
     def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
         translator = Translator(model, START_ID, END_ID)
-        spec = self.tflite_input(meta)
+        return {**self._search_endpoint(translator, meta, attention=False),
+                **loop_endpoints(translator, lambda inputs: inputs, [self.tflite_input(meta)], batch_size=1)}
+
+    def web_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        """The page's search, with the attention weights [1, steps, positions] where the entry has them."""
+        return self._search_endpoint(Translator(model, START_ID, END_ID), meta,
+                                     attention=meta["attention"] is not None)
+
+    web_meta_keys = ("separator", "beam_width", "max_steps", "attention", "image_size", "grid")
+
+    def web_meta(self, meta) -> dict:
+        return super().web_meta(meta) | {"max_beam_width": MAX_BEAM_WIDTH}
+
+    def _search_endpoint(self, translator: Translator, meta: dict, attention: bool) -> dict[str, Endpoint]:
+        """`<verb>`: the raw input at batch 1 and a beam width -> token_ids, score (and attention)."""
 
         def search(inputs, beam_width):
             result = translator.search(inputs, beam_width, meta["max_steps"], meta["length_penalty"])
-            return {"token_ids": result.token_ids, "score": result.scores}
+            out = {"token_ids": result.token_ids, "score": result.scores}
+            return {**out, "attention": result.attention} if attention else out
 
-        return {self.verb: (search, [spec, BEAM_WIDTH]),
-                **loop_endpoints(translator, lambda inputs: inputs, [spec], batch_size=1)}
+        return {self.verb: (search, [self.tflite_input(meta), BEAM_WIDTH])}
 
     def reference_outputs(self, model, vectorizer, inputs, meta) -> dict[str, np.ndarray]:
         search = self.search_function(model, vectorizer, meta)

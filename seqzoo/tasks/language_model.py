@@ -45,6 +45,8 @@ PARITY_PROMPTS = 16
 
 class LanguageModelTask(SteppedTask):
     name = "language_model"
+    web_page, web_meta_keys = "language_model", ("bos_id", "separator", "unit", "max_new_tokens",
+                                                  "max_new_tokens_limit")
     step_input, step_unit = "token_ids", "token"
     serving = Serving(request_inputs={"generate": "prompt"})
 

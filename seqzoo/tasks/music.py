@@ -54,6 +54,7 @@ class MusicTask(SteppedTask):
     """Scores (MIDI / MusicXML files; default: music21's Bach chorales) as quarter-note piano rolls."""
 
     name = "music"
+    web_page, web_meta_keys = "music", ("pitches", "lowest_midi", "frames", "frames_limit")
     serving = Serving(input="frames", reads_text=False, request_inputs={"generate": "start"})
     step_input, step_unit, bernoulli = "frame", "frame", True
 

@@ -34,6 +34,7 @@ class TaggingTask(Task):
     """Texts in, one tag per token out; data in CoNLL-style column files."""
 
     name = "tagging"
+    web_page, web_meta_keys = "tagging", ("tags",)
 
     def default_data(self) -> Path:
         return restoration_corpus()

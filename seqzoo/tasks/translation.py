@@ -52,6 +52,7 @@ class TranslationTask(EncoderDecoderTask):
 
     name = "translation"
     verb = "translate"
+    web_page = "translation"
     attention_outputs = ("attention", "source_tokens", "target_tokens")
 
     def default_data(self) -> Path:
@@ -118,6 +119,9 @@ class TranslationTask(EncoderDecoderTask):
 
     def tflite_input(self, meta) -> tf.TensorSpec:
         return tf.TensorSpec([1, None], tf.int32, name="token_ids")
+
+    def web_meta(self, meta) -> dict:
+        return super().web_meta(meta) | {"target_vocabulary": target_of(meta).get_vocabulary()}
 
     def tflite_sources(self, vectorizer, texts, meta) -> list:
         """Each text's ids as the card tells an app to make them; None (translated as '') for a text
