@@ -5,6 +5,9 @@ import os
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# LiteRT.js stays where `seqzoo web --fetch-runtime` put it (.ci/run does): pages are built from it.
+_user_cache = os.environ.get("SEQZOO_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "seqzoo")
+os.environ.setdefault("SEQZOO_LITERTJS", os.path.join(_user_cache, "litertjs"))
 os.environ["SEQZOO_CACHE"] = tempfile.mkdtemp(prefix="seqzoo-test-cache-")  # never ~/.cache
 
 import pytest  # noqa: E402
@@ -36,3 +39,12 @@ def sentiment_run(sentiment_file, tmp_path_factory):
 def exported_sentiment(sentiment_run, tmp_path_factory):
     base = tmp_path_factory.mktemp("saved_models")
     return seqzoo.export_run(sentiment_run, base=base)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (the system's, through Playwright), or a skip naming what is missing."""
+    from browser import chromium
+
+    with chromium() as launched:
+        yield launched

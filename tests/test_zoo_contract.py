@@ -6,6 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from browser import assert_page_gives, opened, web_runtime_missing
 from contract import (
     reference,
     requests_in_clean_process,
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 import seqzoo
 
 ENTRIES = seqzoo.list_models()
+WEB_MISSING = web_runtime_missing()  # exports get a browser page where LiteRT.js has been fetched
+PAGE_ENTRIES = [name for name in ENTRIES if task_of(name).web_page]  # each opened in Chromium
 
 
 @functools.cache
@@ -32,7 +35,8 @@ def trained(name):
 def exported(name, base):
     data = trained(name).data
     return seqzoo.export(trained(name).model, data.vectorizer, name=name, meta=data.meta, base=base,
-                         heldout_texts=data.served if data.heldout is None else data.heldout)
+                         heldout_texts=data.served if data.heldout is None else data.heldout,
+                         web=WEB_MISSING is None)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +119,50 @@ def test_every_tflite_signature_gives_finite_outputs_for_all_padding_inputs(name
         for output_name, value in runner(**inputs).items():
             if np.issubdtype(value.dtype, np.floating):
                 assert np.isfinite(value).all(), f"{key}: {output_name} is not finite for all-padding inputs"
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_every_export_has_a_browser_page_that_agrees_with_its_tflite_file_or_says_why_not(name, export_base):
+    if WEB_MISSING:
+        pytest.skip(WEB_MISSING)
+    version = exported(name, export_base)
+    web = json.loads((version / "seqzoo.json").read_text())["web"]
+    task = task_of(name)
+    if task.web_page is None:
+        assert web == {"folder": None, "reason": f"task {task.name!r} has no browser page yet"}
+        assert not (version / "web").exists()
+        return
+    assert web["parity"]["calls"] > 0 and web["parity"]["max_abs_diff_vs_tflite"] <= task.parity_tolerance
+    page = json.loads((version / "web" / "model.json").read_text())
+    assert page["page"] == task.web_page and page["signatures"] == web["signatures"]
+    for signature, sides in page["signatures"].items():  # what LiteRT.js takes: fixed shapes, three dtypes
+        for tensor, detail in {**sides["inputs"], **sides["outputs"]}.items():
+            assert all(size > 0 for size in detail["shape"]), (signature, tensor, detail)
+            assert detail["dtype"] in ("int32", "float32", "uint8"), (signature, tensor, detail)
+    for file in ("index.html", "page.js", "seqzoo.js", "model.tflite", "litert/core/index.js",
+                 "litert/wasm-utils/index.js", "litert/wasm/litert_wasm_internal.wasm", "litert/LICENSE"):
+        assert (version / "web" / file).is_file(), file
+    assert 9e6 < web["bytes_loaded"] < 11e6, web["bytes_loaded"]  # one wasm pair, the model, the page
+
+
+@pytest.mark.parametrize("name", PAGE_ENTRIES)
+def test_the_page_tokenizes_and_answers_as_the_python_litert_interpreter_does(name, export_base, browser):
+    """In Chromium, on LiteRT.js: the page's ids for the parity texts are the vectorizer's, and its answers
+    the Python interpreter's from the same file (ids identical, numbers within 1e-5); the console shows no
+    error."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    folder = exported(name, export_base) / "web"
+    data = trained(name).data
+    interpreter = Interpreter(model_path=str(folder / "model.tflite"))
+    with opened(browser, folder) as (page, errors):
+        if data.vectorizer is not None and task_of(name).serving.input == "text":
+            for text in task_of(name).parity_inputs(data.served):
+                expected = data.vectorizer.lookup([text]).to_list()[0][: data.vectorizer.max_length]
+                assert page.evaluate("t => seqzoo.encode(t).ids", text) == expected, repr(text)
+        for expression, argument, expected in tiny_of(name).page_checks(interpreter, data):
+            assert_page_gives(page.evaluate(expression, argument), expected, f"{expression} on {argument!r:.60}")
+        assert not errors, errors
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""`seqzoo export`, `seqzoo verify` and `seqzoo request`: exported versions and their TF Serving requests."""
+"""`seqzoo export`, `seqzoo verify`, `seqzoo request` and `seqzoo web`: exported versions, their TF Serving
+requests and their browser pages."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 
 def add_commands(commands) -> None:
-    """export, request, verify"""
+    """export, request, verify, web"""
     command = commands.add_parser("export", help="export a run to SavedModel + TFLite")
     command.add_argument("run_dir")
     command.add_argument("--name", help="served model name (default: the entry's)")
@@ -16,6 +17,8 @@ def add_commands(commands) -> None:
     command.add_argument("--quantize", metavar="KINDS", help="quantised .tflite files to add, comma-"
                          "separated: float16, dynamic (int8 weights), int8 (full integer, calibrated on "
                          "held-out inputs)")
+    command.add_argument("--web", action="store_true", help="also write web/: a page that runs the model in "
+                         "a browser on LiteRT.js (see `seqzoo web`)")
     command.set_defaults(run=export_command)
 
     command = commands.add_parser("request", help="a TF Serving request for an exported version: the REST "
@@ -41,18 +44,33 @@ def add_commands(commands) -> None:
     command.add_argument("version", help="saved_models/NAME/N (or saved_models/NAME: every version)")
     command.set_defaults(run=_verify)
 
+    command = commands.add_parser("web", help="serve an export's browser page on 127.0.0.1 (`export --web` "
+                                  "writes it), or fetch the LiteRT.js files pages are made with")
+    command.add_argument("model", nargs="?", help="saved_models/NAME (newest version), a version folder or "
+                         "its web/ folder")
+    command.add_argument("--port", type=int, default=8000, help="default: %(default)s (0: any free port)")
+    command.add_argument("--open", action="store_true", help="open the page in the default browser")
+    command.add_argument("--fetch-runtime", action="store_true", help="put the pinned LiteRT.js npm packages "
+                         "in seqzoo's cache with `npm pack`, once, before `export --web`")
+    command.set_defaults(run=_web)
+
 
 def export_command(args) -> Path:
     import seqzoo
     from seqzoo.exporters.quantize import parse_quantizations
 
     kinds = parse_quantizations(args.quantize)  # a wrong kind fails before the run is loaded
-    path = seqzoo.export_run(args.run_dir, name=args.name, base=args.base, quantize=kinds)
+    path = seqzoo.export_run(args.run_dir, name=args.name, base=args.base, quantize=kinds, web=args.web)
     card = json.loads((path / "seqzoo.json").read_text())
     parity = card["parity"]
     print(f"exported: {path}  (SavedModel, {card['tflite']['file']}, seqzoo.json)")
     print(f"parity vs Keras on {parity['texts']} held-out inputs: SavedModel "
           f"{parity['saved_model_max_abs_diff']:.2g}, TFLite {parity['tflite_max_abs_diff']:.2g}")
+    web = card.get("web")
+    if web and web.get("folder"):
+        print(f"browser page: {path / web['folder']}/index.html ({web['bytes_loaded'] / 1e6:.1f} MB loaded; the "
+              f"page's file agrees with the .tflite file to {web['parity']['max_abs_diff_vs_tflite']:.2g} over "
+              f"{web['parity']['calls']} calls); serve it with `seqzoo web {path}`")
     quantized = card["tflite"].get("quantized")
     if quantized:
         from seqzoo.exporters.quantize import TABLE_HEADER, quantization_table
@@ -143,3 +161,28 @@ def _verify(args) -> None:
     if damaged:
         raise UserError(damaged[0] if len(damaged) == 1
                         else f"{len(damaged)} versions have changed: " + " | ".join(damaged))
+
+
+def _web(args) -> None:
+    from seqzoo.errors import UserError
+    from seqzoo.exporters.web.runtime import fetch_runtime
+
+    if args.fetch_runtime:
+        print(f"LiteRT.js: {fetch_runtime()}")
+        if args.model is None:
+            return
+    if args.model is None:
+        raise UserError("name an export to serve (saved_models/NAME), or pass --fetch-runtime")
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port must be from 0 to 65535, got {args.port}")
+    import threading
+    import webbrowser
+
+    from seqzoo.exporters.web.serve import page_folder, serving
+
+    folder = page_folder(args.model)
+    with serving(folder, args.port) as url:
+        print(f"serving {folder} at {url} (Ctrl-C stops)", flush=True)
+        if args.open:
+            webbrowser.open(url)
+        threading.Event().wait()  # until Ctrl-C

@@ -68,6 +68,44 @@ class TinyTask:
         """What a user of `seqzoo request` names for the input: texts, one not ASCII."""
         return ["a gorgeous film", "naïve café, dull"]
 
+    def page_checks(self, interpreter, data: Tiny) -> list[tuple[str, object, dict]]:
+        """What the task's browser page is asked (a JavaScript function of one argument that calls
+        `window.seqzoo`), the argument, and what the Python LiteRT interpreter gives for the same from
+        the page's own file (`interpreter`)."""
+        raise NotImplementedError
+
+
+PAGE_TEXTS = ["a gorgeous film", "naïve café, DULL!", "unseen words entirely and more"]
+
+
+def padded_ids(vectorizer: Vectorizer, text: str) -> np.ndarray:
+    """A text's ids as the browser-ready file takes them: [1, max_length], 0 after the text."""
+    ids = vectorizer([text]).numpy()[0]
+    return np.pad(ids, (0, vectorizer.max_length - len(ids)))[None].astype(np.int32)
+
+
+def greedy_steps(interpreter, input_name: str, inputs: list, count: int, choose) -> tuple[np.ndarray, list]:
+    """Drives the file's `step` from zero states: each of `inputs`, then `count` times what `choose`
+    picks from the probabilities. Returns the probabilities after `inputs` and the picks."""
+    step = interpreter.get_signature_runner("step")
+    details = step.get_input_details()
+    states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items() if name != input_name}
+    shape, dtype = details[input_name]["shape"], details[input_name]["dtype"]
+
+    def feed(value):
+        nonlocal states
+        out = step(**{input_name: np.asarray(value, dtype).reshape(shape)}, **states)
+        states = {name: out[name] for name in states}
+        return out["probabilities"][0]
+
+    for value in inputs:
+        probabilities = first = feed(value)
+    picks = []
+    for _ in range(count):
+        picks.append(choose(probabilities))
+        probabilities = feed(picks[-1])
+    return first, picks
+
 
 def tiny_task(task: str) -> TinyTask:
     """The `TinyTask` of a task, from `tests/tiny/<task>.py`."""

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from seqzoo.data.audio import mu_law_decode, mu_law_encode, write_wav
+from seqzoo.data.audio import SILENCE, mu_law_decode, mu_law_encode, write_wav
 from seqzoo.tasks import get_task
 from seqzoo.tasks.audio import audio_meta
-from tiny import Tiny, TinyTask, byte_rows, per_step_shape
+from tiny import Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
 
 
 def tone_codes(samples: int, start: int = 0) -> np.ndarray:
@@ -31,6 +31,15 @@ class Audio(TinyTask):
         for i, row in enumerate(rows):
             waveforms[i, : len(row)] = (np.frombuffer(row, np.uint8).astype(np.float32) - 128) / 128
         return waveforms
+
+    def page_checks(self, interpreter, data):
+        field = [SILENCE] * data.meta["receptive_field"]
+        codes = tone_codes(12).tolist()
+        probabilities, _ = greedy_steps(interpreter, "code", field + codes, 0, None)
+        _, chosen = greedy_steps(interpreter, "code", field, 10, lambda p: int(np.argmax(p)))
+        return [("async c => ({probabilities: await seqzoo.probabilities(c)})", codes,
+                 {"probabilities": probabilities}),
+                ("n => seqzoo.synthesize(n, 0, 1)", 10, {"codes": chosen})]
 
     def request_values(self, input_name, folder):
         path = folder / "tone.wav"

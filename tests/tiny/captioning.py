@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from seqzoo.data.captions import CaptionedImages
+from seqzoo.tasks import get_task
 from seqzoo.tasks.captioning import caption_dataset, captioning_meta
 from seqzoo.tasks.encoder_decoder import target_vectorizer
 from seqzoo.text import string_tensor
@@ -54,6 +55,18 @@ class Captioning(TinyTask):
 
     def request_values(self, input_name, folder):
         return block_images(2)
+
+    def page_checks(self, interpreter, data):
+        caption = interpreter.get_signature_runner("caption")
+        checks = []
+        for pixels in get_task("captioning").tflite_sources(data.vectorizer, data.served[:3], data.meta):
+            out = caption(image=pixels, beam_width=np.int32(2))
+            steps = int(np.count_nonzero(out["token_ids"][0]))
+            expected = {"token_ids": out["token_ids"][0], "score": out["score"][0]}
+            if "attention" in out:
+                expected["attention"] = out["attention"][0, :steps]
+            checks.append(("([p, b]) => seqzoo.caption(p, b)", [pixels.ravel().tolist(), 2], expected))
+        return checks
 
 
 TINY = Captioning()

@@ -1,7 +1,9 @@
 """The tiny texts as one token stream, in windows of 4 next-token pairs."""
 
-from seqzoo.tasks.language_model import lm_meta, lm_vectorizer, token_stream
-from tiny import TEXTS, Tiny, TinyTask, per_step_shape
+import numpy as np
+
+from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, prompt_row, token_stream
+from tiny import PAGE_TEXTS, TEXTS, Tiny, TinyTask, greedy_steps, per_step_shape
 
 
 class LanguageModel(TinyTask):
@@ -15,6 +17,18 @@ class LanguageModel(TinyTask):
         return Tiny(vectorizer, inputs, targets, lm_meta(config, vectorizer))
 
     output_shape = staticmethod(per_step_shape)
+
+    def page_checks(self, interpreter, data):
+        def greedy(p):
+            return int(np.argmax(np.where(np.isin(np.arange(len(p)), [0, BOS_ID]), -1, p)))
+
+        checks = []
+        for text in PAGE_TEXTS:
+            probabilities, ids = greedy_steps(interpreter, "token_ids", prompt_row(data.vectorizer, text), 6, greedy)
+            checks += [("async t => ({probabilities: await seqzoo.probabilities(t)})", text,
+                        {"probabilities": probabilities}),
+                       ("t => seqzoo.generate(t, 6, 0, 1)", text, {"ids": ids})]
+        return checks
 
 
 TINY = LanguageModel()

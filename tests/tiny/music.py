@@ -5,7 +5,7 @@ import numpy as np
 from seqzoo.data.music import PITCHES, chord_frames
 from seqzoo.tasks import get_task
 from seqzoo.tasks.music import music_meta
-from tiny import Tiny, TinyTask, byte_rows, per_step_shape
+from tiny import Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
 
 CADENCE = [[48, 60, 64, 67], [53, 60, 65, 69], [55, 59, 62, 67], [48, 60, 64, 72]]
 
@@ -36,6 +36,18 @@ class Music(TinyTask):
 
     def request_values(self, input_name, folder):
         return ["C4 E4 G4", "F4 A4 C5", "G3 B3 D4 G4"]
+
+    def page_checks(self, interpreter, data):
+        roll = chord_frames(CADENCE[:3])
+        checks = []
+        for length in (1, 3):
+            probabilities, _ = greedy_steps(interpreter, "frame", roll[:length], 0, None)
+            checks.append(("async r => ({last: (await seqzoo.probabilities(r)).at(-1)})",
+                           roll[:length].tolist(), {"last": probabilities}))
+        _, frames = greedy_steps(interpreter, "frame", roll[:1], 4, lambda p: (p > 0.5).astype(np.float32))
+        checks.append(("c => seqzoo.compose(c, 4, 0, 1)", CADENCE[0],
+                       {"piano_roll": np.concatenate([roll[:1], frames]).astype(int)}))
+        return checks
 
 
 TINY = Music()

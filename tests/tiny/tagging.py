@@ -3,7 +3,7 @@
 import numpy as np
 
 from seqzoo.text import Vectorizer
-from tiny import TEXTS, Tiny, TinyTask, per_step_shape
+from tiny import PAGE_TEXTS, TEXTS, Tiny, TinyTask, padded_ids, per_step_shape
 
 
 class Tagging(TinyTask):
@@ -17,6 +17,15 @@ class Tagging(TinyTask):
         return Tiny(vectorizer, ids, tags, {"tags": ["short", "long", *spare]})
 
     output_shape = staticmethod(per_step_shape)
+
+    def page_checks(self, interpreter, data):
+        tag = interpreter.get_signature_runner("serving_default")
+        checks = []
+        for text in PAGE_TEXTS:
+            tokens = min(len(data.vectorizer.lookup([text]).to_list()[0]), data.vectorizer.max_length)
+            probabilities = tag(token_ids=padded_ids(data.vectorizer, text))["probabilities"][0, :tokens]
+            checks.append(("t => seqzoo.tag(t)", text, {"probabilities": probabilities}))
+        return checks
 
 
 TINY = Tagging()

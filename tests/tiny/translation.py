@@ -6,7 +6,7 @@ from seqzoo.data.translation import ParallelTexts
 from seqzoo.tasks.encoder_decoder import START_ID, target_vectorizer
 from seqzoo.tasks.translation import pair_dataset, translation_meta
 from seqzoo.text import Vectorizer
-from tiny import TEXTS, Tiny, TinyTask
+from tiny import PAGE_TEXTS, TEXTS, Tiny, TinyTask, padded_ids
 
 TARGET_STEPS = 5
 
@@ -26,6 +26,19 @@ class Translation(TinyTask):
 
     def output_shape(self, batch, length, model):
         return (batch, TARGET_STEPS, model.output_shape[-1])  # an output per target step
+
+    def page_checks(self, interpreter, data):
+        translate = interpreter.get_signature_runner("translate")
+        checks = []
+        for text in PAGE_TEXTS:
+            out = translate(token_ids=padded_ids(data.vectorizer, text), beam_width=np.int32(2))
+            steps = int(np.count_nonzero(out["token_ids"][0]))
+            expected = {"token_ids": out["token_ids"][0], "score": out["score"][0]}
+            if "attention" in out:  # where the entry attends
+                source = len(data.vectorizer.lookup([text]).to_list()[0])
+                expected["attention"] = out["attention"][0, :steps, :source]
+            checks.append(("([t, b]) => seqzoo.translate(t, b)", [text, 2], expected))
+        return checks
 
 
 TINY = Translation()
