@@ -64,10 +64,12 @@ def opened(browser, folder: Path):
     errors = []
     with serving(folder) as url:
         page = browser.new_page()
-        page.on("console", lambda m: m.type == "error" and not LITERT_LOG.match(m.text) and errors.append(m.text))
+        page.on("console", lambda m: m.type == "error" and not LITERT_LOG.match(m.text)
+                and errors.append(m.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(url)
-        page.wait_for_function("window.seqzoo && (window.seqzoo.ready || window.seqzoo.failed)", timeout=60_000)
+        page.wait_for_function("window.seqzoo && (window.seqzoo.ready || window.seqzoo.failed)",
+                               timeout=60_000)
         assert page.evaluate("window.seqzoo.failed || null") is None, page.evaluate("window.seqzoo.failed")
         try:
             yield page, errors

@@ -161,7 +161,8 @@ def test_the_page_tokenizes_and_answers_as_the_python_litert_interpreter_does(na
                 expected = data.vectorizer.lookup([text]).to_list()[0][: data.vectorizer.max_length]
                 assert page.evaluate("t => seqzoo.encode(t).ids", text) == expected, repr(text)
         for expression, argument, expected in tiny_of(name).page_checks(interpreter, data):
-            assert_page_gives(page.evaluate(expression, argument), expected, f"{expression} on {argument!r:.60}")
+            assert_page_gives(page.evaluate(expression, argument), expected,
+                              f"{expression} on {argument!r:.60}")
         assert not errors, errors
 
 

@@ -68,9 +68,10 @@ def export_command(args) -> Path:
           f"{parity['saved_model_max_abs_diff']:.2g}, TFLite {parity['tflite_max_abs_diff']:.2g}")
     web = card.get("web")
     if web and web.get("folder"):
-        print(f"browser page: {path / web['folder']}/index.html ({web['bytes_loaded'] / 1e6:.1f} MB loaded; the "
-              f"page's file agrees with the .tflite file to {web['parity']['max_abs_diff_vs_tflite']:.2g} over "
-              f"{web['parity']['calls']} calls); serve it with `seqzoo web {path}`")
+        parity = web["parity"]
+        print(f"browser page: {path / web['folder']}/index.html ({web['bytes_loaded'] / 1e6:.1f} MB loaded; "
+              f"its file agrees with the .tflite file to {parity['max_abs_diff_vs_tflite']:.2g} over "
+              f"{parity['calls']} calls); serve it with `seqzoo web {path}`")
     quantized = card["tflite"].get("quantized")
     if quantized:
         from seqzoo.exporters.quantize import TABLE_HEADER, quantization_table

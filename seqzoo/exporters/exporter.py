@@ -34,11 +34,11 @@ from seqzoo.exporters.saved_model import portable_rnn_kernels, write_saved_model
 from seqzoo.exporters.serving_config import write_models_config
 from seqzoo.exporters.tflite import tflite_converter
 from seqzoo.exporters.warmup import write_warmup
+from seqzoo.exporters.web import browser_file, checked_runtime, write_page
 from seqzoo.files import write_json
 from seqzoo.registry import get_entry, list_models
 from seqzoo.tasks import get_task
 from seqzoo.text import Vectorizer
-from seqzoo.exporters.web import browser_file, checked_runtime, write_page
 
 
 def export(
@@ -134,7 +134,8 @@ def export(
         if isinstance(web_model, bytes):
             with _writing(model_dir):
                 web_card = write_page(tmp / "web", web_model, task=task, tflite_model=tflite_model,
-                                      vectorizer=vectorizer, meta=meta, heldout=heldout_texts or [], name=name)
+                                      vectorizer=vectorizer, meta=meta, heldout=heldout_texts or [],
+                                      name=name)
         else:
             web_card = None if web_model is None else {"folder": None, "reason": web_model}
         with _writing(model_dir):

@@ -24,7 +24,8 @@ class LanguageModel(TinyTask):
 
         checks = []
         for text in PAGE_TEXTS:
-            probabilities, ids = greedy_steps(interpreter, "token_ids", prompt_row(data.vectorizer, text), 6, greedy)
+            prompt = prompt_row(data.vectorizer, text)
+            probabilities, ids = greedy_steps(interpreter, "token_ids", prompt, 6, greedy)
             checks += [("async t => ({probabilities: await seqzoo.probabilities(t)})", text,
                         {"probabilities": probabilities}),
                        ("t => seqzoo.generate(t, 6, 0, 1)", text, {"ids": ids})]

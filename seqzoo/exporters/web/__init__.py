@@ -20,12 +20,12 @@ from pathlib import Path
 import keras
 
 from seqzoo.errors import SeqzooNote
-from seqzoo.files import write_json
-from seqzoo.tasks import Task
-from seqzoo.text import Vectorizer
 from seqzoo.exporters.web.model import NotBrowserReady, replay_parity, signature_table, web_tflite
 from seqzoo.exporters.web.runtime import VERSION as LITERTJS_VERSION
 from seqzoo.exporters.web.runtime import checked_runtime, copy_runtime
+from seqzoo.files import write_json
+from seqzoo.tasks import Task
+from seqzoo.text import Vectorizer
 
 PAGE = Path(__file__).parent / "page"
 SHARED_FILES = ("seqzoo.js", "style.css")

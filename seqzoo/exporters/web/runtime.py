@@ -1,9 +1,9 @@
 """LiteRT.js, pinned: the two npm packages a page runs `.tflite` files with, found, checked and copied.
 
-The packages (`@litertjs/core`, `@litertjs/wasm-utils`) are npm tarballs kept in one folder,
-`$SEQZOO_LITERTJS`, else seqzoo's cache (`~/.cache/seqzoo/litertjs`). `seqzoo web --fetch-runtime` puts them there with
-`npm pack`; where npm is not available, download the two URLs below into that folder. Nothing is
-fetched at export time: an export without them fails before it writes anything.
+The packages (`@litertjs/core`, `@litertjs/wasm-utils`) are npm tarballs kept in one folder:
+`$SEQZOO_LITERTJS`, else seqzoo's cache (`~/.cache/seqzoo/litertjs`). `seqzoo web --fetch-runtime`
+puts them there with `npm pack`; where npm is not available, download the two URLs below into that
+folder. Nothing is fetched at export time: an export without them fails before it writes anything.
 """
 
 from __future__ import annotations
