@@ -124,6 +124,13 @@ def test_demo_of_another_entry_trains_exports_and_predicts_from_both_runtimes(tm
     assert (tmp_path / "saved_models" / "models.config").is_file()
     assert (tmp_path / "runs" / "sentiment" / "run.json").is_file()
     assert "serve it: tensorflow_model_server --model_config_file=" in result.stdout
+    from browser import web_runtime_missing
+
+    if web_runtime_missing():  # the demo says how to get a browser page
+        assert "for a page that runs it in a browser: seqzoo web --fetch-runtime" in result.stdout
+    else:
+        assert "try it in a browser: seqzoo web " in result.stdout
+        assert (tmp_path / "saved_models" / "sentiment" / "1" / "web" / "index.html").is_file()
 
 
 def test_demo_lists_every_entry_with_what_it_shows_the_translator_first():

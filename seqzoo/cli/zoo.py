@@ -64,8 +64,27 @@ def _demo(args) -> None:
     run_dir = train_command(parser.parse_args(["train", args.entry, "--preset", demo.preset,
                                                "--epochs", str(args.epochs or demo.epochs)]))
     print("== exporting")
-    path = export_command(parser.parse_args(["export", str(run_dir), "--base", str(args.base)]))
+    web = browser_pages_possible()
+    path = export_command(parser.parse_args(["export", str(run_dir), "--base", str(args.base),
+                                             *(["--web"] if web else [])]))
     for line in demo.show(ExportedModel(path), Path.cwd()):
         print(line)
     print(f"== done in {time.perf_counter() - started:.0f} s: the run in {run_dir}, the export in {path}")
     print(f"serve it: tensorflow_model_server --model_config_file={Path(args.base).resolve()}/models.config")
+    if web and (path / "web").is_dir():
+        print(f"try it in a browser: seqzoo web {path} --open")
+    elif not web:
+        print(f"for a page that runs it in a browser: seqzoo web --fetch-runtime, then seqzoo export "
+              f"{run_dir} --web")
+
+
+def browser_pages_possible() -> bool:
+    """Whether LiteRT.js has been fetched, so exports can have a browser page."""
+    from seqzoo.errors import UserError
+    from seqzoo.exporters.web import checked_runtime
+
+    try:
+        checked_runtime()
+    except UserError:
+        return False
+    return True

@@ -37,7 +37,8 @@ function render(app) {
     if (result.unknown_tokens) notes.push(`${result.unknown_tokens} unknown token(s)`);
     details.replaceChildren(h('p', {class: 'muted'}, notes.join(' · ')));
     if (result.attention) {
-      details.append(heatMap(result.attention, result.target_tokens, result.source_tokens));
+      const shown = (tokens) => tokens.map((t) => (t === ' ' ? '␣' : t));  // a space, visible
+      details.append(heatMap(result.attention, shown(result.target_tokens), shown(result.source_tokens)));
     }
   });
   app.append(
