@@ -10,7 +10,8 @@ Chromium (`SEQZOO_CHROMIUM` or `chromium` on PATH) and Playwright. Prints:
   and one wasm pair);
 - page load to first result: a fresh browser context (empty cache), navigation start to the first
   answer of the page's main call, in ms;
-- per call, median over `--rounds`: the page's main call as a user triggers it (JavaScript tokenizing
+- per call, the median of `--rounds` after as many to warm up (the browser compiles wasm in tiers:
+  its first calls are slower): the page's main call as a user triggers it (JavaScript tokenizing
   included) vs the interpreter's call of the same signature with the same ids, and their ratio.
 
 The main call: `translate` (the demo's dates, beam width 1 and 4) for translation, `classify` /
@@ -68,7 +69,7 @@ def calls(card: dict, page: dict) -> list[tuple[str, str, object, str, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", help="saved_models/NAME (its newest version) or a version, exported --web")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=50, help="calls timed, after as many to warm up")
     parser.add_argument("--screenshot", help="save a screenshot of the page answering its example here")
     args = parser.parse_args()
     version = latest_version(args.model)
@@ -96,9 +97,11 @@ def main() -> None:
             ratios = []
             for what, script, argument, signature, inputs in rows:
                 call = functools.partial(interpreter.get_signature_runner(signature), **inputs)
+                call()  # warm, as the page is below
                 python = statistics.median(timed(call) for _ in range(args.rounds)) * 1e3
                 browser_ms = page.evaluate(
-                    f"async ([a, n]) => {{ const f = {script}; const t = []; for (let i = 0; i < n; i++) {{ "
+                    f"async ([a, n]) => {{ const f = {script}; for (let i = 0; i < n; i++) await f(a); "
+                    "const t = []; for (let i = 0; i < n; i++) { "
                     "const s = performance.now(); await f(a); t.push(performance.now() - s); } "
                     "t.sort((x, y) => x - y); return t[Math.floor(n / 2)]; }", [argument, args.rounds])
                 ratios.append(browser_ms / python)
