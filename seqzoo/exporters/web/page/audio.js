@@ -1,7 +1,7 @@
 // WaveNet: seconds, temperature, seed -> raw audio, one mu-law sample at a time through the .tflite
 // file's `step` (a receptive field of silence first, as before every training recording); played and
 // drawn.
-import {config, guard, h, numberIn, random, sample, start, steps} from './seqzoo.js';
+import {config, guard, h, numberIn, random, sample, samplingFields, start, steps} from './seqzoo.js';
 
 const STEP_INPUT = 'code';
 
@@ -69,18 +69,16 @@ function render(app) {
   const meta = config.meta;
   const limit = meta.samples_limit / meta.sample_rate;
   const seconds = h('input', {type: 'number', step: 0.05, min: 0.05, max: limit, value: 0.25});
-  const temperature = h('input', {type: 'number', step: 0.1, value: 1});
-  const seed = h('input', {type: 'number', value: 1});
+  const sampling = samplingFields();
   const output = h('div');
   const note = h('p', {class: 'muted'});
   let waveform = null;
   const playButton = h('button', {type: 'button', disabled: '', onclick: guard(() => play(waveform))}, 'Play');
   const go = guard(async () => {
     const samples = Math.round(numberIn(seconds, 'Seconds', 1 / meta.sample_rate, limit) * meta.sample_rate);
-    const t = numberIn(temperature, 'Temperature', -100, 100);
-    const s = numberIn(seed, 'Seed', 0, 2 ** 32 - 1, true);
+    const {temperature, seed} = sampling.read();
     const began = performance.now();
-    const result = await synthesize(samples, t, s, (done) => { note.textContent = `${done} of ${samples} samples`; });
+    const result = await synthesize(samples, temperature, seed, (done) => { note.textContent = `${done} of ${samples} samples`; });
     waveform = result.waveform;
     const ms = performance.now() - began;
     output.replaceChildren(drawWave(waveform));
@@ -91,7 +89,7 @@ function render(app) {
   });
   app.append(
     h('form', {onsubmit: go}, h('label', {}, 'Seconds', seconds),
-      h('label', {}, 'Temperature (0: greedy)', temperature), h('label', {}, 'Seed', seed),
+      ...sampling.labels,
       h('button', {type: 'submit'}, 'Synthesize'), playButton),
     output, note,
   );

@@ -1,6 +1,6 @@
 // A language model: a prompt -> sampled text, token by token, through the .tflite file's `step`
 // (states fed back, as `seqzoo generate` does it in the graph).
-import {config, guard, h, numberIn, random, sample, start, steps, tokenIds} from './seqzoo.js';
+import {config, guard, h, numberIn, random, sample, samplingFields, start, steps, tokenIds} from './seqzoo.js';
 
 const STEP_INPUT = 'token_ids';
 
@@ -34,18 +34,16 @@ function render(app) {
   const meta = config.meta;
   const prompt = h('input', {type: 'text', value: 'The ', 'aria-label': 'prompt'});
   const count = h('input', {type: 'number', min: 1, max: meta.max_new_tokens_limit, value: meta.max_new_tokens});
-  const temperature = h('input', {type: 'number', step: 0.1, value: 0.8});
-  const seed = h('input', {type: 'number', value: 1});
+  const sampling = samplingFields(0.8);
   const output = h('div', {class: 'output'});
   const note = h('p', {class: 'muted'});
   const go = guard(async () => {
     const n = numberIn(count, `New ${meta.unit}s`, 1, meta.max_new_tokens_limit, true);
-    const t = numberIn(temperature, 'Temperature', -100, 100);
-    const s = numberIn(seed, 'Seed', 0, 2 ** 32 - 1, true);
+    const {temperature, seed} = sampling.read();
     const began = performance.now();
     output.textContent = prompt.value;
     let first = true;
-    const result = await generate(prompt.value, n, t, s, (token) => {
+    const result = await generate(prompt.value, n, temperature, seed, (token) => {
       output.textContent += (first && !prompt.value ? '' : meta.separator) + token;
       first = false;
     });
@@ -54,7 +52,7 @@ function render(app) {
   });
   app.append(
     h('form', {onsubmit: go}, h('label', {}, 'Prompt', prompt), h('label', {}, `New ${meta.unit}s`, count),
-      h('label', {}, 'Temperature (0: greedy)', temperature), h('label', {}, 'Seed', seed),
+      ...sampling.labels,
       h('button', {type: 'submit'}, 'Generate')),
     output, note,
   );

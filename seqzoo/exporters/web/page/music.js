@@ -1,6 +1,6 @@
 // Music: a chord -> a piano roll, one frame (a quarter note) at a time through the .tflite file's
 // `step`, each note drawn on its own; drawn, and played with the Web Audio API.
-import {config, guard, h, numberIn, random, start, steps} from './seqzoo.js';
+import {config, guard, h, numberIn, random, samplingFields, start, steps} from './seqzoo.js';
 
 const STEP_INPUT = 'frame';
 const NAMES = ['c', 'c#', 'd', 'd#', 'e', 'f', 'f#', 'g', 'g#', 'a', 'a#', 'b'];
@@ -91,25 +91,23 @@ function render(app) {
   const meta = config.meta;
   const first = h('input', {type: 'text', value: 'C4 E4 G4 C5', 'aria-label': 'first chord'});
   const frames = h('input', {type: 'number', min: 1, max: meta.frames_limit, value: meta.frames});
-  const temperature = h('input', {type: 'number', step: 0.1, value: 1});
-  const seed = h('input', {type: 'number', value: 1});
+  const sampling = samplingFields();
   const output = h('div');
   let roll = null;
   const playButton = h('button', {type: 'button', disabled: '', onclick: guard(() => play(roll))}, 'Play');
   const go = guard(async () => {
     const notes = chord(first.value);
     const n = numberIn(frames, 'Frames', 1, meta.frames_limit, true);
-    const t = numberIn(temperature, 'Temperature', -100, 100);
-    const s = numberIn(seed, 'Seed', 0, 2 ** 32 - 1, true);
+    const {temperature, seed} = sampling.read();
     const began = performance.now();
-    roll = (await compose(notes, n, t, s)).piano_roll;
+    roll = (await compose(notes, n, temperature, seed)).piano_roll;
     output.replaceChildren(drawRoll(roll), h('p', {class: 'muted'},
       `${roll.length} frames (quarter notes) in ${Math.round(performance.now() - began)} ms`));
     playButton.removeAttribute('disabled');
   });
   app.append(
     h('form', {onsubmit: go}, h('label', {}, 'First chord', first), h('label', {}, 'Frames', frames),
-      h('label', {}, 'Temperature (0: greedy)', temperature), h('label', {}, 'Seed', seed),
+      ...sampling.labels,
       h('button', {type: 'submit'}, 'Compose'), playButton),
     output,
   );

@@ -194,6 +194,18 @@ export function numberIn(input, name, low, high, integer = false) {
   return value;
 }
 
+// The temperature and seed fields of a page that samples: their labelled inputs, and `read()`, their
+// checked values.
+export function samplingFields(temperature = 1) {
+  const fields = {temperature: h('input', {type: 'number', step: 0.1, value: temperature}),
+                  seed: h('input', {type: 'number', value: 1})};
+  return {
+    labels: [h('label', {}, 'Temperature (0: greedy)', fields.temperature), h('label', {}, 'Seed', fields.seed)],
+    read: () => ({temperature: numberIn(fields.temperature, 'Temperature', -100, 100),
+                  seed: numberIn(fields.seed, 'Seed', 0, 2 ** 32 - 1, true)}),
+  };
+}
+
 // A heat map of weights[rows][columns] with labels, in a canvas.
 export function heatMap(weights, rowLabels, columnLabels, cell = 22) {
   const left = 8 + 7 * Math.max(1, ...rowLabels.map((l) => l.length));
