@@ -66,6 +66,8 @@ class HandwritingTask(Task):
 
     name = "handwriting_prediction"
     synthesis = False
+    web_page = "handwriting"
+    web_meta_keys = ("offset_scale", "bias", "max_points", "max_points_limit", "alphabet", "max_chars")
     # The mixture is compared in the data's units after 48 fed points, its means up to about 40 for
     # the long-stroke parity input (float32 spacing there: 4e-6); a trained model's TFLite file
     # differed by 1.1e-5.

@@ -62,5 +62,34 @@ class HandwritingPrediction(TinyTask):
             strokes[i, : len(row)] = np.column_stack([(values - 128) / 8, (values % 16 - 8) / 4, values % 2])
         return strokes
 
+    def page_checks(self, interpreter, data):
+        points = greedy_writing(interpreter, data.meta, None, 12)
+        return [("n => seqzoo.write('', 0, 1, n, true)", 12, {"points": points})]
+
+
+def greedy_writing(interpreter, meta: dict, chars, count: int) -> np.ndarray:
+    """What the page writes greedily through the file's `step` (each point its most probable component's
+    mean, the pen lifted where p(end) > 1/2; synthesis stops where the window passes the last of
+    `chars`): points [n, 3] in the data's units."""
+    step = interpreter.get_signature_runner("step")
+    states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in step.get_input_details().items()
+              if name not in ("point", "chars")}
+    text = {} if chars is None else {"chars": np.pad(chars, (0, meta["max_chars"] - len(chars)))[None]}
+    point, points = START, []
+    for _ in range(count):
+        out = step(point=point[None].astype(np.float32), **text, **states)
+        states = {name: out[name] for name in states}
+        end, weights, mu_x, mu_y, *_ = (np.asarray(v)[0] for v in split_mixture(out["mixture"]))
+        best = int(np.argmax(weights))
+        point = np.array([mu_x[best], mu_y[best], float(end > 0.5)], np.float32)
+        phi = out["phi"][0] if chars is not None else None
+        past = phi is not None and phi[len(chars)] > phi[: len(chars)].max()
+        if past:
+            point[2] = 1.0
+        points.append(point * [*meta["offset_scale"], 1.0])
+        if past:
+            break
+    return np.array(points)
+
 
 TINY = HandwritingPrediction()

@@ -6,7 +6,7 @@ from seqzoo.data.handwriting import Alphabet
 from seqzoo.tasks import get_task
 from seqzoo.text import string_tensor
 from tiny import Tiny
-from tiny.handwriting_prediction import TEXTS, HandwritingPrediction, lines, network_inputs
+from tiny.handwriting_prediction import TEXTS, HandwritingPrediction, greedy_writing, lines, network_inputs
 
 
 class HandwritingSynthesis(HandwritingPrediction):
@@ -28,6 +28,12 @@ class HandwritingSynthesis(HandwritingPrediction):
 
     def served_from(self, items):
         return string_tensor(items)
+
+    def page_checks(self, interpreter, data):
+        alphabet = Alphabet(data.meta["alphabet"])
+        return [("t => seqzoo.write(t, 0, 1, 15, true)", text,
+                 {"points": greedy_writing(interpreter, data.meta, alphabet.ids(text), 15)})
+                for text in TEXTS[:2]]
 
 
 TINY = HandwritingSynthesis()

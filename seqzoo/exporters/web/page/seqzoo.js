@@ -93,11 +93,12 @@ export async function run(signature, values) {
   }
 }
 
-// The .tflite file's `step`, as an app drives it: the states start at zeros and are fed back.
-export function firstStates(input) {
+// The .tflite file's `step`, as an app drives it: the states (every input but `inputs`) start at
+// zeros and are fed back.
+export function firstStates(...inputs) {
   const states = {};
   for (const [name, detail] of Object.entries(config.signatures.step.inputs)) {
-    if (name !== input) states[name] = new TYPED[detail.dtype](detail.shape.reduce((a, b) => a * b, 1));
+    if (!inputs.includes(name)) states[name] = new TYPED[detail.dtype](detail.shape.reduce((a, b) => a * b, 1));
   }
   return states;
 }
