@@ -160,9 +160,14 @@ def test_the_page_tokenizes_and_answers_as_the_python_litert_interpreter_does(na
             for text in task_of(name).parity_inputs(data.served):
                 expected = data.vectorizer.lookup([text]).to_list()[0][: data.vectorizer.max_length]
                 assert page.evaluate("t => seqzoo.encode(t).ids", text) == expected, repr(text)
-        for expression, argument, expected in tiny_of(name).page_checks(interpreter, data):
+        checks = tiny_of(name).page_checks(interpreter, data)
+        for expression, argument, expected in checks:
             assert_page_gives(page.evaluate(expression, argument), expected,
                               f"{expression} on {argument!r:.60}")
+        for script, argument, message in tiny_of(name).page_refusals():  # a message, and the page goes on
+            assert page.evaluate(script, argument).startswith(message), (argument, message)
+        expression, argument, expected = checks[0]
+        assert_page_gives(page.evaluate(expression, argument), expected, "after bad input")
         assert not errors, errors
 
 

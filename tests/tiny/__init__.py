@@ -68,6 +68,11 @@ class TinyTask:
         """What a user of `seqzoo request` names for the input: texts, one not ASCII."""
         return ["a gorgeous film", "naïve café, dull"]
 
+    def page_refusals(self) -> list[tuple[str, object, str]]:
+        """Bad input a user gives the page (a JavaScript function of one argument that returns the message
+        shown, `tiny.SUBMIT` for a field), its argument, and how the message starts: an empty text."""
+        return [(SUBMIT, ["input[type=text], textarea", ""], "Type a text to ")]
+
     def page_checks(self, interpreter, data: Tiny) -> list[tuple[str, object, dict]]:
         """What the task's browser page is asked (a JavaScript function of one argument that calls
         `window.seqzoo`), the argument, and what the Python LiteRT interpreter gives for the same from
@@ -75,6 +80,13 @@ class TinyTask:
         raise NotImplementedError
 
 
+# Sets a page's field (selector, value), presses its button, and returns the message the page shows.
+SUBMIT = """async ([selector, value]) => {
+  document.querySelector(selector).value = value;
+  document.querySelector('form button[type=submit]').click();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return document.getElementById('message').textContent;
+}"""
 PAGE_TEXTS = ["a gorgeous film", "naïve café, DULL!", "unseen words entirely and more"]
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from seqzoo.data.audio import SILENCE, mu_law_decode, mu_law_encode, write_wav
 from seqzoo.tasks import get_task
 from seqzoo.tasks.audio import audio_meta
-from tiny import Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
+from tiny import SUBMIT, Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
 
 
 def tone_codes(samples: int, start: int = 0) -> np.ndarray:
@@ -31,6 +31,9 @@ class Audio(TinyTask):
         for i, row in enumerate(rows):
             waveforms[i, : len(row)] = (np.frombuffer(row, np.uint8).astype(np.float32) - 128) / 128
         return waveforms
+
+    def page_refusals(self):
+        return [(SUBMIT, ["input[type=number]", "-1"], "Seconds must be a number from")]
 
     def page_checks(self, interpreter, data):
         field = [SILENCE] * data.meta["receptive_field"]

@@ -56,6 +56,19 @@ class Captioning(TinyTask):
     def request_values(self, input_name, folder):
         return block_images(2)
 
+    def page_refusals(self):
+        """A file that is no image, opened as one."""
+        drop = """async (text) => {
+          const input = document.querySelector('input[type=file]');
+          const files = new DataTransfer();
+          files.items.add(new File([text], 'notes.png', {type: 'image/png'}));
+          input.files = files.files;
+          input.dispatchEvent(new Event('change'));
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return document.getElementById('message').textContent;
+        }"""
+        return [(drop, "not an image", "'notes.png' is not an image this browser can decode")]
+
     def page_checks(self, interpreter, data):
         caption = interpreter.get_signature_runner("caption")
         checks = []

@@ -5,7 +5,7 @@ import numpy as np
 from seqzoo.data.handwriting import START, Alphabet, Style, write_synthetic
 from seqzoo.layers.mixture_density import split_mixture
 from seqzoo.tasks import get_task
-from tiny import Tiny, TinyTask, byte_rows, per_step_shape
+from tiny import SUBMIT, Tiny, TinyTask, byte_rows, per_step_shape
 
 TEXTS = ["bad cab", "dab ace", "a bead", "cede bac"]
 POINTS = 40  # each line's first points: one length, so a full batch fits without padding
@@ -61,6 +61,9 @@ class HandwritingPrediction(TinyTask):
             values = np.frombuffer(row, np.uint8).astype(np.float32)
             strokes[i, : len(row)] = np.column_stack([(values - 128) / 8, (values % 16 - 8) / 4, values % 2])
         return strokes
+
+    def page_refusals(self):
+        return [(SUBMIT, ["input[type=number]", "-2"], "Bias must be a number from 0 to 100")]
 
     def page_checks(self, interpreter, data):
         points = greedy_writing(interpreter, data.meta, None, 12)

@@ -5,7 +5,7 @@ import numpy as np
 from seqzoo.data.handwriting import Alphabet
 from seqzoo.tasks import get_task
 from seqzoo.text import string_tensor
-from tiny import Tiny
+from tiny import SUBMIT, Tiny
 from tiny.handwriting_prediction import TEXTS, HandwritingPrediction, greedy_writing, lines, network_inputs
 
 
@@ -28,6 +28,9 @@ class HandwritingSynthesis(HandwritingPrediction):
 
     def served_from(self, items):
         return string_tensor(items)
+
+    def page_refusals(self):
+        return [(SUBMIT, ["input[type=text]", "zzz"], "Type a text to write: none of its characters")]
 
     def page_checks(self, interpreter, data):
         alphabet = Alphabet(data.meta["alphabet"])

@@ -3,7 +3,7 @@
 import numpy as np
 
 from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, prompt_row, token_stream
-from tiny import PAGE_TEXTS, TEXTS, Tiny, TinyTask, greedy_steps, per_step_shape
+from tiny import PAGE_TEXTS, SUBMIT, TEXTS, Tiny, TinyTask, greedy_steps, per_step_shape
 
 
 class LanguageModel(TinyTask):
@@ -17,6 +17,9 @@ class LanguageModel(TinyTask):
         return Tiny(vectorizer, inputs, targets, lm_meta(config, vectorizer))
 
     output_shape = staticmethod(per_step_shape)
+
+    def page_refusals(self):
+        return [(SUBMIT, ["input[type=number]", "0"], "New ")]
 
     def page_checks(self, interpreter, data):
         def greedy(p):

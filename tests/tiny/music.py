@@ -5,7 +5,7 @@ import numpy as np
 from seqzoo.data.music import PITCHES, chord_frames
 from seqzoo.tasks import get_task
 from seqzoo.tasks.music import music_meta
-from tiny import Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
+from tiny import SUBMIT, Tiny, TinyTask, byte_rows, greedy_steps, per_step_shape
 
 CADENCE = [[48, 60, 64, 67], [53, 60, 65, 69], [55, 59, 62, 67], [48, 60, 64, 72]]
 
@@ -36,6 +36,10 @@ class Music(TinyTask):
 
     def request_values(self, input_name, folder):
         return ["C4 E4 G4", "F4 A4 C5", "G3 B3 D4 G4"]
+
+    def page_refusals(self):
+        return [(SUBMIT, ["input[type=text]", "C4 H9"], "'H9' is not a note from MIDI 21 to 108"),
+                (SUBMIT, ["input[type=text]", ""], "Give the first chord")]
 
     def page_checks(self, interpreter, data):
         roll = chord_frames(CADENCE[:3])

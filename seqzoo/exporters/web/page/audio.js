@@ -88,7 +88,7 @@ function render(app) {
     play(waveform);
   });
   app.append(
-    h('form', {onsubmit: go}, h('label', {}, 'Seconds', seconds),
+    h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'Seconds', seconds),
       ...sampling.labels,
       h('button', {type: 'submit'}, 'Synthesize'), playButton),
     output, note,

@@ -93,7 +93,7 @@ function render(app) {
   app.append(
     h('p', {class: 'muted'}, 'Draw digits in the black square, or open an image.'),
     canvas,
-    h('form', {onsubmit: guard(() => show(canvas))},
+    h('form', {novalidate: '', onsubmit: guard(() => show(canvas))},
       h('label', {}, 'Beam width (1: greedy)', beam), h('button', {type: 'submit'}, 'Caption'),
       h('button', {type: 'button', onclick: () => canvas.clear()}, 'Clear'), h('label', {}, 'Image', file)),
     output, details,

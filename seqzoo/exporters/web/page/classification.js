@@ -24,7 +24,7 @@ function render(app) {
       h('span', {}, p.toFixed(3)))));
     if (result.truncated) bars.append(h('p', {class: 'muted'}, `only the first ${config.text.max_length} tokens were read`));
   });
-  app.append(h('form', {onsubmit: go}, h('label', {}, 'Text', text), h('button', {type: 'submit'}, 'Classify')),
+  app.append(h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'Text', text), h('button', {type: 'submit'}, 'Classify')),
              output, bars);
 }
 

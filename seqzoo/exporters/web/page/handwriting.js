@@ -126,7 +126,7 @@ function render(app) {
     note.textContent = notes.join(' · ');
   });
   app.append(
-    h('form', {onsubmit: go}, synthesis() ? h('label', {}, 'Text', text) : null,
+    h('form', {novalidate: '', onsubmit: go}, synthesis() ? h('label', {}, 'Text', text) : null,
       h('label', {}, 'Bias (0: as trained)', bias), h('label', {}, synthesis() ? 'At most, points' : 'Points', points),
       sampling.labels[1], h('button', {type: 'submit'}, 'Write')),
     output, note,

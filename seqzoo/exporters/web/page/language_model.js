@@ -51,7 +51,7 @@ function render(app) {
     note.textContent = `${result.ids.length} ${meta.unit}s in ${Math.round(ms)} ms (${(ms / result.ids.length).toFixed(1)} ms each)`;
   });
   app.append(
-    h('form', {onsubmit: go}, h('label', {}, 'Prompt', prompt), h('label', {}, `New ${meta.unit}s`, count),
+    h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'Prompt', prompt), h('label', {}, `New ${meta.unit}s`, count),
       ...sampling.labels,
       h('button', {type: 'submit'}, 'Generate')),
     output, note,

@@ -106,7 +106,7 @@ function render(app) {
     playButton.removeAttribute('disabled');
   });
   app.append(
-    h('form', {onsubmit: go}, h('label', {}, 'First chord', first), h('label', {}, 'Frames', frames),
+    h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'First chord', first), h('label', {}, 'Frames', frames),
       ...sampling.labels,
       h('button', {type: 'submit'}, 'Compose'), playButton),
     output,

@@ -1,6 +1,8 @@
 // What every seqzoo page shares: LiteRT.js and the model, tokenizing as the export's vectorizer does,
 // seeded sampling, and one place where every error becomes a message on the page.
 //
+// Forms are `novalidate`: a value out of range gets the page's own message, naming the range.
+//
 // A page module calls `start({render, api})`: once the model is loaded, `render(app)` builds the page
 // and `window.seqzoo` holds `api` besides the shared functions below (the browser tests call them).
 import {loadAndCompile, loadLiteRt, Tensor} from './litert/core/index.js';

@@ -21,7 +21,7 @@ function render(app) {
       h('small', {title: `p = ${Math.max(...result.probabilities[i]).toFixed(3)}`}, result.tags[i]))));
     note.textContent = result.truncated ? `only the first ${config.text.max_length} tokens were read` : '';
   });
-  app.append(h('form', {onsubmit: go}, h('label', {}, 'Text', text), h('button', {type: 'submit'}, 'Tag')),
+  app.append(h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'Text', text), h('button', {type: 'submit'}, 'Tag')),
              output, note);
 }
 

@@ -42,7 +42,7 @@ function render(app) {
     }
   });
   app.append(
-    h('form', {onsubmit: go}, h('label', {}, 'Text', text), h('label', {}, 'Beam width (1: greedy)', beam),
+    h('form', {novalidate: '', onsubmit: go}, h('label', {}, 'Text', text), h('label', {}, 'Beam width (1: greedy)', beam),
       h('button', {type: 'submit'}, 'Translate')),
     output, details,
   );
