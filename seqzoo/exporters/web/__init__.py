@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from html import escape
 from pathlib import Path
 
 import keras
 
 from seqzoo.errors import SeqzooNote
+from seqzoo.exporters.card import TEXT_SETTINGS
 from seqzoo.exporters.web.model import NotBrowserReady, replay_parity, signature_table, web_tflite
 from seqzoo.exporters.web.runtime import VERSION as LITERTJS_VERSION
 from seqzoo.exporters.web.runtime import checked_runtime, copy_runtime
@@ -56,13 +58,11 @@ def write_page(folder: Path, web_model: bytes, *, task: Task, tflite_model: byte
         "model": "model.tflite",
         "litertjs": LITERTJS_VERSION,
         "signatures": signatures,
-        "text": None if vectorizer is None else {
-            key: vectorizer.get_config()[key] for key in ("tokenizer", "lowercase", "strip_punctuation",
-                                                          "max_length")},
+        "text": None if vectorizer is None else {key: vectorizer.get_config()[key] for key in TEXT_SETTINGS},
         "vocabulary": None if vectorizer is None else vectorizer.get_vocabulary(),
         "meta": task.web_meta(meta),
     })
-    html = (PAGE / "index.html").read_text().replace("{{name}}", name)
+    html = (PAGE / "index.html").read_text().replace("{{name}}", escape(name))
     (folder / "index.html").write_text(html)
     for file in SHARED_FILES:
         shutil.copyfile(PAGE / file, folder / file)
