@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -100,7 +101,12 @@ def test_ctrl_c_while_tensorflow_starts_is_one_line_and_exit_130(tmp_path):
     import signal
     import time
 
-    argv = ["seqzoo", "train", "sentiment", "--preset", "tiny", "--out", str(tmp_path / "r")]
+    # The console script beside this Python, not a version manager's shim: pyenv's shim is a bash script
+    # that waits on a command substitution, and bash swallows a SIGINT that lands there (its child exits
+    # normally), so the signal was lost whenever start-up was slow, and the training ran on.
+    installed = Path(sys.executable).parent / "seqzoo"
+    argv = [str(installed) if installed.is_file() else "seqzoo", "train", "sentiment", "--preset", "tiny",
+            "--out", str(tmp_path / "r")]
     command = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # the Python start-up (0.2 s) is done; TensorFlow's import (seconds) is not
     command.send_signal(signal.SIGINT)
