@@ -23,7 +23,23 @@ import seqzoo
 
 ENTRIES = seqzoo.list_models()
 WEB_MISSING = web_runtime_missing()  # exports get a browser page where LiteRT.js has been fetched
-PAGE_ENTRIES = [name for name in ENTRIES if task_of(name).web_page]  # each opened in Chromium
+
+
+def _page_entries() -> list:
+    """Every entry with a page, each opened in Chromium: by default one a task (one that attends, where
+    the task has one: its page draws the attention), the others in the large tier."""
+    first = {}
+    for name in ENTRIES:
+        task = task_of(name)
+        attends = bool(seqzoo.get_config(name)["model"].get("attention"))
+        if task.web_page and (task.name not in first or attends and not first[task.name][1]):
+            first[task.name] = (name, attends)
+    chosen = {name for name, _ in first.values()}
+    return [pytest.param(name, marks=[] if name in chosen else [pytest.mark.large])
+            for name in ENTRIES if task_of(name).web_page]
+
+
+PAGE_ENTRIES = _page_entries()
 
 
 @functools.cache
