@@ -124,7 +124,7 @@ def export(
                     heldout=task.heldout_inputs(heldout_texts or []), meta=meta, stem=name)
                 for file, content in files.items():
                     (tmp / file).write_bytes(content)
-            web_model = browser_file(task, model, meta, vectorizer, name) if web else None
+            web_model = browser_file(task, model, meta, vectorizer, name, tflite_model) if web else None
             if vectorizer is not None:
                 write_json(tmp / "vocabulary.json", vectorizer.get_vocabulary())
             if vectorizer is not None and vectorizer.wordpiece_vocabulary is not None:

@@ -34,10 +34,11 @@ SHARED_FILES = ("seqzoo.js", "style.css")
 
 
 def browser_file(task: Task, model: keras.Model, meta: dict, vectorizer: Vectorizer | None,
-                 name: str) -> bytes | str:
-    """The browser-ready `.tflite` file, or the one-line reason there is none (a note is shown)."""
+                 name: str, tflite_model: bytes | None = None) -> bytes | str:
+    """The browser-ready `.tflite` file (`tflite_model` itself where it is one already), or the one-line
+    reason there is none (a note is shown)."""
     try:
-        return web_tflite(task, model, meta, vectorizer)
+        return web_tflite(task, model, meta, vectorizer, tflite_model)
     except NotBrowserReady as err:
         warnings.warn(f"{name} gets no browser page: {err}", SeqzooNote, stacklevel=2)
         return str(err)

@@ -24,6 +24,7 @@ from ai_edge_litert.interpreter import Interpreter
 from seqzoo.errors import ExportError
 from seqzoo.exporters.tflite import to_tflite
 from seqzoo.tasks import Endpoint, Task
+from seqzoo.tasks.base import WebRole
 from seqzoo.text import Vectorizer
 
 BROWSER_DTYPES = (tf.int32, tf.float32, tf.uint8)
@@ -67,24 +68,38 @@ def _cast_at_boundary(function: Callable, specs: list[tf.TensorSpec]) -> Callabl
     return cast
 
 
-def web_tflite(task: Task, model: keras.Model, meta: dict, vectorizer: Vectorizer | None) -> bytes:
-    """The browser-ready file of the task's web signatures; NotBrowserReady naming what is not."""
+def web_tflite(task: Task, model: keras.Model, meta: dict, vectorizer: Vectorizer | None,
+               tflite_model: bytes | None = None) -> bytes:
+    """The browser-ready file of the task's web signatures; NotBrowserReady naming what is not. Where
+    the page calls the `.tflite` file's own signatures and they are browser-ready already (the step
+    signatures), that file (`tflite_model`) is the page's, not converted again."""
     if task.web_page is None:
         raise NotBrowserReady(f"task {task.name!r} has no browser page yet")
     if vectorizer is not None and vectorizer.tokenizer not in ("word", "char"):
         raise NotBrowserReady(f"the page tokenizes 'word' and 'char' text, not {vectorizer.tokenizer!r}")
+    own = type(task).web_endpoints is WebRole.web_endpoints  # the page calls the .tflite file's signatures
+    if own and tflite_model is not None and _problem(tflite_model) is None:
+        return tflite_model
     endpoints = browser_ready(task.web_endpoints(model, meta), task.web_length(meta, vectorizer))
     content = to_tflite(model, endpoints)
+    problem = _problem(content)
+    if problem is not None:
+        raise NotBrowserReady(problem)
+    return content
+
+
+def _problem(content: bytes) -> str | None:
+    """What in a `.tflite` file LiteRT.js cannot run (a variable shape, another dtype), or None."""
     for name, runner in _runners(Interpreter(model_content=content)).items():
         for kind, details in (("input", runner.get_input_details()), ("output", runner.get_output_details())):
             for tensor, detail in details.items():
                 if -1 in detail["shape_signature"]:
-                    raise NotBrowserReady(f"signature {name!r}: {kind} {tensor!r} has a variable shape "
-                                          f"{detail['shape_signature'].tolist()}")
+                    return (f"signature {name!r}: {kind} {tensor!r} has a variable shape "
+                            f"{detail['shape_signature'].tolist()}")
                 if np.dtype(detail["dtype"]) not in (np.int32, np.float32, np.uint8):
-                    raise NotBrowserReady(f"signature {name!r}: {kind} {tensor!r} is "
-                                          f"{np.dtype(detail['dtype']).name}, which LiteRT.js does not take")
-    return content
+                    return (f"signature {name!r}: {kind} {tensor!r} is {np.dtype(detail['dtype']).name}, "
+                            "which LiteRT.js does not take")
+    return None
 
 
 def signature_table(content: bytes) -> dict:
