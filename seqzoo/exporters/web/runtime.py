@@ -8,6 +8,7 @@ folder. Nothing is fetched at export time: an export without them fails before i
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -80,18 +81,28 @@ def fetch_runtime() -> Path:
 
 
 def copy_runtime(target: Path) -> None:
-    """Copies what a page loads out of the checked tarballs into `target` (a page's litert/ folder),
+    """Writes what a page loads, out of the checked tarballs, into `target` (a page's litert/ folder),
     with the licence."""
     folder = checked_runtime()
+    for path, content in _unpacked(folder).items():
+        out = target / path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
+    shutil.copyfile(Path(__file__).parent / "page" / "LITERTJS_LICENSE", target / "LICENSE")
+
+
+@functools.cache
+def _unpacked(folder: Path) -> dict[str, bytes]:
+    """{path under litert/: content} of the tarballs in `folder` (checked by the caller), unpacked once a
+    process: an export of many entries writes the same 19 MB each time."""
+    files = {}
     for tarball, members in FILES.items():
         with tarfile.open(folder / tarball, "r:gz") as archive:
             for member, path in members:
                 info = archive.getmember(member)
                 if not info.isfile() or info.size > MAX_FILE_BYTES:
                     raise UserError(f"'{folder / tarball}' holds no plain file {member}")
-                out = target / path
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with archive.extractfile(info) as source, open(out, "wb") as sink:
-                    shutil.copyfileobj(source, sink)
-    shutil.copyfile(Path(__file__).parent / "page" / "LITERTJS_LICENSE", target / "LICENSE")
+                with archive.extractfile(info) as source:
+                    files[path] = source.read()
+    return files
 
