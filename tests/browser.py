@@ -16,22 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqzoo.errors import UserError
+from seqzoo.exporters.web.runtime import runtime_missing as web_runtime_missing
 from seqzoo.exporters.web.serve import serving
 
 # LiteRT.js writes its own log lines to console.error ("INFO: [environment.cc:36] ..."): not errors.
 LITERT_LOG = re.compile(r"^(INFO|WARNING): ")
-
-
-def web_runtime_missing() -> str | None:
-    """Why pages cannot be built here (LiteRT.js is not fetched), or None."""
-    from seqzoo.exporters.web.runtime import checked_runtime
-
-    try:
-        checked_runtime()
-    except UserError as err:
-        return str(err)
-    return None
 
 
 def _chromium_path() -> str | None:

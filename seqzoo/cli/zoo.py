@@ -64,7 +64,9 @@ def _demo(args) -> None:
     run_dir = train_command(parser.parse_args(["train", args.entry, "--preset", demo.preset,
                                                "--epochs", str(args.epochs or demo.epochs)]))
     print("== exporting")
-    web = browser_pages_possible()
+    from seqzoo.exporters.web.runtime import runtime_missing
+
+    web = runtime_missing() is None
     path = export_command(parser.parse_args(["export", str(run_dir), "--base", str(args.base),
                                              *(["--web"] if web else [])]))
     for line in demo.show(ExportedModel(path), Path.cwd()):
@@ -76,15 +78,3 @@ def _demo(args) -> None:
     elif not web:
         print(f"for a page that runs it in a browser: seqzoo web --fetch-runtime, then seqzoo export "
               f"{run_dir} --web")
-
-
-def browser_pages_possible() -> bool:
-    """Whether LiteRT.js has been fetched, so exports can have a browser page."""
-    from seqzoo.errors import UserError
-    from seqzoo.exporters.web import checked_runtime
-
-    try:
-        checked_runtime()
-    except UserError:
-        return False
-    return True

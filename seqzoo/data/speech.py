@@ -55,10 +55,6 @@ class Utterances:
     speakers: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)  # "train", "validation", "test" where the data says
 
-    def subset(self, indices) -> Utterances:
-        pick = lambda values: [values[i] for i in indices] if values else []  # noqa: E731
-        return Utterances(pick(self.paths), pick(self.texts), pick(self.speakers), pick(self.splits))
-
 
 class Espeak:
     """eSpeak NG's C API through ctypes: `say(text, voice, ...)` -> float32 samples at `rate` Hz.

@@ -96,7 +96,7 @@ def _problem(content: bytes) -> str | None:
                 if -1 in detail["shape_signature"]:
                     return (f"signature {name!r}: {kind} {tensor!r} has a variable shape "
                             f"{detail['shape_signature'].tolist()}")
-                if np.dtype(detail["dtype"]) not in (np.int32, np.float32, np.uint8):
+                if np.dtype(detail["dtype"]) not in [np.dtype(d.as_numpy_dtype) for d in BROWSER_DTYPES]:
                     return (f"signature {name!r}: {kind} {tensor!r} is {np.dtype(detail['dtype']).name}, "
                             "which LiteRT.js does not take")
     return None

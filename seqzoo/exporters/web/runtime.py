@@ -64,6 +64,15 @@ def checked_runtime() -> Path:
     return folder
 
 
+def runtime_missing() -> str | None:
+    """Why exports cannot have a browser page here (LiteRT.js not fetched, or altered), or None."""
+    try:
+        checked_runtime()
+    except UserError as err:
+        return str(err)
+    return None
+
+
 def fetch_runtime() -> Path:
     """Puts the pinned tarballs in the runtime folder with `npm pack`, then checks them."""
     folder = runtime_folder()
