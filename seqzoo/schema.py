@@ -119,6 +119,13 @@ RULES: dict[str, Rule] = {
         "components", "max_chars", "max_points", "max_points_limit",
     )},
     "lines": size(nullable=True),
+    **{key: size(minimum=0) for key in ("time_masks", "time_mask", "band_masks", "band_mask")},  # SpecAugment
+    "mels": size(),
+    **{key: Rule(float, above=0.0, maximum=1000.0) for key in ("frame_ms", "hop_ms")},
+    "max_seconds": Rule(float, above=0.0, maximum=3600.0),
+    "speech.alphabet": TEXT,
+    "model.tcn": Rule(dict, nullable=True),  # an encoder's section, null when the other is used
+    "model.rnn": Rule(dict, nullable=True),
     "alphabet_size": size(minimum=2),  # padding and one character
     "kappa_step": Rule(float, above=0.0, maximum=10.0),
     "bias": Rule(float, minimum=0.0, maximum=100.0),

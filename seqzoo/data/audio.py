@@ -62,8 +62,8 @@ WAV_MAX_BYTES = 2 << 30  # a WAV file is read whole; one past this is refused
 WAV_MAX_CHANNELS = 64
 
 
-def check_wav_header(path: Path) -> None:
-    """AudioError unless the file's RIFF header is one a WAV reader can trust: a fmt chunk with 1 to 64
+def check_wav_header(path: Path) -> int:
+    """The sample rate a WAV file declares; AudioError unless the file's RIFF header is one a WAV reader can trust: a fmt chunk with 1 to 64
     channels and a rate of 1 kHz to 384 kHz, and every chunk before the samples within the file's
     bytes (a rate of 2^31 - 1 Hz would ask the resampler for hundreds of GiB; 0 channels divides by
     zero; a chunk claiming 4 GB reads past the end). The data chunk may be cut short: it is read as
@@ -98,6 +98,7 @@ def check_wav_header(path: Path) -> None:
     if not WAV_RATES[0] <= rate <= WAV_RATES[1]:
         raise AudioError(f"declares a sample rate of {rate:,} Hz (a recording has {WAV_RATES[0]:,} to "
                          f"{WAV_RATES[1]:,})")
+    return rate
 
 
 def read_wav(path: str | Path, sample_rate: int) -> np.ndarray:

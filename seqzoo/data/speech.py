@@ -17,19 +17,23 @@ and no digit string of theirs is spoken in it.
 
 from __future__ import annotations
 
+import base64
 import csv
 import ctypes
 import os
 import re
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
-from seqzoo.data.audio import write_wav
-from seqzoo.errors import UserError
+from seqzoo.data.audio import WAV_MAX_BYTES, AudioError, check_wav_header, read_wav, write_wav
+from seqzoo.data.batching import batches
+from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.files import cache_dir, regular_file
 
 SAMPLE_RATE = 16_000
@@ -298,3 +302,147 @@ def _lines(path: Path) -> list[str]:
     except UnicodeDecodeError as err:
         raise UserError(f"{path}: not UTF-8 text (byte {err.start})") from None
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+
+
+@dataclass
+class Recordings:
+    """Utterances read into memory as 16-bit samples at one rate (about 115 MB an hour at 16 kHz), with
+    their texts, speakers and splits, and the files that could not be used and why."""
+
+    waveforms: list[np.ndarray] = field(default_factory=list)  # int16 [samples] each
+    texts: list[str] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+
+    def subset(self, indices) -> Recordings:
+        pick = lambda values: [values[i] for i in indices] if values else []  # noqa: E731
+        return Recordings(pick(self.waveforms), pick(self.texts), pick(self.speakers), pick(self.splits))
+
+
+def load_recordings(found: Utterances, sample_rate: int, max_seconds: float) -> Recordings:
+    """The recordings of `found` read (`read_wav`: any PCM or float WAV, mixed down to mono) at
+    `sample_rate`. A file that is no usable WAV, silent, or longer than `max_seconds` is skipped, and
+    the skipped files are counted in one note naming the first; a file at another rate is resampled, and
+    those are counted in a note too. UserError when none is left."""
+    kept, resampled, limit = Recordings(), [], int(max_seconds * sample_rate)
+    for index, path in enumerate(found.paths):
+        try:
+            rate = check_wav_header(path)
+            waveform = read_wav(path, sample_rate)
+            if len(waveform) > limit:
+                raise AudioError(f"is longer than speech.max_seconds ({len(waveform) / sample_rate:.1f} s > "
+                                 f"{max_seconds:g} s)")
+            if not np.any(np.abs(waveform) >= 1 / 32768):
+                raise AudioError("is silent")
+        except AudioError as err:
+            kept.skipped.append((str(path), str(err)))
+            continue
+        if rate != sample_rate:
+            resampled.append((str(path), rate))
+        kept.waveforms.append(np.round(waveform * 32767).astype(np.int16))
+        kept.texts.append(found.texts[index])
+        kept.speakers.append(found.speakers[index] if found.speakers else "")
+        if found.splits:
+            kept.splits.append(found.splits[index])
+    total = len(found.paths)
+    if not kept.waveforms:
+        first, reason = kept.skipped[0]
+        raise UserError(f"no usable recording: all {total} files were skipped (first: '{first}' {reason})")
+    if kept.skipped:
+        first, reason = kept.skipped[0]
+        warnings.warn(f"skipped {len(kept.skipped)} of {total} recordings that cannot be used (first: "
+                      f"'{first}' {reason})", SeqzooNote, stacklevel=2)
+    if resampled:
+        first, rate = resampled[0]
+        warnings.warn(f"resampled {len(resampled)} of {total} recordings to {sample_rate} Hz (first: "
+                      f"'{first}' at {rate} Hz)", SeqzooNote, stacklevel=2)
+    return kept
+
+
+def encode_texts(texts: list[str], alphabet: str) -> list[list[int]]:
+    """Texts -> character ids (alphabet[i] is id i + 1; 0 is the blank). Check them first (`check_alphabet`)."""
+    index = {character: i + 1 for i, character in enumerate(alphabet)}
+    return [[index[c] for c in text] for text in texts]
+
+
+def speech_examples(recordings: Recordings, alphabet: str) -> tf.data.Dataset:
+    """(samples int16 [samples], character ids int32 [chars]) per utterance."""
+    waveforms = tf.RaggedTensor.from_row_lengths(np.concatenate(recordings.waveforms),
+                                                 [len(w) for w in recordings.waveforms])
+    ids = encode_texts(recordings.texts, alphabet)
+    labels = tf.RaggedTensor.from_row_lengths(np.asarray([i for row in ids for i in row], np.int32),
+                                              [len(row) for row in ids])
+    return tf.data.Dataset.from_tensor_slices((waveforms, labels))
+
+
+def speech_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None,
+                   epochs: range | None = None, buffer: int | None = None) -> tf.data.Dataset:
+    """({waveform float32 [batch, samples] (zeros after each), length int32 [batch]}, character ids int32
+    [batch, chars] padded with 0), in the order `seqzoo.data.batching.batches` gives."""
+    def batch(dataset):
+        with_lengths = dataset.map(lambda samples, ids: (samples, tf.size(samples, tf.int32), ids))
+        return with_lengths.padded_batch(batch_size).map(
+            lambda samples, length, ids: ({"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length},
+                                          ids))
+
+    return batches(examples, batch, shuffle_seed, epochs, buffer)
+
+
+WRONG_RATE = 2  # decode_wavs' problem codes: 0 read, 1 no WAV, 2 the rate, 3 too long, 4 empty, 5 silent
+
+
+def decode_wavs(data: tf.Tensor, sample_rate: int, max_samples: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """WAV files tf.string [n] -> (mono samples float32 [n, width], each one's length int32 [n], the
+    problem tf.string [n]: '' for a clip that was read), in the graph. A clip that is no 16-bit PCM WAV,
+    is at another rate than `sample_rate`, holds more than `max_samples` samples, none, or only silence gets
+    length 0, zeros and its problem; the others are unaffected (each is decoded on its own in a tf.data
+    pipeline that drops the ones whose decode raises, as `seqzoo.data.images.decode_images` does). `width`
+    is the longest clip that was read (0 when none was)."""
+    count = tf.shape(data, out_type=tf.int64)[0]
+
+    def decode(index, wav):
+        samples, rate = tf.audio.decode_wav(wav)
+        mono = tf.reduce_mean(samples, axis=1)
+        return index, mono, tf.size(mono), rate, tf.reduce_any(tf.not_equal(mono, 0.0))
+
+    decoded = tf.data.Dataset.from_tensor_slices((tf.range(count), data)).map(decode).ignore_errors()
+    # One element more, at index `count`, so the single batch is never empty; cut off below.
+    sentinel = tf.data.Dataset.from_tensors((count, tf.zeros([0]), tf.constant(0), tf.constant(sample_rate),
+                                              tf.constant(False)))
+    indices, samples, sizes, rates, sound = (
+        decoded.concatenate(sentinel).padded_batch(count + 1).get_single_element())
+
+    def scattered(values, default):
+        return tf.tensor_scatter_nd_update(tf.fill([count + 1], default), indices[:, None], values)[:count]
+
+    read, sizes = scattered(tf.ones_like(sizes, tf.bool), False), scattered(sizes, 0)
+    rates, sound = scattered(rates, sample_rate), scattered(sound, False)
+    code = tf.where(~read, 1, tf.where(rates != sample_rate, WRONG_RATE, tf.where(
+        sizes > max_samples, 3, tf.where(sizes == 0, 4, tf.where(~sound, 5, 0)))))
+    problem = tf.where(code == WRONG_RATE,
+                       tf.strings.join(["at ", tf.strings.as_string(rates), f" Hz, not {sample_rate} Hz"]),
+                       tf.gather(tf.constant(["", "not a 16-bit PCM WAV file", "",
+                                              f"longer than {max_samples / sample_rate:g} s", "no samples",
+                                              "silent"]), code))
+    length = tf.where(code == 0, sizes, 0)
+    width = tf.reduce_max(tf.concat([length, [0]], 0))
+    # Scattered at least one sample wide (ScatterNd refuses an empty shape), then cut to `width`.
+    wide = tf.maximum(width, 1)
+    samples = tf.pad(samples, [[0, 0], [0, 1]])[:, :wide]
+    rows = tf.scatter_nd(indices[:, None], samples, [count + 1, tf.cast(wide, tf.int64)])[:count][:, :width]
+    return rows * tf.cast(tf.sequence_mask(length, width), tf.float32), length, problem
+
+
+def wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
+    """Samples in [-1, 1] as the bytes of a mono 16-bit PCM WAV file."""
+    samples = np.clip(np.asarray(waveform, np.float32), -1, 1)[:, None]
+    return tf.audio.encode_wav(samples, sample_rate).numpy()
+
+
+def heldout_wavs(recordings: Recordings, count: int, seconds: float, sample_rate: int) -> list[str]:
+    """The first `count` recordings, cut at `seconds`, as base64 WAV files: what run.json keeps for the
+    export's parity check."""
+    cut = int(seconds * sample_rate)
+    return [base64.b64encode(wav_bytes(w[:cut] / 32768.0, sample_rate)).decode("ascii")
+            for w in recordings.waveforms[:count]]

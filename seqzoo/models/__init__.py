@@ -8,6 +8,7 @@ from seqzoo.models import (  # noqa: F401
     music,
     sentiment,
     seq2seq,
+    speech,
     tagger,
     tcn,
     transformer,

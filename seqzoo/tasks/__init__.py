@@ -16,13 +16,14 @@ from seqzoo.tasks.classification import ClassificationTask
 from seqzoo.tasks.handwriting import HandwritingSynthesisTask, HandwritingTask
 from seqzoo.tasks.language_model import LanguageModelTask
 from seqzoo.tasks.music import MusicTask
+from seqzoo.tasks.speech import SpeechTask
 from seqzoo.tasks.tagging import TaggingTask
 from seqzoo.tasks.translation import TranslationTask
 
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
                                     TranslationTask(), CaptioningTask(), MusicTask(), AudioTask(),
-                                    HandwritingTask(), HandwritingSynthesisTask())
+                                    HandwritingTask(), HandwritingSynthesisTask(), SpeechTask())
 }
 
 
