@@ -1,5 +1,5 @@
-"""The commands that run an exported model: predict, tag, translate, caption, attention, generate, compose,
-synthesize."""
+"""The commands that run an exported model: predict, tag, translate, caption, transcribe, attention, generate,
+compose, synthesize, write."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from seqzoo.schema import MAX_BEAM_WIDTH
 
 
 def add_commands(commands) -> None:
-    """predict, tag, translate, caption, attention, generate, compose, synthesize, write"""
+    """predict, tag, translate, caption, transcribe, attention, generate, compose, synthesize, write"""
     command = commands.add_parser("predict", help="label texts with an exported model")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
     command.add_argument("texts", nargs="+", metavar="TEXT")
@@ -41,6 +41,16 @@ def add_commands(commands) -> None:
                          help=f"beam width, 1 (greedy) to {MAX_BEAM_WIDTH} (default: the card's)")
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_caption)
+
+    command = commands.add_parser("transcribe", help="transcribe WAV files with an exported recognizer")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("wavs", nargs="+", metavar="WAV", help="WAV files (any PCM or float format and "
+                         "rate: mixed down to mono and resampled to the model's, with a note)")
+    command.add_argument("--beam", type=int, help=f"beam width, 1 (greedy) to {MAX_BEAM_WIDTH} (default: "
+                         "the card's)")
+    command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT (greedy)")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_transcribe)
 
     command = commands.add_parser("attention", help="draw the attention of a translation (a text) or "
                                   "of a caption (an image file: one panel per word)")
@@ -178,6 +188,48 @@ def _caption(args) -> None:
         from seqzoo.errors import UserError
 
         raise UserError("no image could be captioned")
+
+
+def _transcribe(args) -> None:
+    """Each file read (`read_wav`); one that cannot be used is one line on stderr and the others go on."""
+    import warnings
+
+    import numpy as np
+
+    from seqzoo.data.audio import AudioError, check_wav_header, read_wav
+    from seqzoo.errors import SeqzooNote, UserError
+    from seqzoo.exporters import ExportedModel
+    from seqzoo.files import irregularity
+
+    exported = ExportedModel(args.model)
+    exported.require_task("speech", "transcribe")
+    rate, limit = exported.setting("sample_rate"), exported.setting("max_samples")
+    clips = []
+    for name in args.wavs:
+        try:
+            problem = irregularity(name)
+            if problem is not None:
+                raise AudioError(problem)
+            declared, waveform = check_wav_header(Path(name)), read_wav(name, rate)
+            if len(waveform) > limit:
+                raise AudioError(f"is {len(waveform) / rate:.1f} s long; this model takes at most "
+                                 f"{limit / rate:g} s")
+            if not np.any(np.abs(waveform) >= 1 / 32768):
+                raise AudioError("is silent: nothing to transcribe")
+        except AudioError as err:
+            print(f"seqzoo: '{name}' {err}", file=sys.stderr)
+            continue
+        if declared != rate:
+            warnings.warn(f"'{name}': resampled from {declared} Hz to the model's {rate} Hz", SeqzooNote,
+                          stacklevel=2)
+        clips.append((name, waveform))
+    if not clips:
+        raise UserError("no WAV file could be transcribed")
+    rows = exported.transcribe([waveform for _, waveform in clips], 1 if args.tflite else args.beam,
+                               "tflite" if args.tflite else "saved_model")
+    for (name, _), row in zip(clips, rows, strict=True):
+        print(json.dumps({"file": name, **row}, ensure_ascii=False) if args.json
+              else f"{row['text']}\t{name}")
 
 
 def _image_files(names: list[str], all_needed: bool = True) -> list[tuple[str, bytes]]:

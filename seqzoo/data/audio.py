@@ -63,7 +63,8 @@ WAV_MAX_CHANNELS = 64
 
 
 def check_wav_header(path: Path) -> int:
-    """The sample rate a WAV file declares; AudioError unless the file's RIFF header is one a WAV reader can trust: a fmt chunk with 1 to 64
+    """The sample rate a WAV file declares; AudioError unless the file's RIFF header is one a WAV reader
+    can trust: a fmt chunk with 1 to 64
     channels and a rate of 1 kHz to 384 kHz, and every chunk before the samples within the file's
     bytes (a rate of 2^31 - 1 Hz would ask the resampler for hundreds of GiB; 0 channels divides by
     zero; a chunk claiming 4 GB reads past the end). The data chunk may be cut short: it is read as

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.audio import WAV_MAX_BYTES, AudioError, check_wav_header, read_wav, write_wav
+from seqzoo.data.audio import AudioError, check_wav_header, read_wav, write_wav
 from seqzoo.data.batching import batches
 from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.files import cache_dir, regular_file
@@ -361,7 +361,7 @@ def load_recordings(found: Utterances, sample_rate: int, max_seconds: float) -> 
 
 
 def encode_texts(texts: list[str], alphabet: str) -> list[list[int]]:
-    """Texts -> character ids (alphabet[i] is id i + 1; 0 is the blank). Check them first (`check_alphabet`)."""
+    """Texts -> character ids (alphabet[i] is id i + 1; 0 is the blank), checked by `check_alphabet` first."""
     index = {character: i + 1 for i, character in enumerate(alphabet)}
     return [[index[c] for c in text] for text in texts]
 
@@ -383,8 +383,8 @@ def speech_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int
     def batch(dataset):
         with_lengths = dataset.map(lambda samples, ids: (samples, tf.size(samples, tf.int32), ids))
         return with_lengths.padded_batch(batch_size).map(
-            lambda samples, length, ids: ({"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length},
-                                          ids))
+            lambda samples, length, ids: (
+                {"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length}, ids))
 
     return batches(examples, batch, shuffle_seed, epochs, buffer)
 
@@ -392,7 +392,8 @@ def speech_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int
 WRONG_RATE = 2  # decode_wavs' problem codes: 0 read, 1 no WAV, 2 the rate, 3 too long, 4 empty, 5 silent
 
 
-def decode_wavs(data: tf.Tensor, sample_rate: int, max_samples: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def decode_wavs(data: tf.Tensor, sample_rate: int, max_samples: int
+                ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """WAV files tf.string [n] -> (mono samples float32 [n, width], each one's length int32 [n], the
     problem tf.string [n]: '' for a clip that was read), in the graph. A clip that is no 16-bit PCM WAV,
     is at another rate than `sample_rate`, holds more than `max_samples` samples, none, or only silence gets

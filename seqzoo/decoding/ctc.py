@@ -33,7 +33,8 @@ def greedy_ids_of_one(log_probabilities: tf.Tensor) -> tf.Tensor:
     return tf.boolean_mask(best[0], kept[0])
 
 
-def beam_ids(log_probabilities: tf.Tensor, frames: tf.Tensor, beam_width: int) -> tuple[tf.RaggedTensor, tf.Tensor]:
+def beam_ids(log_probabilities: tf.Tensor, frames: tf.Tensor, beam_width: int
+             ) -> tuple[tf.RaggedTensor, tf.Tensor]:
     """(character ids [batch, (ids)], their log-probability [batch]) of the best of `beam_width` prefixes,
     each utterance read for its own `frames`. TensorFlow's decoder takes the blank as the last class: it is
     moved there and the ids moved back."""

@@ -27,6 +27,7 @@ META_RULES = {
     "bias": Rule(float, minimum=0.0, maximum=100.0), "max_points": Rule(int, minimum=1),
     "max_points_limit": Rule(int, minimum=1, maximum=INT32_MAX), "alphabet": Rule(str, non_empty=True),
     "max_chars": Rule(int, minimum=1, maximum=INT32_MAX),
+    "max_samples": Rule(int, minimum=1, maximum=INT32_MAX),
 }
 # What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
 INT32 = Rule(int, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
@@ -51,6 +52,7 @@ class ExportedModel:
     ExportedModel("saved_models/show_attend_tell").caption([open("scene.png", "rb").read()])
     ExportedModel("saved_models/tcn_music").compose([[60, 64, 67, 72]], frames=64, seed=3)
     ExportedModel("saved_models/wavenet").synthesize(seconds=2, temperature=1.0, seed=1)
+    ExportedModel("saved_models/ctc_recognizer").transcribe([samples], beam_width=8)
     ```
     """
 
@@ -199,6 +201,37 @@ class ExportedModel:
                                     tf.float32),
             seed=tf.constant(SAMPLING["seed"].check("seed", seed, what="")))
         return out["waveform"].numpy()
+
+    def transcribe(self, waveforms: list[np.ndarray], beam_width: int | None = None,
+                   runtime: str = "saved_model") -> list[dict]:
+        """[{'text', 'score'}] per waveform (float samples in [-1, 1] at the card's `sample_rate`), from the
+        SavedModel's `transcribe` (greedy: `beam_width` 1) then TensorFlow's CTC beam search over its
+        log-probabilities at `beam_width` (default: the card's); 'score' is the transcript's log-probability
+        (None for greedy). `runtime="tflite"`: the `.tflite` file's greedy ids, one clip at a time."""
+        from seqzoo.decoding.ctc import beam_ids, ids_text
+
+        self.require_task("speech", "transcribe")
+        beam_width = self._beam_width(beam_width)
+        alphabet, limit = self.setting("alphabet"), self.setting("max_samples")
+        for waveform in waveforms:
+            if not 1 <= len(waveform) <= limit:
+                raise UserError(f"a clip holds {len(waveform)} samples; this model takes 1 to {limit} "
+                                f"({limit / self.setting('sample_rate'):g} s)")
+        if runtime == "tflite":
+            runner = self._interpreter().get_signature_runner("serving_default")
+            ids = [runner(waveform=np.asarray(w, np.float32)[None])["ids"] for w in waveforms]
+            texts = ids_text(tf.ragged.constant(ids, tf.int32, ragged_rank=1), alphabet).numpy()
+            return [{"text": text.decode("utf-8"), "score": None} for text in texts]
+        padded = np.zeros((len(waveforms), max(map(len, waveforms), default=1)), np.float32)
+        for i, waveform in enumerate(waveforms):
+            padded[i, : len(waveform)] = waveform
+        out = self.saved_model.signatures["transcribe"](
+            waveform=tf.constant(padded), length=tf.constant([len(w) for w in waveforms], tf.int32))
+        if beam_width == 1:
+            return [{"text": text.decode("utf-8"), "score": None} for text in out["text"].numpy()]
+        ids, scores = beam_ids(out["log_probabilities"], out["frames"], beam_width)
+        return [{"text": text.decode("utf-8"), "score": round(float(score), 4)}
+                for text, score in zip(ids_text(ids, alphabet).numpy(), scores.numpy(), strict=True)]
 
     def tag(self, texts: list[str]) -> list[dict]:
         """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from seqzoo.decoding.ctc import BLANK
 
-PADDING_LOG_PROBABILITY = -1e4  # a character's log-probability at a padded frame (finite: exports stay finite)
+PADDING_LOG_PROBABILITY = -1e4  # a character's log p at a padded frame (finite: exports stay finite)
 
 
 @keras.saving.register_keras_serializable(package="seqzoo")

@@ -46,8 +46,8 @@ def ctc_recognizer(*, features: dict, conv: dict, rnn: dict | None, tcn: dict | 
     frames, mask = LogMel(**features, name="log_mel")(waveform, length)
     x = frames
     for index in range(conv["layers"]):
-        x = keras.layers.Conv1D(conv["filters"], conv["kernel_size"], strides=SUBSAMPLING if index == 0 else 1,
-                                padding="causal", activation="relu", name=f"conv_{index}")(x)
+        x = keras.layers.Conv1D(conv["filters"], conv["kernel_size"], padding="causal", activation="relu",
+                                strides=SUBSAMPLING if index == 0 else 1, name=f"conv_{index}")(x)
     x = FrameMask(SUBSAMPLING, name="frame_mask")([x, mask])
     x = rnn_stack(x, **rnn) if tcn is None else TCN(**{"padding": "same", **tcn}, name="tcn")(x)
     logits = keras.layers.Dense(alphabet_size, name="logits")(x)

@@ -164,8 +164,9 @@ class SpeechTask(Task):
         waveform, length, _ = decode_wavs(tf.constant(list(texts), tf.string), meta["sample_rate"],
                                           meta["max_samples"])
         frame = LogMel(meta["sample_rate"], meta["frame_ms"], meta["hop_ms"]).frame_length
-        rows = [runner(waveform=(row[:size] if size else np.zeros(frame, np.float32))[None])["log_probabilities"][0]
-                for row, size in zip(waveform.numpy(), length.numpy(), strict=True)]
+        clips = [row[:size] if size else np.zeros(frame, np.float32)
+                 for row, size in zip(waveform.numpy(), length.numpy(), strict=True)]
+        rows = [runner(waveform=clip[None])["log_probabilities"][0] for clip in clips]
         frames = np.array([len(row) for row in rows], np.int32)
         classes = len(meta["alphabet"]) + 1
         padded = np.full((len(rows), max(frames, default=1), classes), _padding(classes), np.float32)
@@ -174,11 +175,11 @@ class SpeechTask(Task):
         return {"log_probabilities": padded, "frames": frames}
 
     def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
-        same = [np.array_equal(np.argmax(a[:n], -1), np.argmax(b[:n], -1)) for a, b, n in
-                zip(reference["log_probabilities"], outputs["log_probabilities"], reference["frames"], strict=True)]
+        expected, got = reference["log_probabilities"], outputs["log_probabilities"]
+        pairs = zip(expected, got, reference["frames"], strict=True)
+        same = [np.array_equal(np.argmax(a[:n], -1), np.argmax(b[:n], -1)) for a, b, n in pairs]
         return {"greedy_path_agreement": round(float(np.mean(same)), 4),
-                "max_log_probability_difference": round(float(np.abs(
-                    reference["log_probabilities"] - outputs["log_probabilities"]).max()), 4)}
+                "max_log_probability_difference": round(float(np.abs(expected - got).max()), 4)}
 
     def card(self, meta) -> dict:
         rate, classes = meta["sample_rate"], len(meta["alphabet"]) + 1
@@ -199,7 +200,8 @@ class SpeechTask(Task):
                                "outputs": {"text": "tf.string [batch]: greedy", "log_probabilities": lp,
                                            "frames": "int32 [batch]"}},
                 "beam_search": {"inputs": samples,
-                                "outputs": {"text": f"tf.string [batch]: beam search, width {meta['beam_width']}",
+                                "outputs": {"text": f"tf.string [batch]: beam search, width "
+                                                    f"{meta['beam_width']}",
                                             "score": "float32 [batch]: its log-probability"}},
             },
             "tflite": {
@@ -223,12 +225,13 @@ def speech_meta(config: dict, parts: dict[str, Recordings]) -> dict:
         "max_samples": int(speech["max_seconds"] * rate),
         "beam_width": config["decoding"]["beam_width"],
         "utterances": {name: len(part.texts) for name, part in parts.items()},
-        "seconds": {name: round(sum(len(w) for w in part.waveforms) / rate, 1) for name, part in parts.items()},
+        "seconds": {name: round(sum(map(len, part.waveforms)) / rate, 1) for name, part in parts.items()},
         "speakers": {name: len(set(part.speakers) - {""}) for name, part in parts.items()},
     }
 
 
-def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, beam_width: int) -> dict[str, float]:
+def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, beam_width: int
+                ) -> dict[str, float]:
     """Character and word error rates of greedy decoding and of beam search over `batches`: edit distance
     summed over the utterances, over the reference's characters (or words)."""
     log_mel = model.get_layer("log_mel")
@@ -244,7 +247,8 @@ def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, bea
     figures = {}
     for search, texts in found.items():
         hypotheses = tf.concat(texts, 0)
-        for unit, split in (("cer", lambda t: tf.strings.unicode_split(t, "UTF-8")), ("wer", tf.strings.split)):
+        for unit, split in (("cer", functools.partial(tf.strings.unicode_split, input_encoding="UTF-8")),
+                            ("wer", tf.strings.split)):
             reference = split(truth)
             distance = tf.edit_distance(split(hypotheses).to_sparse(), reference.to_sparse(), normalize=False)
             rate = float(tf.reduce_sum(distance)) / max(int(tf.size(reference.flat_values)), 1)
@@ -274,7 +278,8 @@ def _split(recordings: Recordings, settings: dict) -> dict[str, Recordings]:
             raise UserError(f"the transcripts' split column names no {missing[0]} utterance")
         return {name: recordings.subset(indices) for name, indices in parts.items() if indices}
     speakers = sorted(set(recordings.speakers) - {""})
-    whole = speakers if len(speakers) >= 3 and "" not in recordings.speakers else list(range(len(recordings.texts)))
+    by_speaker = len(speakers) >= 3 and "" not in recordings.speakers
+    whole = speakers if by_speaker else list(range(len(recordings.texts)))
     train, val, test = split_whole(len(whole), settings["validation_fraction"], settings["test_fraction"],
                                    settings["seed"], "speakers" if whole is speakers else "utterances")
     if whole is speakers:
@@ -289,13 +294,13 @@ def _fitting(part: Recordings, log_mel: LogMel, name: str) -> Recordings:
     """The utterances CTC can align: at least one output frame per character, and one more per repeated
     letter (the blank between them). The others are dropped with a note (too fast, or cut)."""
     frames = output_frames(log_mel, [len(w) for w in part.waveforms]).numpy()
-    needed = [len(text) + sum(a == b for a, b in zip(text, text[1:])) for text in part.texts]
+    needed = [len(text) + sum(a == b for a, b in zip(text, text[1:], strict=False)) for text in part.texts]
     fits = [i for i, (have, need) in enumerate(zip(frames, needed, strict=True)) if have >= need]
     if len(fits) < len(part.texts):
         first = next(i for i in range(len(part.texts)) if i not in set(fits))
-        warnings.warn(f"{name}: dropped {len(part.texts) - len(fits)} utterances too short for their transcript "
-                      f"(first: {part.texts[first][:40]!r}, {frames[first]} frames for {needed[first]} "
-                      "characters)", SeqzooNote, stacklevel=2)
+        warnings.warn(f"{name}: dropped {len(part.texts) - len(fits)} utterances too short for their "
+                      f"transcript (first: {part.texts[first][:40]!r}, {frames[first]} frames for "
+                      f"{needed[first]} characters)", SeqzooNote, stacklevel=2)
     if not fits:
         raise UserError(f"no {name} utterance is long enough for its transcript")
     return part.subset(fits)
