@@ -395,11 +395,11 @@ WRONG_RATE = 2  # decode_wavs' problem codes: 0 read, 1 no WAV, 2 the rate, 3 to
 def decode_wavs(data: tf.Tensor, sample_rate: int, max_samples: int
                 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """WAV files tf.string [n] -> (mono samples float32 [n, width], each one's length int32 [n], the
-    problem tf.string [n]: '' for a clip that was read), in the graph. A clip that is no 16-bit PCM WAV,
-    is at another rate than `sample_rate`, holds more than `max_samples` samples, none, or only silence gets
-    length 0, zeros and its problem; the others are unaffected (each is decoded on its own in a tf.data
-    pipeline that drops the ones whose decode raises, as `seqzoo.data.images.decode_images` does). `width`
-    is the longest clip that was read (0 when none was)."""
+    problem tf.string [n]: '' for a clip that was read), in the graph. A clip that is no whole 16-bit PCM
+    WAV (a cut one too: TensorFlow's decoder refuses it), is at another rate than `sample_rate`, holds more
+    than `max_samples` samples, none, or only silence gets length 0, zeros and its problem; the others are
+    unaffected (each is decoded on its own in a tf.data pipeline that drops the ones whose decode raises, as
+    `seqzoo.data.images.decode_images` does). `width` is the longest clip that was read (0 when none was)."""
     count = tf.shape(data, out_type=tf.int64)[0]
 
     def decode(index, wav):
@@ -423,7 +423,7 @@ def decode_wavs(data: tf.Tensor, sample_rate: int, max_samples: int
         sizes > max_samples, 3, tf.where(sizes == 0, 4, tf.where(~sound, 5, 0)))))
     problem = tf.where(code == WRONG_RATE,
                        tf.strings.join(["at ", tf.strings.as_string(rates), f" Hz, not {sample_rate} Hz"]),
-                       tf.gather(tf.constant(["", "not a 16-bit PCM WAV file", "",
+                       tf.gather(tf.constant(["", "not a whole 16-bit PCM WAV file", "",
                                               f"longer than {max_samples / sample_rate:g} s", "no samples",
                                               "silent"]), code))
     length = tf.where(code == 0, sizes, 0)
