@@ -134,17 +134,21 @@ def test_train_on_a_transcribed_folder_split_by_speaker_then_export_and_transcri
     assert greedy.returncode == tflite.returncode == 0 and greedy.stdout == tflite.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["quiet.wav"], "seqzoo: error: no WAV file could be transcribed"),
-    (["ab.wav", "--beam", "0"], "beam width must be between 1 and 16, got 0"),
-    (["ab.wav", "--beam", "99"], "beam width must be between 1 and 16, got 99"),
-])
-def test_transcribing_nothing_usable_or_a_bad_beam_is_one_line_and_exit_2(exported, args, message):
+def test_transcribing_nothing_usable_is_one_line_and_exit_2_and_a_bad_beam_is_named(exported):
+    from seqzoo.errors import UserError
+    from seqzoo.exporters import ExportedModel
+
     work, _ = exported
-    write_wav(work / "ab.wav", spoken("ab"), RATE)
     write_wav(work / "quiet.wav", np.zeros(4000), RATE)
-    done = cli("transcribe", "saved_models/ctc_recognizer", *args, cwd=work)
-    assert done.returncode == 2 and message in done.stderr.splitlines()[-1], done.stderr
+    done = cli("transcribe", "saved_models/ctc_recognizer", "quiet.wav", cwd=work)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == "seqzoo: error: no WAV file could be transcribed"
+    model = ExportedModel(work / "saved_models/ctc_recognizer")
+    for width in (0, 99):
+        with pytest.raises(UserError, match=f"beam width must be between 1 and 16, got {width}"):
+            model.transcribe([spoken("ab")], beam_width=width)
+    with pytest.raises(UserError, match="a clip holds 0 samples; this model takes 1 to 320000"):
+        model.transcribe([np.zeros(0, np.float32)])
 
 
 def test_a_transcript_outside_the_alphabet_or_a_model_of_another_task_is_one_line_and_exit_2(exported):
