@@ -200,6 +200,30 @@ def plot_window(window, text: str, path: str | Path, title: str = "") -> Path:
     return _labelled(figure, axes, "point", "character", title, path)
 
 
+def plot_confusion(counts, labels: list[str], path: str | Path, title: str = "") -> Path:
+    """A confusion matrix [true, predicted] (`seqzoo.tasks.audio_classification.confusion_matrix`): each row
+    as fractions of its clips, the counts written in the cells that hold any."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    counts = np.asarray(counts)
+    fractions = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = 2 + 0.35 * len(labels)
+    figure, axes = plt.subplots(figsize=(size + 1, size), layout="constrained")
+    shown = axes.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    for (row, column), count in np.ndenumerate(counts):
+        if count:
+            axes.text(column, row, str(count), ha="center", va="center", fontsize=6,
+                      color="white" if fractions[row, column] > 0.5 else "black")
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    axes.set_yticks(range(len(labels)), labels, fontsize=7)
+    figure.colorbar(shown, ax=axes, shrink=0.8, label="fraction of the row")
+    return _labelled(figure, axes, "predicted", "true", title, path)
+
+
 def _labelled(figure, axes, xlabel: str, ylabel: str, title: str, path: str | Path) -> Path:
     """Names a one-panel figure's axes and title, saves it to `path` and closes it."""
     import matplotlib.pyplot as plt

@@ -161,11 +161,16 @@ def render(text: str, voice: str, rng: np.random.Generator) -> np.ndarray:
     return (speech / max(float(np.abs(speech).max()), 1e-8) * rng.uniform(0.3, 0.95)).astype(np.float32)
 
 
-def spoken_corpus(utterances: int = 3000, seed: int = 0) -> Path:
-    """The default speech data: `utterances` texts (`spoken_texts`) each in a random voice, rendered
-    (`render`) into seqzoo's cache once; the folder holds the WAV files and `transcripts.tsv`
-    (path, text, voice, split). Digit strings spoken by a held-out voice are never spoken in training."""
-    folder = cache_dir("speech") / f"espeak-{utterances}-{seed}-{SAMPLE_RATE}hz-v{RENDER_VERSION}"
+KEYWORDS = DIGITS + COMMANDS  # the keyword-spotting default's labels: one word a clip
+
+
+def spoken_corpus(utterances: int = 3000, seed: int = 0, words: bool = False) -> Path:
+    """The default speech data: `utterances` texts (`spoken_texts`; with `words`, single KEYWORDS, the
+    keyword-spotting default) each in a random voice, rendered (`render`) into seqzoo's cache once; the
+    folder holds the WAV files and `transcripts.tsv` (path, text, voice, split). Digit strings spoken by a
+    held-out voice are never spoken in training."""
+    kind = "words-" if words else ""
+    folder = cache_dir("speech") / f"espeak-{kind}{utterances}-{seed}-{SAMPLE_RATE}hz-v{RENDER_VERSION}"
     if (folder / TRANSCRIPTS).is_file():
         return folder
     rng = np.random.default_rng(seed)
@@ -174,10 +179,10 @@ def spoken_corpus(utterances: int = 3000, seed: int = 0) -> Path:
     while len(rows) < utterances:
         voice = str(rng.choice(names))
         split = voice_split(voice)
-        text = spoken_texts(1, rng)[0]
-        if text in said[split != "train"]:
+        text = str(rng.choice(KEYWORDS)) if words else spoken_texts(1, rng)[0]
+        if not words and text in said[split != "train"]:
             continue  # a digit string is said in training or out of it, never both
-        if text not in COMMANDS:
+        if not words and text not in COMMANDS:
             said[split == "train"].add(text)
         rows.append((text, voice, split))
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")

@@ -1,6 +1,7 @@
 """Tasks: the data, metrics, serving signatures and parity each kind of entry shares."""
 
 from seqzoo.tasks.audio import AudioTask
+from seqzoo.tasks.audio_classification import AudioClassificationTask
 from seqzoo.tasks.base import (
     DataRole,
     Endpoint,
@@ -23,7 +24,8 @@ from seqzoo.tasks.translation import TranslationTask
 TASKS: dict[str, Task] = {
     task.name: task for task in (ClassificationTask(), LanguageModelTask(), TaggingTask(),
                                     TranslationTask(), CaptioningTask(), MusicTask(), AudioTask(),
-                                    HandwritingTask(), HandwritingSynthesisTask(), SpeechTask())
+                                    HandwritingTask(), HandwritingSynthesisTask(), SpeechTask(),
+                                    AudioClassificationTask())
 }
 
 

@@ -52,16 +52,56 @@ PARITY_UTTERANCES, PARITY_SECONDS = 4, 2.0  # held-out clips run.json keeps for 
 OTHER_RATE = 11_025  # an edge case's sample rate: no model's
 
 
-class SpeechTask(Task):
-    """Transcribed recordings (a folder with `transcripts.tsv` or LibriSpeech `*.trans.txt`; default:
-    synthetic speech) -> character ids, trained with CTC."""
+class RecordingsTask(Task):
+    """What the tasks that listen share: WAV files in (the SavedModel decodes their bytes, `decode_wavs`; the
+    `.tflite` file takes float samples at batch 1), recordings read into memory and split, and the parity
+    inputs (held-out clips kept as base64 WAV files, and the clips every export must survive)."""
 
-    name = "speech"
     serving = Serving(input="audio", reads_text=False, binary_inputs=("audio",))
+    # The spectrum is TFLite's RFFT in the `.tflite` file and TensorFlow's FFT in Keras: their last bits
+    # differ, and the per-utterance normalisation divides them by each band's deviation. The tiny keyword
+    # classifier's probabilities differed by 1.1e-5.
+    parity_tolerance = 5e-5
 
     def request_values(self, name: str, items: list[str], meta: dict) -> list[bytes]:
         """WAV files, read as the bytes a client sends."""
         return [regular_file(item, "WAV file", WAV_MAX_BYTES).read_bytes() for item in items]
+
+    def parity_inputs(self, heldout: list) -> list[bytes]:
+        """The held-out clips (base64 WAV files, as run.json keeps them), and what every export must answer
+        without failing its batch: nothing, no WAV, a clip at another rate, the first clip silenced."""
+        clips = [base64.b64decode(clip) for clip in heldout]
+        edge = [b"", b"not a WAV file at all", wav_bytes(np.sin(np.arange(2000) / 5) * 0.5, OTHER_RATE)]
+        if clips:  # its 44-byte header kept, its samples zero
+            edge.append(clips[0][:44] + bytes(len(clips[0]) - 44))
+        return clips + edge
+
+    @staticmethod
+    def decoded(model: keras.Model, clips: list[bytes], meta: dict) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """(the model's output, each clip's length, its problem) for WAV files, decoded as serving_default
+        decodes them."""
+        waveform, length, problem = decode_wavs(tf.constant(list(clips), tf.string), meta["sample_rate"],
+                                                meta["max_samples"])
+        return model({"waveform": waveform, "length": length}, training=False), length, problem
+
+    @staticmethod
+    def tflite_clips(interpreter, clips: list[bytes], meta: dict, output: str) -> list[np.ndarray]:
+        """`output` of the `.tflite` file's serving_default for each clip, decoded as serving_default decodes
+        it and run on its own at batch 1 (a clip that was not read: zeros one frame long, as a batch
+        holds it)."""
+        runner = interpreter.get_signature_runner("serving_default")
+        waveform, length, _ = decode_wavs(tf.constant(list(clips), tf.string), meta["sample_rate"],
+                                          meta["max_samples"])
+        frame = LogMel(meta["sample_rate"], meta["frame_ms"], meta["hop_ms"]).frame_length
+        return [runner(waveform=(row[:size] if size else np.zeros(frame, np.float32))[None])[output][0]
+                for row, size in zip(waveform.numpy(), length.numpy(), strict=True)]
+
+
+class SpeechTask(RecordingsTask):
+    """Transcribed recordings (a folder with `transcripts.tsv` or LibriSpeech `*.trans.txt`; default:
+    synthetic speech) -> character ids, trained with CTC."""
+
+    name = "speech"
 
     def default_data(self) -> Path:
         return spoken_corpus()
@@ -69,8 +109,8 @@ class SpeechTask(Task):
     def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         settings, speech = config["train"], config["speech"]
         rate, alphabet = config["model"]["features"]["sample_rate"], speech["alphabet"]
-        recordings = _recordings(data, alphabet, rate, speech["max_seconds"])
-        parts = _split(recordings, settings)
+        recordings = transcribed_recordings(data, alphabet, rate, speech["max_seconds"])
+        parts = split_recordings(recordings, settings)
         log_mel = LogMel(**config["model"]["features"])
         parts = {name: _fitting(part, log_mel, name) for name, part in parts.items()}
         config["model"]["alphabet_size"] = len(alphabet) + 1
@@ -88,7 +128,7 @@ class SpeechTask(Task):
         )
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
-        recordings = _recordings(data, meta["alphabet"], meta["sample_rate"], meta["max_seconds"])
+        recordings = transcribed_recordings(data, meta["alphabet"], meta["sample_rate"], meta["max_seconds"])
         return speech_batches(speech_examples(recordings, meta["alphabet"]), config["train"]["batch_size"])
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
@@ -141,32 +181,14 @@ class SpeechTask(Task):
 
         return {"serving_default": (serve, [tf.TensorSpec([1, None], tf.float32, name="waveform")])}
 
-    def parity_inputs(self, heldout: list) -> list[bytes]:
-        """The held-out clips (base64 WAV files, as run.json keeps them), and what every export must answer
-        without failing its batch: nothing, no WAV, the first clip silenced, a clip at another rate."""
-        clips = [base64.b64decode(clip) for clip in heldout]
-        edge = [b"", b"not a WAV file at all", wav_bytes(np.sin(np.arange(2000) / 5) * 0.5, OTHER_RATE)]
-        if clips:  # its 44-byte header kept, its samples zero
-            edge.append(clips[0][:44] + bytes(len(clips[0]) - 44))
-        return clips + edge
-
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        waveform, length, _ = decode_wavs(tf.constant(list(texts), tf.string), meta["sample_rate"],
-                                          meta["max_samples"])
-        log_probabilities = model({"waveform": waveform, "length": length}, training=False)
+        log_probabilities, length, _ = self.decoded(model, texts, meta)
         return {"log_probabilities": keras.ops.convert_to_numpy(log_probabilities),
                 "frames": output_frames(model.get_layer("log_mel"), length).numpy()}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        """Each clip decoded as serving_default decodes it, then run on its own at batch 1 (a clip that was
-        not read, as zeros one frame long); the log-probabilities padded as a batch pads them."""
-        runner = interpreter.get_signature_runner("serving_default")
-        waveform, length, _ = decode_wavs(tf.constant(list(texts), tf.string), meta["sample_rate"],
-                                          meta["max_samples"])
-        frame = LogMel(meta["sample_rate"], meta["frame_ms"], meta["hop_ms"]).frame_length
-        clips = [row[:size] if size else np.zeros(frame, np.float32)
-                 for row, size in zip(waveform.numpy(), length.numpy(), strict=True)]
-        rows = [runner(waveform=clip[None])["log_probabilities"][0] for clip in clips]
+        """The log-probabilities of each clip at batch 1 (`tflite_clips`), padded as a batch pads them."""
+        rows = self.tflite_clips(interpreter, texts, meta, "log_probabilities")
         frames = np.array([len(row) for row in rows], np.int32)
         classes = len(meta["alphabet"]) + 1
         padded = np.full((len(rows), max(frames, default=1), classes), _padding(classes), np.float32)
@@ -256,14 +278,15 @@ def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, bea
     return figures
 
 
-def _recordings(data, alphabet: str, rate: int, max_seconds: float) -> Recordings:
+def transcribed_recordings(data, alphabet: str, rate: int, max_seconds: float) -> Recordings:
+    """A transcribed folder's recordings, their transcripts lowercased and checked against `alphabet`."""
     found = read_transcribed(data)
     found.texts = [" ".join(text.lower().split()) for text in found.texts]
     check_alphabet(found.texts, alphabet, f"transcripts in '{data}'")
     return load_recordings(found, rate, max_seconds)
 
 
-def _split(recordings: Recordings, settings: dict) -> dict[str, Recordings]:
+def split_recordings(recordings: Recordings, settings: dict) -> dict[str, Recordings]:
     """train / val / test: as the data's split column says, else by speaker where the data names them
     (a speaker in one part only), else by utterance."""
     if recordings.splits:
