@@ -1,5 +1,5 @@
-"""The commands that run an exported model: predict, tag, translate, caption, transcribe, attention, generate,
-compose, synthesize, write."""
+"""The commands that run an exported model: predict, tag, translate, caption, transcribe, classify, attention,
+generate, compose, synthesize, write."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from seqzoo.schema import MAX_BEAM_WIDTH
 
 
 def add_commands(commands) -> None:
-    """predict, tag, translate, caption, transcribe, attention, generate, compose, synthesize, write"""
+    """predict, tag, translate, caption, transcribe, classify, attention, generate, compose, synthesize,
+    write"""
     command = commands.add_parser("predict", help="label texts with an exported model")
     command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
     command.add_argument("texts", nargs="+", metavar="TEXT")
@@ -51,6 +52,13 @@ def add_commands(commands) -> None:
     command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT (greedy)")
     command.add_argument("--json", action="store_true", help="one JSON object per line")
     command.set_defaults(run=_transcribe)
+
+    command = commands.add_parser("classify", help="label WAV files with an exported audio classifier")
+    command.add_argument("model", help="saved_models/NAME (newest version) or a version folder")
+    command.add_argument("wavs", nargs="+", metavar="WAV", help="WAV files (as transcribe reads them)")
+    command.add_argument("--tflite", action="store_true", help="run the .tflite file with LiteRT")
+    command.add_argument("--json", action="store_true", help="one JSON object per line")
+    command.set_defaults(run=_classify)
 
     command = commands.add_parser("attention", help="draw the attention of a translation (a text) or "
                                   "of a caption (an image file: one panel per word)")
@@ -191,21 +199,45 @@ def _caption(args) -> None:
 
 
 def _transcribe(args) -> None:
-    """Each file read (`read_wav`); one that cannot be used is one line on stderr and the others go on."""
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    exported.require_task("speech", "transcribe")
+    clips = _wav_clips(exported, args.wavs, "transcribe")
+    rows = exported.transcribe([waveform for _, waveform in clips], 1 if args.tflite else args.beam,
+                               "tflite" if args.tflite else "saved_model")
+    for (name, _), row in zip(clips, rows, strict=True):
+        print(json.dumps({"file": name, **row}, ensure_ascii=False) if args.json
+              else f"{row['text']}\t{name}")
+
+
+def _classify(args) -> None:
+    from seqzoo.exporters import ExportedModel
+
+    exported = ExportedModel(args.model)
+    exported.require_task("audio_classification", "classify")
+    clips = _wav_clips(exported, args.wavs, "classify")
+    rows = exported.classify([waveform for _, waveform in clips], "tflite" if args.tflite else "saved_model")
+    for (name, _), row in zip(clips, rows, strict=True):
+        print(json.dumps({"file": name, **row}, ensure_ascii=False) if args.json
+              else f"{row['label']}\t{row['probability']:.3f}\t{name}")
+
+
+def _wav_clips(exported, names: list[str], verb: str) -> list[tuple[str, object]]:
+    """(name, mono samples at the model's rate) of each WAV file that can be used (`read_wav`: any PCM or
+    float format, resampled with a note); one that cannot is one line on stderr and the others go on.
+    UserError when none can."""
     import warnings
 
     import numpy as np
 
     from seqzoo.data.audio import AudioError, check_wav_header, read_wav
     from seqzoo.errors import SeqzooNote, UserError
-    from seqzoo.exporters import ExportedModel
     from seqzoo.files import irregularity
 
-    exported = ExportedModel(args.model)
-    exported.require_task("speech", "transcribe")
     rate, limit = exported.setting("sample_rate"), exported.setting("max_samples")
     clips = []
-    for name in args.wavs:
+    for name in names:
         try:
             problem = irregularity(name)
             if problem is not None:
@@ -215,7 +247,7 @@ def _transcribe(args) -> None:
                 raise AudioError(f"is {len(waveform) / rate:.1f} s long; this model takes at most "
                                  f"{limit / rate:g} s")
             if not np.any(np.abs(waveform) >= 1 / 32768):
-                raise AudioError("is silent: nothing to transcribe")
+                raise AudioError(f"is silent: nothing to {verb}")
         except AudioError as err:
             print(f"seqzoo: '{name}' {err}", file=sys.stderr)
             continue
@@ -224,12 +256,8 @@ def _transcribe(args) -> None:
                           stacklevel=2)
         clips.append((name, waveform))
     if not clips:
-        raise UserError("no WAV file could be transcribed")
-    rows = exported.transcribe([waveform for _, waveform in clips], 1 if args.tflite else args.beam,
-                               "tflite" if args.tflite else "saved_model")
-    for (name, _), row in zip(clips, rows, strict=True):
-        print(json.dumps({"file": name, **row}, ensure_ascii=False) if args.json
-              else f"{row['text']}\t{name}")
+        raise UserError(f"no WAV file could be {'transcribed' if verb == 'transcribe' else 'classified'}")
+    return clips
 
 
 def _image_files(names: list[str], all_needed: bool = True) -> list[tuple[str, bytes]]:

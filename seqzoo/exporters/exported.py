@@ -53,6 +53,7 @@ class ExportedModel:
     ExportedModel("saved_models/tcn_music").compose([[60, 64, 67, 72]], frames=64, seed=3)
     ExportedModel("saved_models/wavenet").synthesize(seconds=2, temperature=1.0, seed=1)
     ExportedModel("saved_models/ctc_recognizer").transcribe([samples], beam_width=8)
+    ExportedModel("saved_models/audio_classifier").classify([samples])
     ```
     """
 
@@ -211,27 +212,48 @@ class ExportedModel:
         from seqzoo.decoding.ctc import beam_ids, ids_text
 
         self.require_task("speech", "transcribe")
-        beam_width = self._beam_width(beam_width)
-        alphabet, limit = self.setting("alphabet"), self.setting("max_samples")
-        for waveform in waveforms:
-            if not 1 <= len(waveform) <= limit:
-                raise UserError(f"a clip holds {len(waveform)} samples; this model takes 1 to {limit} "
-                                f"({limit / self.setting('sample_rate'):g} s)")
+        beam_width, alphabet = self._beam_width(beam_width), self.setting("alphabet")
+        padded, lengths = self._clips(waveforms)
         if runtime == "tflite":
             runner = self._interpreter().get_signature_runner("serving_default")
             ids = [runner(waveform=np.asarray(w, np.float32)[None])["ids"] for w in waveforms]
             texts = ids_text(tf.ragged.constant(ids, tf.int32, ragged_rank=1), alphabet).numpy()
             return [{"text": text.decode("utf-8"), "score": None} for text in texts]
-        padded = np.zeros((len(waveforms), max(map(len, waveforms), default=1)), np.float32)
-        for i, waveform in enumerate(waveforms):
-            padded[i, : len(waveform)] = waveform
-        out = self.saved_model.signatures["transcribe"](
-            waveform=tf.constant(padded), length=tf.constant([len(w) for w in waveforms], tf.int32))
+        transcribe = self.saved_model.signatures["transcribe"]
+        out = transcribe(waveform=tf.constant(padded), length=tf.constant(lengths))
         if beam_width == 1:
             return [{"text": text.decode("utf-8"), "score": None} for text in out["text"].numpy()]
         ids, scores = beam_ids(out["log_probabilities"], out["frames"], beam_width)
         return [{"text": text.decode("utf-8"), "score": round(float(score), 4)}
                 for text, score in zip(ids_text(ids, alphabet).numpy(), scores.numpy(), strict=True)]
+
+    def classify(self, waveforms: list[np.ndarray], runtime: str = "saved_model") -> list[dict]:
+        """[{'label', 'probability', 'probabilities': {label: p}}] per waveform (float samples in [-1, 1] at
+        the card's `sample_rate`), from the SavedModel's `classify` or the `.tflite` file (a clip a call)."""
+        self.require_task("audio_classification", "classify")
+        padded, lengths = self._clips(waveforms)
+        if runtime == "tflite":
+            runner = self._interpreter().get_signature_runner("serving_default")
+            probabilities = np.concatenate([runner(waveform=np.asarray(w, np.float32)[None])["probabilities"]
+                                            for w in waveforms])
+        else:
+            probabilities = self.saved_model.signatures["classify"](
+                waveform=tf.constant(padded), length=tf.constant(lengths))["probabilities"].numpy()
+        rows = [self._row("", p) for p in probabilities]
+        return [{key: value for key, value in row.items() if key != "text"} for row in rows]
+
+    def _clips(self, waveforms: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Waveforms as a batch: samples [n, longest] (zeros after each) and lengths [n]; UserError for one
+        of no samples or more than the card's `max_samples`."""
+        limit = self.setting("max_samples")
+        for waveform in waveforms:
+            if not 1 <= len(waveform) <= limit:
+                raise UserError(f"a clip holds {len(waveform)} samples; this model takes 1 to {limit} "
+                                f"({limit / self.setting('sample_rate'):g} s)")
+        padded = np.zeros((len(waveforms), max(map(len, waveforms), default=1)), np.float32)
+        for i, waveform in enumerate(waveforms):
+            padded[i, : len(waveform)] = waveform
+        return padded, np.array([len(w) for w in waveforms], np.int32)
 
     def tag(self, texts: list[str]) -> list[dict]:
         """[{'text', 'tokens', 'tags', 'truncated'}] per text, from the SavedModel; with a

@@ -1,5 +1,7 @@
-"""The CTC recognizer: decoding, the loss over padded batches, WAV bytes in the graph, and the whole path
-through the CLI on a folder of spoken tones (train, export, transcribe), with the bad input a user gives."""
+"""The entries that listen. The CTC recognizer: decoding, the loss over padded batches, WAV bytes in the
+graph, and the whole path through the CLI on a folder of spoken tones (train, export, transcribe). The audio
+classifier: a Speech Commands-style folder through the CLI (train, export, classify). With the bad input a
+user gives each."""
 
 import json
 import os
@@ -163,3 +165,49 @@ def test_a_transcript_outside_the_alphabet_or_a_model_of_another_task_is_one_lin
     assert done.returncode == 2, done.stderr
     assert "has characters outside the alphabet: '!' 'ä'" in done.stderr.splitlines()[-1]
     assert not (work / "runs/bad/model.keras").exists()
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """audio_classifier (tiny) trained on a Speech Commands-style folder (a subfolder a label, the speaker
+    before the first _ of each name: 6 speakers), exported, through the CLI."""
+    work = tmp_path_factory.mktemp("classifier_cli")
+    for label in "abc":
+        (work / "commands" / label).mkdir(parents=True)
+        for speaker in range(6):
+            write_wav(work / f"commands/{label}/s{speaker}_nohash_0.wav", spoken(label * (1 + speaker % 3),
+                                                                                  seed=speaker), RATE)
+    trained = cli("train", "audio_classifier", "--data", "commands", "--preset", "tiny", "--set",
+                  "train.epochs=1", "--out", "runs/kws", cwd=work)
+    assert trained.returncode == 0, trained.stderr
+    export = cli("export", "runs/kws", cwd=work)
+    assert export.returncode == 0, export.stderr
+    return work, trained
+
+
+def test_a_classifier_trains_on_a_labelled_folder_split_by_speaker_exports_and_classifies(classifier):
+    work, trained = classifier
+    for figure in ("val_loss=", "val_accuracy=", "test_loss=", "test_accuracy="):
+        assert figure in trained.stdout
+    run = json.loads((work / "runs/kws/run.json").read_text())
+    assert run["meta"]["labels"] == ["a", "b", "c"] and run["config"]["model"]["num_classes"] == 3
+    assert run["meta"]["speakers"] == {"train": 4, "val": 1, "test": 1}
+    card = json.loads((work / "saved_models/audio_classifier/1/seqzoo.json").read_text())
+    assert card["task"] == "audio_classification"
+    assert sorted(card["saved_model"]) == ["classify", "serving_default"]
+    write_wav(work / "b.wav", spoken("bb"), RATE)
+    done = cli("classify", "saved_models/audio_classifier", "b.wav", "missing.wav", "--json", cwd=work)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert row["file"] == "b.wav" and row["label"] in "abc" and sum(row["probabilities"].values()) == \
+        pytest.approx(1, abs=1e-5)
+    assert "seqzoo: 'missing.wav' does not exist" in done.stderr
+    lite = cli("classify", "saved_models/audio_classifier", "b.wav", "--tflite", cwd=work)
+    assert lite.returncode == 0 and lite.stdout.split("\t")[0] == row["label"], lite.stderr
+    served = tf.saved_model.load(str(work / "saved_models/audio_classifier/1")).signatures["serving_default"]
+    out = served(audio=tf.constant([(work / "b.wav").read_bytes(), b"RIFF nonsense"]))
+    assert out["label"].numpy().tolist()[1] == b"" and out["problem"].numpy().tolist() == [
+        b"", b"not a whole 16-bit PCM WAV file"]
+    other = cli("transcribe", "saved_models/audio_classifier", "b.wav", cwd=work)
+    assert other.returncode == 2 and "is a audio_classification model; transcribe needs a speech model" in \
+        other.stderr
