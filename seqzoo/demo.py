@@ -99,6 +99,43 @@ def _handwriting(exported, out: Path) -> list[str]:
     return [f"== {'hello world, written' if synthesis else 'free writing'} by the SavedModel: {path}"]
 
 
+def _held_out_clips(folder: Path, count: int) -> list[tuple[str, object]]:
+    """(what is said, samples) of the first `count` test clips of a rendered speech corpus (voices never
+    heard in training)."""
+    from seqzoo.data.audio import read_wav
+    from seqzoo.data.speech import SAMPLE_RATE, read_transcribed
+
+    found = read_transcribed(folder)
+    test = [i for i, split in enumerate(found.splits) if split == "test"][:count]
+    return [(found.texts[i], read_wav(found.paths[i], SAMPLE_RATE)) for i in test]
+
+
+def _transcriptions(exported, out: Path) -> list[str]:
+    from seqzoo.data.speech import spoken_corpus
+
+    clips = _held_out_clips(spoken_corpus(), 6)
+    lines = []
+    for runtime in ("saved_model", "tflite"):
+        lines.append(f"== heard by the {runtime.replace('_', ' ')} (greedy), in voices not heard in training")
+        rows = exported.transcribe([samples for _, samples in clips], 1, runtime)
+        lines += [f"  {row['text']!r:40s} said: {said!r}" for row, (said, _) in zip(rows, clips, strict=True)]
+    return lines
+
+
+def _keywords(exported, out: Path) -> list[str]:
+    from seqzoo.data.speech import spoken_corpus
+    from seqzoo.tasks.audio_classification import KEYWORD_CLIPS
+
+    clips = _held_out_clips(spoken_corpus(KEYWORD_CLIPS, words=True), 8)
+    lines = []
+    for runtime in ("saved_model", "tflite"):
+        lines.append(f"== keywords heard by the {runtime.replace('_', ' ')}, in voices not heard in training")
+        rows = exported.classify([samples for _, samples in clips], runtime)
+        lines += [f"  {row['label']:8s} {row['probability']:.3f}  said: {said}"
+                  for row, (said, _) in zip(rows, clips, strict=True)]
+    return lines
+
+
 DEMOS = {
     "translation": Demo("small", 3, _translations, "dates in 8 languages -> ISO, SavedModel and TFLite"),
     "classification": Demo("small", None, _predictions, "movie-review sentiment, SavedModel and TFLite"),
@@ -109,6 +146,8 @@ DEMOS = {
     "audio": Demo("small", 1, _audio, "a second of audio (WAV)"),
     "handwriting_prediction": Demo("small", 1, _handwriting, "free handwriting (SVG)"),
     "handwriting_synthesis": Demo("small", 1, _handwriting, "'hello world' handwritten (SVG)"),
+    "speech": Demo("small", 4, _transcriptions, "synthetic speech transcribed, SavedModel and TFLite"),
+    "audio_classification": Demo("small", 8, _keywords, "spoken keywords recognised, SavedModel and TFLite"),
 }
 
 
