@@ -209,7 +209,8 @@ def test_a_classifier_trains_on_a_labelled_folder_split_by_speaker_exports_and_c
     from seqzoo.exporters import ExportedModel
 
     lite = ExportedModel(work / "saved_models/audio_classifier").classify([spoken("bb")], runtime="tflite")[0]
-    assert lite["label"] == row["label"] and lite["probability"] == pytest.approx(row["probability"], abs=1e-4)
+    assert lite["label"] == row["label"]
+    assert lite["probability"] == pytest.approx(row["probability"], abs=1e-4)
     served = tf.saved_model.load(str(work / "saved_models/audio_classifier/1")).signatures["serving_default"]
     out = served(audio=tf.constant([(work / "b.wav").read_bytes(), b"RIFF nonsense"]))
     assert out["label"].numpy().tolist()[1] == b"" and out["problem"].numpy().tolist() == [
