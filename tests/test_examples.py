@@ -43,6 +43,20 @@ def date_pairs_file(path: Path) -> str:
     return str(write_pairs(path, date_pairs(400, seed=3)))
 
 
+def transcribed_folder(folder: Path) -> str:
+    from tiny.speech import spoken
+
+    from seqzoo.data.audio import write_wav
+
+    folder.mkdir()
+    texts = ["ab", "ba", "abc", "cab", "b c", "a", "cc a", "bac", "c", "acb"]
+    for i, text in enumerate(texts):
+        write_wav(folder / f"{i}.wav", spoken(text, seed=i), 16000)
+    rows = "".join(f"{i}.wav\t{text}\n" for i, text in enumerate(texts))
+    (folder / "transcripts.tsv").write_text("path\ttext\n" + rows)
+    return str(folder)
+
+
 CASES = [
     pytest.param("train_sentiment.py", TINY, None, id="train_sentiment"),
     pytest.param("pretrained_embeddings.py", ["--seeds", "1", *TINY], None, marks=pytest.mark.large,
@@ -54,6 +68,7 @@ CASES = [
     pytest.param("train_music.py", TINY, score_folder, marks=pytest.mark.large, id="train_music"),
     pytest.param("train_wavenet.py", [*TINY, "--seconds", "0.1"], wav_folder, marks=pytest.mark.large,
                  id="train_wavenet"),
+    pytest.param("train_speech.py", TINY, transcribed_folder, marks=pytest.mark.large, id="train_speech"),
 ]
 
 
