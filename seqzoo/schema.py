@@ -121,6 +121,9 @@ RULES: dict[str, Rule] = {
     "lines": size(nullable=True),
     **{key: size(minimum=0) for key in ("time_masks", "time_mask", "band_masks", "band_mask")},  # SpecAugment
     "mels": size(),
+    "speakers": size(minimum=0),  # a WaveNet's speaker ids (0: not conditioned)
+    "speaker_dim": size(),
+    "conditioning": Rule(str, choices=("none", "speaker")),
     **{key: Rule(float, above=0.0, maximum=1000.0) for key in ("frame_ms", "hop_ms")},
     "max_seconds": Rule(float, above=0.0, maximum=3600.0),
     "speech.alphabet": TEXT,

@@ -251,7 +251,7 @@ def test_every_export_carries_warmup_requests_that_replay_through_every_signatur
 
 # One entry a task, the one with the most signatures: a request is rendered from a signature's specs.
 REQUEST_ENTRIES = ["sentiment", "bilstm_tagger", "char_lm", "seq2seq_attn", "show_attend_tell", "lstm_music",
-                   "wavenet"]
+                   "wavenet", "ctc_recognizer"]
 FORMS = ("rest", "columnar", "grpc")
 
 

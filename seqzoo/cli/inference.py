@@ -101,6 +101,8 @@ def add_commands(commands) -> None:
     command.add_argument("--temperature", type=float, default=1.0, help="<= 0 is greedy")
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--prime", help="a WAV file to continue (default: start from silence)")
+    command.add_argument("--speaker", help="the voice of a speaker-conditioned WaveNet (default: its first; "
+                         "the card's `speakers`)")
     command.add_argument("--no-xla", dest="xla", action="store_false", help="run `generate` as TF Serving "
                          "does, not compiled by XLA (slower; other audio for the same seed)")
     command.add_argument("--out", required=True, help="a .wav file (16-bit PCM); a spectrogram .png is "
@@ -338,10 +340,12 @@ def _synthesize(args) -> None:
     exported.require_task("audio", "synthesize")
     rate = exported.setting("sample_rate")
     prime = wav_input(args.prime, rate, "--prime") if args.prime else None
-    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla)
+    waveform = exported.synthesize(args.seconds, args.temperature, args.seed, prime, xla=args.xla,
+                                   speaker=args.speaker)
     given = 0 if prime is None else len(prime)
     write_wav(out, waveform, rate)
-    title = (f"{exported.card['model']}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
+    voice = f", speaker {args.speaker}" if args.speaker else ""
+    title = (f"{exported.card['model']}{voice}: {(len(waveform) - given) / rate:g} s at {rate} Hz, "
              f"temperature {args.temperature:g}, seed {args.seed}")
     picture = plot_spectrogram(waveform, rate, picture, start=given, title=title)
     print(f"wrote {out} ({len(waveform) / rate:g} s at {rate} Hz: {given / rate:g} s primed, "

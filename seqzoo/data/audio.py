@@ -181,13 +181,15 @@ class Clips:
     names: list[str]
     codes: list[np.ndarray]  # uint8 [samples] each
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    speakers: list[str] = field(default_factory=list)  # who speaks each ("" where the data does not say)
 
     @property
     def samples(self) -> int:
         return sum(len(c) for c in self.codes)
 
     def subset(self, indices) -> Clips:
-        return Clips([self.names[i] for i in indices], [self.codes[i] for i in indices])
+        return Clips([self.names[i] for i in indices], [self.codes[i] for i in indices],
+                     speakers=[self.speakers[i] for i in indices])
 
 
 def read_clips(data: str | Path, sample_rate: int) -> Clips:
@@ -196,6 +198,7 @@ def read_clips(data: str | Path, sample_rate: int) -> Clips:
     files = audio_files(data)
     root = Path(data)
     clips = Clips([], [])
+    voices = _listed_voices(root)
     for path in files:
         name = str(path.relative_to(root)) if root.is_dir() else str(path)
         try:
@@ -205,6 +208,8 @@ def read_clips(data: str | Path, sample_rate: int) -> Clips:
             continue
         clips.names.append(name)
         clips.codes.append(mu_law_encode(waveform).numpy().astype(np.uint8))
+        clips.speakers.append(voices.get(path.resolve(), path.relative_to(root).parts[0]
+                                         if root.is_dir() and len(path.relative_to(root).parts) > 1 else ""))
     if not clips.codes:
         first, reason = clips.skipped[0]
         raise UserError(f"no usable audio in '{data}': all {len(files)} files were skipped "
@@ -216,6 +221,17 @@ def read_clips(data: str | Path, sample_rate: int) -> Clips:
     return clips
 
 
+def _listed_voices(root: Path) -> dict[Path, str]:
+    """Who speaks each file, where a folder's `transcripts.tsv` has a voice column (the rendered speech)."""
+    table = root / "transcripts.tsv"
+    if not root.is_dir() or not table.is_file():
+        return {}
+    from seqzoo.data.speech import read_transcribed
+
+    found = read_transcribed(root)
+    return {path.resolve(): voice for path, voice in zip(found.paths, found.speakers, strict=True) if voice}
+
+
 def split_clips(clips: Clips, validation_fraction: float, test_fraction: float,
                 seed: int) -> tuple[Clips, Clips, Clips]:
     """(train, validation, test): whole recordings, in a seeded order, by the given fractions."""
@@ -223,9 +239,11 @@ def split_clips(clips: Clips, validation_fraction: float, test_fraction: float,
     return tuple(clips.subset(part) for part in parts)
 
 
-def window_examples(clips: Clips, receptive_field: int, window: int) -> tf.data.Dataset:
+def window_examples(clips: Clips, receptive_field: int, window: int,
+                    speaker_ids: list[int] | None = None) -> tf.data.Dataset:
     """(codes [receptive_field - 1 + window], next codes [same], mask [same]) covering every sample of
-    every recording once, as the target of exactly one window.
+    every recording once, as the target of exactly one window; with `speaker_ids` (one a recording),
+    ({codes, speaker}, next codes, mask) for a speaker-conditioned WaveNet.
 
     Each recording is preceded by receptive_field samples of silence, so its first sample is
     predicted from a receptive field of silence, as generation starts; a window's first
@@ -233,24 +251,26 @@ def window_examples(clips: Clips, receptive_field: int, window: int) -> tf.data.
     its recording's end.
     """
     context = receptive_field - 1
-    pieces, starts, valid, offset = [], [], [], 0
-    for codes in clips.codes:
+    pieces, starts, valid, speakers, offset = [], [], [], [], 0
+    for index, codes in enumerate(clips.codes):
         pieces += [np.full(receptive_field, SILENCE, np.uint8), codes]
         for first in range(0, len(codes), window):
             starts.append(offset + first)
             valid.append(min(window, len(codes) - first))
+            speakers.append(speaker_ids[index] if speaker_ids is not None else 0)
         offset += receptive_field + len(codes)
     pieces.append(np.full(context + window + 1, SILENCE, np.uint8))  # the last window's overrun
     flat = tf.constant(np.concatenate(pieces))
     length = context + window
     positions = tf.range(length, dtype=tf.int64)
 
-    def cut(start, count):
+    def cut(start, count, speaker):
         piece = tf.cast(flat[start:start + length + 1], tf.int32)
         mask = tf.cast((positions >= context) & (positions < context + count), tf.float32)
-        return piece[:-1], piece[1:], mask
+        codes = piece[:-1] if speaker_ids is None else {"codes": piece[:-1], "speaker": speaker}
+        return codes, piece[1:], mask
 
-    windows = (np.array(starts, np.int64), np.array(valid, np.int64))
+    windows = (np.array(starts, np.int64), np.array(valid, np.int64), np.array(speakers, np.int32))
     return tf.data.Dataset.from_tensor_slices(windows).map(cut)
 
 

@@ -185,6 +185,39 @@ def spoken_corpus(utterances: int = 3000, seed: int = 0, words: bool = False) ->
         if not words and text not in COMMANDS:
             said[split == "train"].add(text)
         rows.append((text, voice, split))
+    return _written(folder, rows, lambda text, voice: render(text, voice, rng))
+
+
+# The speaker-conditioned WaveNet's default voices: two accents, two men and two women.
+SPEAKERS = ["en-us+m1", "en-us+f2", "en-gb-scotland+m3", "en-gb-x-rp+f4"]
+
+
+def voices_corpus(utterances: int = 60, seed: int = 0) -> Path:
+    """`utterances` texts (`spoken_texts`) spoken by each of SPEAKERS in its own steady voice (eSpeak's
+    default rate, pitch and word gap, no room, noise at 40 dB SNR), rendered into the cache once: what a
+    speaker-conditioned WaveNet learns each voice from (`transcripts.tsv`'s voice column)."""
+    name = f"espeak-voices-{len(SPEAKERS)}x{utterances}-{seed}-{SAMPLE_RATE}hz-v{RENDER_VERSION}"
+    folder = cache_dir("speech") / name
+    if (folder / TRANSCRIPTS).is_file():
+        return folder
+    rng = np.random.default_rng(seed)
+    rows = [(text, voice, "train") for voice in SPEAKERS for text in spoken_texts(utterances, rng)]
+
+    def steady(text, voice):
+        from scipy.signal import resample_poly
+
+        espeak = Espeak.get()
+        speech = resample_poly(espeak.say(text, voice), SAMPLE_RATE, espeak.rate).astype(np.float32)
+        speech = np.pad(speech, 1600)
+        speech += rng.normal(size=len(speech)).astype(np.float32) * np.sqrt(np.mean(speech**2) / 1e4)
+        return speech / max(float(np.abs(speech).max()), 1e-8) * 0.8
+
+    return _written(folder, rows, steady)
+
+
+def _written(folder: Path, rows: list[tuple[str, str, str]], say) -> Path:
+    """A rendered corpus: `say(text, voice)` for each (text, voice, split) row into wav/ and TRANSCRIPTS,
+    in a temporary folder renamed into place, whole or not at all."""
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "wav").mkdir(parents=True)
@@ -193,7 +226,7 @@ def spoken_corpus(utterances: int = 3000, seed: int = 0, words: bool = False) ->
         table.writerow(["path", "text", "voice", "split"])
         for i, (text, voice, split) in enumerate(rows):
             path = f"wav/{i:05d}.wav"
-            write_wav(tmp / path, render(text, voice, rng), SAMPLE_RATE)
+            write_wav(tmp / path, say(text, voice), SAMPLE_RATE)
             table.writerow([path, text, voice, split])
     try:
         os.replace(tmp, folder)  # whole or not at all: a killed render leaves only its .tmp folder

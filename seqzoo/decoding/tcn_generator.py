@@ -72,6 +72,21 @@ class WaveNetGenerator(TCNGenerator):
     def recorded_groups(self):
         return None  # not a text model: `seqzoo cells` reads characters
 
-    def prefill(self, prompt_ids):
-        outputs, caches = self.layer.prefill(prompt_ids)
-        return self._head(outputs[:, -1]), caches
+    def state_specs(self):
+        """The caches, and for a speaker-conditioned WaveNet the speaker id [batch] (int32), a state fed
+        back unchanged: one `step` signature serves every voice."""
+        speaker = [("speaker", [], tf.int32)] if self.layer.speakers else []
+        return super().state_specs() + speaker
+
+    def step(self, inputs, states):
+        if not self.layer.speakers:
+            return super().step(inputs, states)
+        *caches, speaker = states
+        x, caches = self.layer.step(inputs, caches, speaker)
+        return self._head(x), caches + [speaker]
+
+    def prefill(self, prompt_ids, speaker=None):
+        """A prompt's codes [batch, time] (and a conditioned network's speaker ids [batch]) read in one
+        pass -> the next sample's probabilities and the states."""
+        outputs, caches = self.layer.prefill(prompt_ids, speaker)
+        return self._head(outputs[:, -1]), caches + ([speaker] if self.layer.speakers else [])

@@ -27,7 +27,7 @@ META_RULES = {
     "bias": Rule(float, minimum=0.0, maximum=100.0), "max_points": Rule(int, minimum=1),
     "max_points_limit": Rule(int, minimum=1, maximum=INT32_MAX), "alphabet": Rule(str, non_empty=True),
     "max_chars": Rule(int, minimum=1, maximum=INT32_MAX),
-    "max_samples": Rule(int, minimum=1, maximum=INT32_MAX),
+    "max_samples": Rule(int, minimum=1, maximum=INT32_MAX), "speakers": Rule(list, item=Rule(str)),
 }
 # What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
 INT32 = Rule(int, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
@@ -173,10 +173,12 @@ class ExportedModel:
         return {"strokes": out["strokes"][0, :length].numpy(), "window": out["window"][0, :length].numpy()}
 
     def synthesize(self, seconds: float | None = None, temperature: float = 1.0, seed: int = 0,
-                   prime: np.ndarray | None = None, xla: bool = True) -> np.ndarray:
+                   prime: np.ndarray | None = None, xla: bool = True,
+                   speaker: str | None = None) -> np.ndarray:
         """Audio samples float32 in [-1, 1] at the card's `sample_rate`: the `prime` (samples at that
         rate; default none, starting from silence), then `seconds` of new samples drawn one at a
-        time, each fed back, from the SavedModel's `generate`. `temperature` <= 0 is greedy.
+        time, each fed back, from the SavedModel's `generate`. `temperature` <= 0 is greedy. `speaker`:
+        the voice of a speaker-conditioned WaveNet, one of the card's `speakers` (default: the first).
 
         `xla`: run `generate` compiled by XLA into one CPU program (about 4x faster: real time at
         8 kHz for the default model); False runs it as TF Serving does. Each gives the same audio
@@ -196,6 +198,13 @@ class ExportedModel:
         if not np.isfinite(prime).all():
             raise UserError("the prime holds NaN or infinite samples")
         generate = self._generate_xla if xla else self.saved_model.signatures["generate"]
+        speakers = self.setting("speakers") if "speakers" in self.meta else []
+        if speaker is not None and speaker not in speakers:
+            raise UserError(f"speaker {speaker!r} is not one this model speaks as: "
+                            + (", ".join(speakers) if speakers else "it was trained without speakers"))
+        if speakers:
+            speaker_id = tf.constant(speakers.index(speaker or speakers[0]))
+            generate = functools.partial(generate, speaker=speaker_id)
         out = generate(
             samples=tf.constant(samples), prime=tf.constant(prime),
             temperature=tf.constant(SAMPLING["temperature"].check("temperature", temperature, what=""),

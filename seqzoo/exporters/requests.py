@@ -33,7 +33,7 @@ def card_scalars(meta: dict) -> dict:
     the task's metadata in the card."""
     defaults = {key: meta[key] for key in ("beam_width", "max_new_tokens", "frames")
                 if isinstance(meta.get(key), int)}
-    if "seconds" in meta and "sample_rate" in meta:
+    if isinstance(meta.get("seconds"), int | float) and isinstance(meta.get("sample_rate"), int):
         defaults["samples"] = round(meta["seconds"] * meta["sample_rate"])
     return {**SCALARS, **defaults}
 

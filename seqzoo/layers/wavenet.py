@@ -32,6 +32,10 @@ class WaveNet(keras.layers.Layer):
     The convolutions are the TCN's `DilatedConv`, so `step` streams the same way: one sample in,
     one column of work per convolution, each carrying its last (k - 1) * d inputs.
 
+    Global conditioning (van den Oord et al. 2016, section 2.5), when `speakers` > 0: a learned
+    embedding h of the speaker id is added inside every gate, z = tanh(W_f * x + V_f h) .
+    sigmoid(W_g * x + V_g h), so one network speaks in each voice it was trained on.
+
     Args:
         dilations: list of int. One residual block per dilation, per stack.
         stacks: int. How many times the dilations repeat.
@@ -39,6 +43,8 @@ class WaveNet(keras.layers.Layer):
         residual_channels: int. Channels of the residual path.
         dilation_channels: int. Channels of the filter and of the gate.
         skip_channels: int. Channels of each skip output (and of the result).
+        speakers: int. Speaker ids the network is conditioned on (0: none).
+        speaker_dim: int. Size of the speaker embedding.
 
     Example:
     ```python
@@ -49,7 +55,7 @@ class WaveNet(keras.layers.Layer):
 
     def __init__(self, dilations=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), stacks: int = 1,
                  kernel_size: int = 2, residual_channels: int = 32, dilation_channels: int = 32,
-                 skip_channels: int = 64, **kwargs):
+                 skip_channels: int = 64, speakers: int = 0, speaker_dim: int = 16, **kwargs):
         super().__init__(**kwargs)
         if kernel_size < 2 or stacks < 1 or not dilations or min(dilations) < 1:
             raise UserError(f"kernel_size must be at least 2, and stacks and every dilation at least 1, "
@@ -61,6 +67,8 @@ class WaveNet(keras.layers.Layer):
         self.residual_channels = residual_channels
         self.dilation_channels = dilation_channels
         self.skip_channels = skip_channels
+        self.speakers = speakers
+        self.speaker_dim = speaker_dim
 
     @property
     def receptive_field(self) -> int:
@@ -83,34 +91,51 @@ class WaveNet(keras.layers.Layer):
             for dense in (block["skip"], block.get("residual")):
                 if dense is not None:
                     dense.build((None, None, self.dilation_channels))
+            if self.speakers:  # V_f h and V_g h, added to the filter and the gate
+                block["condition"] = keras.layers.Dense(2 * self.dilation_channels, use_bias=False,
+                                                        name=f"block_{index}_condition")
+                block["condition"].build((None, self.speaker_dim))
             self.blocks.append(block)
+        if self.speakers:
+            self.speaker_embedding = keras.layers.Embedding(self.speakers, self.speaker_dim,
+                                                            name="speaker_embedding")
+            self.speaker_embedding.build((None,))
 
     @property
     def convs(self) -> list[DilatedConv]:
         """The dilated convolutions in the order `step` reads their caches."""
         return [self.input_conv] + [block["conv"] for block in self.blocks]
 
-    def _forward(self, codes, convolve):
-        """The network once, for a sequence or a step: `convolve(conv, x)` applies one convolution."""
+    def _forward(self, codes, convolve, speaker=None):
+        """The network once, for a sequence or a step: `convolve(conv, x)` applies one convolution;
+        `speaker` [batch] the ids a conditioned network speaks as."""
+        if bool(self.speakers) != (speaker is not None):
+            raise ValueError("a speaker id is given to WaveNet exactly when it has speakers "
+                             f"(speakers={self.speakers})")
+        condition = None if speaker is None else self.speaker_embedding(speaker)
         x = convolve(self.input_conv, ops.one_hot(codes, QUANTIZATION_CHANNELS, dtype=self.compute_dtype))
         skips = 0
         for block in self.blocks:
-            filter_, gate = ops.split(convolve(block["conv"], x), 2, axis=-1)
+            gated = convolve(block["conv"], x)
+            if condition is not None:
+                added = block["condition"](condition)  # [batch, 2 * dilation_channels]
+                gated = gated + (ops.expand_dims(added, 1) if len(gated.shape) == 3 else added)
+            filter_, gate = ops.split(gated, 2, axis=-1)
             z = ops.tanh(filter_) * ops.sigmoid(gate)
             skips = skips + block["skip"](z)
             if "residual" in block:
                 x = x + block["residual"](z)
         return ops.relu(skips)
 
-    def call(self, codes):
-        return self._forward(codes, lambda conv, x: conv(x))
+    def call(self, codes, speaker=None):
+        return self._forward(codes, lambda conv, x: conv(x), speaker)
 
     def initial_caches(self, batch_size) -> list:
         return zero_caches(self.convs, batch_size)
 
-    def step(self, codes, caches: list):
-        """One sample: codes [batch] + caches -> output [batch, skip_channels] + new caches. Fed a
-        sequence a sample at a time from zero caches, it gives `call`'s outputs on the whole of it."""
+    def step(self, codes, caches: list, speaker=None):
+        """One sample: codes [batch] + caches (+ speaker ids) -> output [batch, skip_channels] + new
+        caches. Fed a sequence a sample at a time from zero caches, it gives `call`'s outputs on it."""
         pending, new_caches = iter(caches), []
 
         def convolve(conv, x):
@@ -118,9 +143,9 @@ class WaveNet(keras.layers.Layer):
             new_caches.append(cache)
             return y
 
-        return self._forward(codes, convolve), new_caches
+        return self._forward(codes, convolve, speaker), new_caches
 
-    def prefill(self, codes):
+    def prefill(self, codes, speaker=None):
         """A whole prompt at once: codes [batch, time] -> (`call`'s outputs, the caches `step` would
         hold after the last code): one parallel pass instead of `time` steps."""
         caches = []
@@ -130,14 +155,14 @@ class WaveNet(keras.layers.Layer):
             caches.append(padded[:, ops.shape(padded)[1] - conv.history:])
             return conv(x)
 
-        return self._forward(codes, convolve), caches
+        return self._forward(codes, convolve, speaker), caches
 
-    def compute_output_shape(self, input_shape):
-        return (*input_shape, self.skip_channels)
+    def compute_output_shape(self, codes_shape, speaker_shape=None):
+        return (*codes_shape, self.skip_channels)
 
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(dilations=self.dilations, stacks=self.stacks, kernel_size=self.kernel_size,
                       residual_channels=self.residual_channels, dilation_channels=self.dilation_channels,
-                      skip_channels=self.skip_channels)
+                      skip_channels=self.skip_channels, speakers=self.speakers, speaker_dim=self.speaker_dim)
         return config

@@ -37,12 +37,13 @@ from seqzoo.data.audio import (
     window_batches,
     window_examples,
 )
+from seqzoo.data.corpora import NamedCorpus
 from seqzoo.decoding import generator_for, sample_next
 from seqzoo.errors import UserError
 from seqzoo.layers.wavenet import QUANTIZATION_CHANNELS, receptive_field
 from seqzoo.metrics import mean_over_valid
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
-from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
+from seqzoo.tasks.stepped import SteppedTask, run_step, step_card, step_endpoint
 
 PARITY_SAMPLES = 256  # held-out excerpts for the export-time parity check: this many samples each
 PARITY_EXCERPTS = 8
@@ -77,30 +78,49 @@ class AudioTask(SteppedTask):
     def default_data(self) -> Path:
         return bach_audio()
 
+    def named_corpus(self, config: dict, data) -> NamedCorpus | None:
+        """`voices` (a speaker-conditioned WaveNet's default when no data is given): four eSpeak NG voices
+        saying digit strings and commands (`seqzoo.data.speech.voices_corpus`)."""
+        speakers = config["audio"]["conditioning"] == "speaker"
+        if (data is None and speakers) or (str(data) == "voices" and not Path("voices").exists()):
+            from seqzoo.data.speech import voices_corpus
+
+            return NamedCorpus("voices", voices_corpus(), "file", "sample")
+        return None
+
     def prepare(self, config: dict, data: Path, options: ReadOptions) -> Prepared:
         settings = config["train"]
         clips = read_clips(data, config["audio"]["sample_rate"])
+        speakers = _speakers(config, clips, data)
         train, validation, test = split_clips(clips, settings["validation_fraction"],
                                               settings["test_fraction"], settings["seed"])
+        unheard = sorted(set(speakers) - set(train.speakers))
+        if unheard:
+            raise UserError(f"speaker {unheard[0]!r} has no recording in the training split: give each "
+                            "speaker more recordings")
         field, window, batch = receptive_field(**config["model"]["wavenet"]), settings["window"], \
             settings["batch_size"]
-        examples = window_examples(train, field, window)
-        heldout = {name: window_batches(window_examples(part, field, window), batch)
-                   for name, part in (("val", validation), ("test", test))}
+        windows = functools.partial(_windows, field=field, window=window, speakers=speakers)
+        examples = windows(train)
+        heldout = {name: window_batches(windows(part), batch) for name, part in (("val", validation),
+                                                                                  ("test", test))}
         return Prepared(
             vectorizer=None,
             train_batches=functools.partial(window_batches, examples, batch, settings["seed"]),
             examples=int(examples.cardinality()),
             validation=heldout["val"],
-            meta=audio_meta(config, {"train": train, "validation": validation, "test": test}),
+            meta=audio_meta(config, {"train": train, "validation": validation, "test": test}, speakers),
             heldout_texts=[codes[:PARITY_SAMPLES].tolist() for codes in validation.codes[:PARITY_EXCERPTS]],
             heldout=heldout,
         )
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
         clips = read_clips(data, config["audio"]["sample_rate"])
-        return window_batches(window_examples(clips, meta["receptive_field"], config["train"]["window"]),
-                              config["train"]["batch_size"])
+        unknown = sorted(set(clips.speakers) - set(meta.get("speakers") or clips.speakers))
+        if unknown:
+            raise UserError(f"'{data}' holds speakers the model was not trained on: {', '.join(unknown[:5])}")
+        return window_batches(_windows(clips, meta["receptive_field"], config["train"]["window"],
+                                       meta.get("speakers") or None), config["train"]["batch_size"])
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Bits per sample on each held-out part (`val`, `test`; one dataset is `val`)."""
@@ -110,14 +130,15 @@ class AudioTask(SteppedTask):
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
         generator = generator_for(model)
         limit, prime_limit, field = meta["samples_limit"], meta["prime_limit"], meta["receptive_field"]
+        speakers = len(meta.get("speakers") or [])
 
         def serve(waveform):
             checks = [tf.debugging.assert_positive(tf.shape(waveform)[1], message="waveform holds no sample"),
                       tf.debugging.assert_all_finite(waveform, message="waveform is not finite")]
             with tf.control_dependencies(checks):
-                return {"probabilities": model(mu_law_encode(waveform), training=False)[:, -1]}
+                return {"probabilities": next_sample(model, mu_law_encode(waveform), speakers)}
 
-        def generate(samples, temperature, seed, prime):
+        def generate(samples, temperature, seed, prime, speaker=None):
             checks = [
                 tf.debugging.assert_positive(samples, message="samples < 1"),
                 tf.debugging.assert_less_equal(samples, limit, message=f"samples > {limit}"),
@@ -126,21 +147,25 @@ class AudioTask(SteppedTask):
                 tf.debugging.assert_all_finite(prime, message="prime is not finite"),
                 tf.debugging.assert_all_finite(temperature, message="temperature is not finite"),
             ]
+            if speakers:
+                checks += [tf.debugging.assert_non_negative(speaker, message="speaker < 0"),
+                           tf.debugging.assert_less(speaker, speakers, message=f"speaker >= {speakers}")]
             with tf.control_dependencies(checks):
                 # A receptive field of silence before the prime, as before every training recording.
                 codes = tf.concat([tf.fill([field], SILENCE), mu_law_encode(prime)], axis=0)
-                probabilities, states = generator.prefill(codes[None])
+                speaker_ids = None if speaker is None else speaker[None]
+                probabilities, states = generator.prefill(codes[None], speaker_ids)
                 chosen = generator.unroll(probabilities, states, samples, seed,
                                           lambda p, step_seed: sample_next(p, temperature, 0, 1.0, step_seed))
             waveform = tf.concat([tf.clip_by_value(prime, -1.0, 1.0), mu_law_decode(chosen[0])], axis=0)
             return {"waveform": waveform, "pcm": pcm16(waveform)}
 
         scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)  # noqa: E731
+        generating = [scalar(tf.int32, "samples"), scalar(tf.float32, "temperature"),
+                      scalar(tf.int32, "seed"), tf.TensorSpec([None], tf.float32, name="prime")]
         return {
             "serving_default": (serve, [tf.TensorSpec([None, None], tf.float32, name="waveform")]),
-            "generate": (generate, [scalar(tf.int32, "samples"), scalar(tf.float32, "temperature"),
-                                    scalar(tf.int32, "seed"),
-                                    tf.TensorSpec([None], tf.float32, name="prime")]),
+            "generate": (generate, generating + ([scalar(tf.int32, "speaker")] if speakers else [])),
             "step": step_endpoint(generator, batch_size=None),
         }
 
@@ -156,21 +181,39 @@ class AudioTask(SteppedTask):
         return np.stack([*excerpts, np.zeros(PARITY_SAMPLES), square]).astype(np.float32)
 
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
-        codes = mu_law_encode(texts)
-        return {"probabilities": keras.ops.convert_to_numpy(model(codes, training=False))[:, -1]}
+        probabilities = next_sample(model, mu_law_encode(texts), len(meta.get("speakers") or []))
+        return {"probabilities": keras.ops.convert_to_numpy(probabilities)}
+
+    def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        """`step` driven from zero caches over each excerpt; a conditioned network's once per speaker (its
+        speaker state set to the id), [excerpts, speakers, 256]."""
+        sequences = self.step_sequences(vectorizer, texts)
+        speakers = len(meta.get("speakers") or [])
+        if not speakers:
+            return {"probabilities": run_step(interpreter, self.step_input, sequences)}
+        return {"probabilities": np.stack([run_step(interpreter, self.step_input, sequences,
+                                                    {"speaker": np.array([s], np.int32)})
+                                           for s in range(speakers)], axis=1)}
 
     def step_sequences(self, vectorizer, waveforms) -> list[np.ndarray]:
         return [row[:, None] for row in mu_law_encode(waveforms).numpy()]
 
     def card(self, meta) -> dict:
-        rate = meta["sample_rate"]
+        rate, speakers = meta["sample_rate"], meta.get("speakers") or []
+        per_speaker = f"{len(speakers)}, " if speakers else ""
+        speaker_input = {"speaker": f"int32, 0 to {len(speakers) - 1}: the index in `speakers`"
+                         } if speakers else {}
+        states = STATES + ("; speaker int32 [batch]: the index in `speakers`, fed back unchanged"
+                           if speakers else "")
         return {
+            **({"speakers": speakers} if speakers else {}),
             "saved_model": {
                 "serving_default": {
                     "inputs": {"waveform": f"float32 [batch, time >= 1]: samples in [-1, 1] at {rate} Hz "
                                            "(beyond it: clipped)"},
-                    "outputs": {"probabilities": f"float32 [batch, {QUANTIZATION_CHANNELS}]: the next "
-                                                 f"sample's mu-law level (mu = {MU})"},
+                    "outputs": {"probabilities": f"float32 [batch, {per_speaker}{QUANTIZATION_CHANNELS}]: "
+                                                 f"the next sample's mu-law level (mu = {MU})"
+                                                 + (", as each speaker" if speakers else "")},
                 },
                 "generate": {
                     "inputs": {
@@ -180,18 +223,19 @@ class AudioTask(SteppedTask):
                         "seed": "int32: the same seed, the same audio",
                         "prime": f"float32 [time <= {meta['prime_limit']}] in [-1, 1] at {rate} Hz: audio to "
                                  "continue; [0] starts from silence",
+                        **speaker_input,
                     },
                     "outputs": {"waveform": "float32 [time + samples] in [-1, 1]: the prime, then the "
                                             "new samples",
                                 "pcm": "int16 [time + samples]: the same as 16-bit PCM"},
                 },
                 "step": step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
-                                  f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES),
+                                  f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", states),
             },
             "tflite": {
                 "signature": "step",
                 **step_card("code", "int32 [{batch}]: a mu-law level, 0-255",
-                            f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", STATES, batch="1"),
+                            f"float32 [{{batch}}, {QUANTIZATION_CHANNELS}]", states, batch="1"),
                 "usage": f"feed {meta['receptive_field']} silent samples (code {SILENCE}) and any "
                          "priming audio's codes one at a time, then each sampled code; decode with mu-law "
                          f"(mu = {MU}): x = sign(y) ((1 + mu)^|y| - 1) / mu, y = 2 code / mu - 1",
@@ -199,11 +243,42 @@ class AudioTask(SteppedTask):
         }
 
 
-def audio_meta(config: dict, parts: dict[str, Clips]) -> dict:
-    """What serving and the card need: the sample rate, the receptive field, the limits, the split."""
+def next_sample(model: keras.Model, codes, speakers: int) -> tf.Tensor:
+    """The next sample's probabilities after each row of codes [batch, time]: [batch, 256], or for a
+    network conditioned on `speakers` speakers, as each of them [batch, speakers, 256]."""
+    if not speakers:
+        return model(codes, training=False)[:, -1]
+    batch = tf.shape(codes)[0]
+    return tf.stack([model({"codes": codes, "speaker": tf.fill([batch], s)}, training=False)[:, -1]
+                     for s in range(speakers)], axis=1)
+
+
+def _speakers(config: dict, clips: Clips, data) -> list[str]:
+    """The speakers a conditioned WaveNet learns (sorted names; their index is the id), setting the
+    model's count; [] unless `audio.conditioning` is `speaker`. UserError for fewer than two."""
+    if config["audio"]["conditioning"] != "speaker":
+        return []
+    names = sorted(set(clips.speakers) - {""})
+    if len(names) < 2 or "" in clips.speakers:
+        raise UserError(f"audio.conditioning=speaker needs every recording's speaker, and at least two: "
+                        f"'{data}' names {len(names)} (a transcripts.tsv voice column, or a subfolder a "
+                        "speaker)")
+    config["model"]["wavenet"]["speakers"] = len(names)
+    return names
+
+
+def _windows(clips: Clips, field: int, window: int, speakers: list[str] | None) -> tf.data.Dataset:
+    ids = [speakers.index(name) for name in clips.speakers] if speakers else None
+    return window_examples(clips, field, window, ids)
+
+
+def audio_meta(config: dict, parts: dict[str, Clips], speakers: list[str] | None = None) -> dict:
+    """What serving and the card need: the sample rate, the receptive field, the limits, the split, and a
+    conditioned network's speakers (their index is the id)."""
     rate = config["audio"]["sample_rate"]
     generation = config["generation"]
     return {
+        "speakers": speakers or [],
         "sample_rate": rate,
         "mu": MU,
         "receptive_field": receptive_field(**config["model"]["wavenet"]),

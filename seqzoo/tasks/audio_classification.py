@@ -34,7 +34,13 @@ from seqzoo.data.speech import (
 from seqzoo.data.streaming import label_index
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions
-from seqzoo.tasks.speech import PARITY_SECONDS, PARITY_UTTERANCES, RecordingsTask, split_recordings
+from seqzoo.tasks.speech import (
+    PARITY_SECONDS,
+    PARITY_UTTERANCES,
+    RecordingsTask,
+    parts_summary,
+    split_recordings,
+)
 
 KEYWORD_CLIPS = 2000  # the default data: single spoken keywords
 
@@ -181,9 +187,7 @@ def classification_meta(config: dict, labels: list[str], parts: dict[str, Record
         "hop_ms": features["hop_ms"],
         "max_seconds": config["speech"]["max_seconds"],
         "max_samples": int(config["speech"]["max_seconds"] * rate),
-        "clips": {name: len(part.texts) for name, part in parts.items()},
-        "seconds": {name: round(sum(map(len, part.waveforms)) / rate, 1) for name, part in parts.items()},
-        "speakers": {name: len(set(part.speakers) - {""}) for name, part in parts.items()},
+        **parts_summary(parts, rate, "clips"),
     }
 
 

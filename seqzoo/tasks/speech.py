@@ -246,10 +246,16 @@ def speech_meta(config: dict, parts: dict[str, Recordings]) -> dict:
         "max_seconds": speech["max_seconds"],
         "max_samples": int(speech["max_seconds"] * rate),
         "beam_width": config["decoding"]["beam_width"],
-        "utterances": {name: len(part.texts) for name, part in parts.items()},
-        "seconds": {name: round(sum(map(len, part.waveforms)) / rate, 1) for name, part in parts.items()},
-        "speakers": {name: len(set(part.speakers) - {""}) for name, part in parts.items()},
+        **parts_summary(parts, rate, "utterances"),
     }
+
+
+def parts_summary(parts: dict[str, Recordings], rate: int, counted: str) -> dict:
+    """Per part (train, val, test): how many clips (under the name `counted`), seconds of audio, speakers."""
+    return {counted: {name: len(part.texts) for name, part in parts.items()},
+            "audio_seconds": {name: round(sum(map(len, part.waveforms)) / rate, 1)
+                              for name, part in parts.items()},
+            "speakers": {name: len(set(part.speakers) - {""}) for name, part in parts.items()}}
 
 
 def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, beam_width: int

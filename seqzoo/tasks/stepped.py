@@ -55,11 +55,12 @@ def step_card(input_name: str, input_spec: str, output_spec: str, states: str, b
     }
 
 
-def run_step(interpreter, input_name: str, sequences: list[np.ndarray]) -> np.ndarray:
+def run_step(interpreter, input_name: str, sequences: list[np.ndarray],
+             start: dict | None = None) -> np.ndarray:
     """Drives a `.tflite` file's `step` signature as an app does: for each sequence (its inputs one
-    per row, each [1, ...]), states from zeros, each input in turn, the states fed back; returns
-    the last probabilities of each sequence [n, outputs]."""
-    return np.stack([steps[-1] for steps in _every_step(interpreter, input_name, sequences)])
+    per row, each [1, ...]), states from zeros (or as `start` names them), each input in turn, the
+    states fed back; returns the last probabilities of each sequence [n, outputs]."""
+    return np.stack([steps[-1] for steps in _every_step(interpreter, input_name, sequences, start)])
 
 
 def step_bits(interpreter, input_name: str, sequences: list[np.ndarray],
@@ -82,12 +83,13 @@ def step_bits(interpreter, input_name: str, sequences: list[np.ndarray],
     return np.array(bits)
 
 
-def _every_step(interpreter, input_name: str, sequences: list[np.ndarray]):
+def _every_step(interpreter, input_name: str, sequences: list[np.ndarray], start: dict | None = None):
     """Per sequence, the probabilities after each of its inputs [steps, outputs]."""
     step = interpreter.get_signature_runner("step")
     details = step.get_input_details()
     for inputs in sequences:
         states = {name: np.zeros(d["shape"], d["dtype"]) for name, d in details.items() if name != input_name}
+        states.update(start or {})
         rows = []
         for value in inputs:
             out = step(**{input_name: value.astype(details[input_name]["dtype"])}, **states)
