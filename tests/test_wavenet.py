@@ -346,3 +346,71 @@ def test_training_on_a_folder_of_unusable_files_is_one_line_and_exit_2(tmp_path)
     result = cli("train", "wavenet", "--data", tmp_path, "--preset", "tiny", "--out", "runs/x", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "no usable audio" in result.stderr and not (tmp_path / "runs/x").exists()
+
+
+def test_a_speaker_conditioned_wavenet_streams_as_it_reads_and_each_speaker_changes_the_output():
+    layer = WaveNet(dilations=[1, 2, 4], residual_channels=6, dilation_channels=5, skip_channels=7,
+                    speakers=3, speaker_dim=4)
+    codes = np.random.default_rng(1).integers(0, 256, size=(2, 30)).astype("int32")
+    speaker = np.array([2, 0], np.int32)
+    full = keras.ops.convert_to_numpy(layer(codes, speaker))
+    caches, outputs = layer.initial_caches(2), []
+    for t in range(30):
+        out, caches = layer.step(codes[:, t], caches, speaker)
+        outputs.append(keras.ops.convert_to_numpy(out))
+    np.testing.assert_allclose(np.stack(outputs, axis=1), full, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.prefill(codes, speaker)[0]), full, atol=1e-5)
+    other = keras.ops.convert_to_numpy(layer(codes, np.array([1, 0], np.int32)))
+    assert np.abs(other[0] - full[0]).max() > 1e-3 and np.abs(other[1] - full[1]).max() == 0
+    with pytest.raises(ValueError, match="a speaker id is given to WaveNet exactly when it has speakers"):
+        layer(codes)
+
+
+@pytest.fixture(scope="module")
+def voiced(tmp_path_factory):
+    """wavenet (tiny) conditioned on two speakers (a subfolder each: a low and a high tone), exported."""
+    work = tmp_path_factory.mktemp("wavenet_speakers")
+    for speaker, frequency in (("low", 220), ("high", 660)):
+        (work / "voices" / speaker).mkdir(parents=True)
+        for i in range(4):
+            audio.write_wav(work / f"voices/{speaker}/{i}.wav", tone(frequency * (1 + 0.02 * i), 0.4), RATE)
+    trained = cli("train", "wavenet", "--data", "voices", "--preset", "tiny", "--set", "conditioning=speaker",
+                  "--out", "runs/voiced", cwd=work)
+    assert trained.returncode == 0, trained.stderr
+    export = cli("export", "runs/voiced", cwd=work)
+    assert export.returncode == 0, export.stderr
+    return work
+
+
+def test_a_speaker_conditioned_wavenet_exports_and_synthesizes_in_each_voice(voiced):
+    import json
+
+    from seqzoo.exporters import ExportedModel
+
+    card = json.loads((voiced / "saved_models/wavenet/1/seqzoo.json").read_text())
+    assert card["meta"]["speakers"] == ["high", "low"] and card["parity"]["tflite_max_abs_diff"] < 1e-5
+    assert "speaker" in card["saved_model"]["generate"]["inputs"]
+    model = ExportedModel(voiced / "saved_models/wavenet")
+    served = model.saved_model.signatures["serving_default"](waveform=tf.constant(tone(440, 0.05)[None]))
+    assert served["probabilities"].shape == (1, 2, 256)
+    high, low = (model.synthesize(0.05, 0.0, 1, speaker=name) for name in ("high", "low"))
+    assert len(high) == len(low) == 400 and not np.array_equal(high, low)
+    np.testing.assert_array_equal(model.synthesize(0.05, 0.0, 1), high)  # the first speaker, by default
+    made = cli("synthesize", "saved_models/wavenet", "--seconds", "0.05", "--speaker", "low", "--out",
+               "low.wav", cwd=voiced)
+    assert made.returncode == 0, made.stderr
+    wrong = cli("synthesize", "saved_models/wavenet", "--speaker", "nobody", "--out", "x.wav",
+                cwd=voiced)
+    assert wrong.returncode == 2 and wrong.stderr.splitlines()[-1] == (
+        "seqzoo: error: speaker 'nobody' is not one this model speaks as: high, low")
+
+
+def test_conditioning_on_speakers_the_data_does_not_name_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "tones").mkdir()
+    for frequency in (220, 330, 440):
+        audio.write_wav(tmp_path / f"tones/{frequency}.wav", tone(frequency, 0.3), RATE)
+    done = cli("train", "wavenet", "--data", "tones", "--preset", "tiny", "--set", "conditioning=speaker",
+               "--out", "runs/x", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "audio.conditioning=speaker needs every recording's speaker, and at least two: 'tones' names 0" \
+        in done.stderr.splitlines()[-1]

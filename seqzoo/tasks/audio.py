@@ -206,7 +206,6 @@ class AudioTask(SteppedTask):
         states = STATES + ("; speaker int32 [batch]: the index in `speakers`, fed back unchanged"
                            if speakers else "")
         return {
-            **({"speakers": speakers} if speakers else {}),
             "saved_model": {
                 "serving_default": {
                     "inputs": {"waveform": f"float32 [batch, time >= 1]: samples in [-1, 1] at {rate} Hz "
