@@ -189,6 +189,7 @@ def classifier(tmp_path_factory):
     return work, trained
 
 
+@pytest.mark.large  # the classifier's export is in the contract; `classify` reads WAVs as `transcribe` does
 def test_a_classifier_trains_on_a_labelled_folder_split_by_speaker_exports_and_classifies(classifier):
     work, trained = classifier
     for figure in ("val_loss=", "val_accuracy=", "test_loss=", "test_accuracy="):

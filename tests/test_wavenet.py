@@ -382,6 +382,7 @@ def voiced(tmp_path_factory):
     return work
 
 
+@pytest.mark.large  # the same export path as the unconditioned model's test (the CLI, parity, synthesize)
 def test_a_speaker_conditioned_wavenet_exports_and_synthesizes_in_each_voice(voiced):
     import json
 
@@ -405,12 +406,14 @@ def test_a_speaker_conditioned_wavenet_exports_and_synthesizes_in_each_voice(voi
         "seqzoo: error: speaker 'nobody' is not one this model speaks as: high, low")
 
 
-def test_conditioning_on_speakers_the_data_does_not_name_is_one_line_and_exit_2(tmp_path):
+def test_conditioning_on_speakers_the_data_does_not_name_is_refused_before_training(tmp_path):
+    from seqzoo.errors import UserError
+
     (tmp_path / "tones").mkdir()
     for frequency in (220, 330, 440):
         audio.write_wav(tmp_path / f"tones/{frequency}.wav", tone(frequency, 0.3), RATE)
-    done = cli("train", "wavenet", "--data", "tones", "--preset", "tiny", "--set", "conditioning=speaker",
-               "--out", "runs/x", cwd=tmp_path)
-    assert done.returncode == 2
-    assert "audio.conditioning=speaker needs every recording's speaker, and at least two: 'tones' names 0" \
-        in done.stderr.splitlines()[-1]
+    with pytest.raises(UserError, match="audio.conditioning=speaker needs every recording's speaker, and at "
+                                        "least two: '.*tones' names 0"):
+        seqzoo.train("wavenet", tmp_path / "tones", preset="tiny", overrides={"conditioning": "speaker"},
+                     out=tmp_path / "runs/x")
+    assert not (tmp_path / "runs/x/model.keras").exists()
