@@ -28,14 +28,15 @@ alphabet = config["speech"]["alphabet"]
 #    data's split column (else by speaker, else by clip).
 recordings = transcribed_recordings(args.data or speech.spoken_corpus(), alphabet, 16000, 20.0)
 parts = split_recordings(recordings, config["train"])
-batches = {name: speech.speech_batches(speech.speech_examples(part, alphabet), 32)
-           for name, part in parts.items()}
+examples = {name: speech.recording_examples(part, speech.encode_texts(part.texts, alphabet))
+            for name, part in parts.items()}
+batches = {name: speech.recording_batches(part, 32) for name, part in examples.items()}
 print({name: len(part.texts) for name, part in parts.items()}, "utterances")
 
 # 2. Build (log-mel frames in the graph -> convolutions -> BiLSTM -> the blank and 28 characters) and fit
 #    like any Keras model on ({waveform, length}, character ids) batches, with the CTC loss.
 model = seqzoo.build("ctc_recognizer", preset=args.preset)
-train = speech.speech_batches(speech.speech_examples(parts["train"], alphabet), 32, shuffle_seed=42)
+train = speech.recording_batches(examples["train"], 32, shuffle_seed=42)
 model.fit(train, epochs=args.epochs, validation_data=batches["val"], shuffle=False)  # reshuffled, seeded
 held_out = batches.get("test", batches["val"])
 print("held-out error rates:", error_rates(model, held_out, alphabet, beam_width=8))

@@ -138,15 +138,17 @@ def test_train_on_a_transcribed_folder_split_by_speaker_then_export_and_transcri
     assert model.transcribe(clips, 1) == model.transcribe(clips, runtime="tflite")  # greedy, both files
 
 
-def test_transcribing_nothing_usable_is_one_line_and_exit_2_and_a_bad_beam_is_named(exported):
+def test_transcribing_nothing_usable_is_one_line_and_exit_2_and_a_bad_beam_is_named(exported, capsys,
+                                                                                    monkeypatch):
+    from seqzoo.cli import main
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
 
     work, _ = exported
     write_wav(work / "quiet.wav", np.zeros(4000), RATE)
-    done = cli("transcribe", "saved_models/ctc_recognizer", "quiet.wav", cwd=work)
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.splitlines()[-1] == "seqzoo: error: no WAV file could be transcribed"
+    monkeypatch.chdir(work)
+    assert main(["transcribe", "saved_models/ctc_recognizer", "quiet.wav"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "seqzoo: error: no WAV file could be transcribed"
     model = ExportedModel(work / "saved_models/ctc_recognizer")
     for width in (0, 99):
         with pytest.raises(UserError, match=f"beam width must be between 1 and 16, got {width}"):

@@ -205,7 +205,7 @@ def loaded_saved_model(name, base):
 
 
 @pytest.mark.parametrize("name", ENTRIES)
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(st.one_of(st.text(max_size=30), st.binary(max_size=30)), min_size=1, max_size=4))
 def test_any_text_through_the_saved_model_and_the_tflite_file_gives_finite_outputs(name, export_base, texts):
     from ai_edge_litert.interpreter import Interpreter

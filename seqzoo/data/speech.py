@@ -404,25 +404,28 @@ def encode_texts(texts: list[str], alphabet: str) -> list[list[int]]:
     return [[index[c] for c in text] for text in texts]
 
 
-def speech_examples(recordings: Recordings, alphabet: str) -> tf.data.Dataset:
-    """(samples int16 [samples], character ids int32 [chars]) per utterance."""
+def recording_examples(recordings: Recordings, targets: list) -> tf.data.Dataset:
+    """(samples int16 [samples], target) per recording: a label id (int), or ids (a list: a transcript's
+    characters, `encode_texts`) as int32 [ids]."""
     waveforms = tf.RaggedTensor.from_row_lengths(np.concatenate(recordings.waveforms),
                                                  [len(w) for w in recordings.waveforms])
-    ids = encode_texts(recordings.texts, alphabet)
-    labels = tf.RaggedTensor.from_row_lengths(np.asarray([i for row in ids for i in row], np.int32),
-                                              [len(row) for row in ids])
-    return tf.data.Dataset.from_tensor_slices((waveforms, labels))
+    if targets and isinstance(targets[0], list):
+        targets = tf.RaggedTensor.from_row_lengths(np.asarray([i for row in targets for i in row], np.int32),
+                                                   [len(row) for row in targets])
+    else:
+        targets = np.asarray(targets, np.int32)
+    return tf.data.Dataset.from_tensor_slices((waveforms, targets))
 
 
-def speech_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None,
-                   epochs: range | None = None, buffer: int | None = None) -> tf.data.Dataset:
-    """({waveform float32 [batch, samples] (zeros after each), length int32 [batch]}, character ids int32
-    [batch, chars] padded with 0), in the order `seqzoo.data.batching.batches` gives."""
+def recording_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None,
+                      epochs: range | None = None, buffer: int | None = None) -> tf.data.Dataset:
+    """({waveform float32 [batch, samples] (zeros after each), length int32 [batch]}, targets: label ids
+    [batch], or ids [batch, ids] padded with 0), in the order `seqzoo.data.batching.batches` gives."""
     def batch(dataset):
-        with_lengths = dataset.map(lambda samples, ids: (samples, tf.size(samples, tf.int32), ids))
+        with_lengths = dataset.map(lambda samples, target: (samples, tf.size(samples, tf.int32), target))
         return with_lengths.padded_batch(batch_size).map(
-            lambda samples, length, ids: (
-                {"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length}, ids))
+            lambda samples, length, target: (
+                {"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length}, target))
 
     return batches(examples, batch, shuffle_seed, epochs, buffer)
 

@@ -13,19 +13,16 @@ The `.tflite` file: serving_default, waveform float32 [1, samples] -> probabilit
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from seqzoo.data.batching import batches
 from seqzoo.data.speech import (
     TRANSCRIPTS,
     Recordings,
     decode_wavs,
-    heldout_wavs,
     load_recordings,
     read_labelled,
     read_transcribed,
@@ -35,8 +32,6 @@ from seqzoo.data.streaming import label_index
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions
 from seqzoo.tasks.speech import (
-    PARITY_SECONDS,
-    PARITY_UTTERANCES,
     RecordingsTask,
     parts_summary,
     split_recordings,
@@ -61,25 +56,17 @@ class AudioClassificationTask(RecordingsTask):
         heldout_labels = {label for name in ("val", "test") if name in parts for label in parts[name].texts}
         labels, _ = label_index(set(parts["train"].texts), heldout_labels, "labels")
         config["model"]["num_classes"] = len(labels)
-        batch = settings["batch_size"]
-        examples = {name: labelled_examples(part, labels) for name, part in parts.items()}
-        heldout = {name: labelled_batches(examples[name], batch) for name in ("val", "test") if name in parts}
-        return Prepared(
-            vectorizer=None,
-            train_batches=functools.partial(labelled_batches, examples["train"], batch, settings["seed"]),
-            examples=len(parts["train"].texts),
-            validation=heldout["val"],
-            meta=classification_meta(config, labels, parts),
-            heldout_texts=heldout_wavs(parts["val"], PARITY_UTTERANCES, PARITY_SECONDS, rate),
-            heldout=heldout,
-        )
+        ids = {label: i for i, label in enumerate(labels)}
+        return self.prepared(parts, lambda part: [ids[label] for label in part.texts],
+                             classification_meta(config, labels, parts), settings, rate)
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
         recordings = labelled_recordings(data, meta["sample_rate"], meta["max_seconds"])
         unknown = sorted(set(recordings.texts) - set(meta["labels"]))
         if unknown:
             raise UserError(f"'{data}' holds labels the model does not know: {', '.join(unknown[:5])}")
-        return labelled_batches(labelled_examples(recordings, meta["labels"]), config["train"]["batch_size"])
+        ids = [meta["labels"].index(label) for label in recordings.texts]
+        return self.batched(recordings, ids, config["train"]["batch_size"])
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Loss and accuracy on each held-out part (`val`, `test`); `confusion_matrix` counts the mistakes."""
@@ -91,12 +78,7 @@ class AudioClassificationTask(RecordingsTask):
         names = tf.constant(meta["labels"])
 
         def classify(waveform, length):
-            checks = [tf.debugging.assert_all_finite(waveform, message="waveform is not finite"),
-                      tf.debugging.assert_non_negative(length, message="length < 0"),
-                      tf.debugging.assert_less_equal(length, tf.shape(waveform)[1],
-                                                     message="length > the waveform's samples")]
-            with tf.control_dependencies(checks):
-                probabilities = model({"waveform": waveform, "length": length}, training=False)
+            probabilities = self.listened(model, waveform, length)
             return {"probabilities": probabilities, "label": tf.gather(names, tf.argmax(probabilities, -1))}
 
         def serve(audio):
@@ -156,26 +138,6 @@ def labelled_recordings(data, rate: int, max_seconds: float) -> Recordings:
     """A folder's clips and labels: its transcripts.tsv (the text is the label), else `read_labelled`'s."""
     found = read_transcribed(data) if (Path(data) / TRANSCRIPTS).is_file() else read_labelled(data)
     return load_recordings(found, rate, max_seconds)
-
-
-def labelled_examples(recordings: Recordings, labels: list[str]) -> tf.data.Dataset:
-    """(samples int16 [samples], label id int32) per clip."""
-    index = {label: i for i, label in enumerate(labels)}
-    waveforms = tf.RaggedTensor.from_row_lengths(np.concatenate(recordings.waveforms),
-                                                 [len(w) for w in recordings.waveforms])
-    ids = np.array([index[label] for label in recordings.texts], np.int32)
-    return tf.data.Dataset.from_tensor_slices((waveforms, ids))
-
-
-def labelled_batches(examples: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None,
-                     epochs: range | None = None, buffer: int | None = None) -> tf.data.Dataset:
-    """({waveform float32 [batch, samples], length int32 [batch]}, label ids int32 [batch])."""
-    def batch(dataset):
-        with_lengths = dataset.map(lambda samples, label: (samples, tf.size(samples, tf.int32), label))
-        return with_lengths.padded_batch(batch_size).map(lambda samples, length, label: (
-            {"waveform": tf.cast(samples, tf.float32) / 32768.0, "length": length}, label))
-
-    return batches(examples, batch, shuffle_seed, epochs, buffer)
 
 
 def classification_meta(config: dict, labels: list[str], parts: dict[str, Recordings]) -> dict:

@@ -32,11 +32,12 @@ from seqzoo.data.speech import (
     Recordings,
     check_alphabet,
     decode_wavs,
+    encode_texts,
     heldout_wavs,
     load_recordings,
     read_transcribed,
-    speech_batches,
-    speech_examples,
+    recording_batches,
+    recording_examples,
     spoken_corpus,
     wav_bytes,
 )
@@ -77,6 +78,41 @@ class RecordingsTask(Task):
         return clips + edge
 
     @staticmethod
+    def prepared(parts: dict[str, Recordings], targets, meta: dict, settings: dict, rate: int) -> Prepared:
+        """Split recordings ready for `fit`: each part's (samples, `targets(part)`) batched by
+        `recording_batches`, the held-out parts as `heldout` (`val`, `test`), the first validation clips
+        kept for the parity check."""
+        batch = settings["batch_size"]
+        examples = {name: recording_examples(part, targets(part)) for name, part in parts.items()}
+        heldout = {name: recording_batches(examples[name], batch) for name in ("val", "test")
+                   if name in parts}
+        return Prepared(
+            vectorizer=None,
+            train_batches=functools.partial(recording_batches, examples["train"], batch, settings["seed"]),
+            examples=len(parts["train"].texts),
+            validation=heldout["val"],
+            meta=meta,
+            heldout_texts=heldout_wavs(parts["val"], PARITY_UTTERANCES, PARITY_SECONDS, rate),
+            heldout=heldout,
+        )
+
+    @staticmethod
+    def batched(recordings: Recordings, targets: list, batch_size: int) -> tf.data.Dataset:
+        """A user's held-out recordings and their targets as `model.evaluate` takes them, in order."""
+        return recording_batches(recording_examples(recordings, targets), batch_size)
+
+    @staticmethod
+    def listened(model: keras.Model, waveform, length) -> tf.Tensor:
+        """The model's output for samples [batch, samples] and lengths [batch], in a served graph that
+        refuses samples that are not finite and lengths outside 0..samples."""
+        checks = [tf.debugging.assert_all_finite(waveform, message="waveform is not finite"),
+                  tf.debugging.assert_non_negative(length, message="length < 0"),
+                  tf.debugging.assert_less_equal(length, tf.shape(waveform)[1],
+                                                 message="length > the waveform's samples")]
+        with tf.control_dependencies(checks):
+            return model({"waveform": waveform, "length": length}, training=False)
+
+    @staticmethod
     def decoded(model: keras.Model, clips: list[bytes], meta: dict) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """(the model's output, each clip's length, its problem) for WAV files, decoded as serving_default
         decodes them."""
@@ -114,22 +150,13 @@ class SpeechTask(RecordingsTask):
         log_mel = LogMel(**config["model"]["features"])
         parts = {name: _fitting(part, log_mel, name) for name, part in parts.items()}
         config["model"]["alphabet_size"] = len(alphabet) + 1
-        batch = settings["batch_size"]
-        examples = {name: speech_examples(part, alphabet) for name, part in parts.items()}
-        heldout = {name: speech_batches(examples[name], batch) for name in ("val", "test") if name in parts}
-        return Prepared(
-            vectorizer=None,
-            train_batches=functools.partial(speech_batches, examples["train"], batch, settings["seed"]),
-            examples=len(parts["train"].texts),
-            validation=heldout["val"],
-            meta=speech_meta(config, parts),
-            heldout_texts=heldout_wavs(parts["val"], PARITY_UTTERANCES, PARITY_SECONDS, rate),
-            heldout=heldout,
-        )
+        return self.prepared(parts, lambda part: encode_texts(part.texts, alphabet),
+                             speech_meta(config, parts), settings, rate)
 
     def evaluation_dataset(self, config, vectorizer, meta, data) -> tf.data.Dataset:
         recordings = transcribed_recordings(data, meta["alphabet"], meta["sample_rate"], meta["max_seconds"])
-        return speech_batches(speech_examples(recordings, meta["alphabet"]), config["train"]["batch_size"])
+        return self.batched(recordings, encode_texts(recordings.texts, meta["alphabet"]),
+                            config["train"]["batch_size"])
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """The CTC loss and the error rates, greedy and beam, on each held-out part (`val`, `test`)."""
@@ -146,13 +173,7 @@ class SpeechTask(RecordingsTask):
         log_mel = model.get_layer("log_mel")
 
         def recognised(waveform, length):
-            checks = [tf.debugging.assert_all_finite(waveform, message="waveform is not finite"),
-                      tf.debugging.assert_non_negative(length, message="length < 0"),
-                      tf.debugging.assert_less_equal(length, tf.shape(waveform)[1],
-                                                     message="length > the waveform's samples")]
-            with tf.control_dependencies(checks):
-                log_probabilities = model({"waveform": waveform, "length": length}, training=False)
-            return log_probabilities, output_frames(log_mel, length)
+            return self.listened(model, waveform, length), output_frames(log_mel, length)
 
         def transcribe(waveform, length):
             log_probabilities, frames = recognised(waveform, length)
