@@ -48,10 +48,3 @@ def browser():
 
     with chromium() as launched:
         yield launched
-
-
-def pytest_collection_modifyitems(config, items):
-    """The zoo contract first. It is the largest module (about a third of the suite's CPU time), and under
-    `--dist loadfile` a worker that takes it at the start finishes it while the other works through the
-    rest; collected last (by its name), one worker ran it alone at the end, minutes after the other idled."""
-    items.sort(key=lambda item: item.path.name != "test_zoo_contract.py")  # stable: the rest keep their order
