@@ -117,12 +117,25 @@ def _merge(config: dict, update: dict, prefix: str) -> None:
             _merge_at(config, locate(config, key, prefix), value, prefix)
             continue
         where = prefix + key
-        if isinstance(config[key], dict):
+        if value is None and isinstance(config[key], dict) and _nullable_section(where):
+            config[key] = None  # a section that may be off (the recognizer's rnn when a tcn is given)
+        elif isinstance(config[key], dict):
             if not isinstance(value, dict):
                 raise UserError(f"config key {where!r} is a section: give a dict, or set one of its "
                                 f"keys ({where}.{next(iter(config[key]), 'key')}=...)")
             _merge(config[key], value, where + ".")
         elif isinstance(value, dict):
+            if config[key] is None and _nullable_section(where):
+                config[key] = value
+                continue
             raise UserError(f"config key {where!r} is a value, not a section; got {value!r}")
         else:
             config[key] = value
+
+
+def _nullable_section(where: str) -> bool:
+    """Whether the schema lets the section at `where` be null (`model.rnn`, `model.tcn`)."""
+    from seqzoo.schema import rule_for
+
+    rule = rule_for(where)
+    return rule is not None and rule.kind is dict and rule.nullable

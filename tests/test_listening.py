@@ -221,3 +221,16 @@ def test_a_classifier_trains_on_a_labelled_folder_split_by_speaker_exports_and_c
     other = cli("transcribe", "saved_models/audio_classifier", "b.wav", cwd=work)
     assert other.returncode == 2 and "is a audio_classification model; transcribe needs a speech model" in \
         other.stderr
+
+
+def test_the_recognizer_takes_a_tcn_instead_of_its_bilstm_and_refuses_both_or_neither():
+    from seqzoo.errors import UserError
+
+    model = seqzoo.build("ctc_recognizer", preset="tiny", **{"model.rnn": None},
+                         tcn={"filters": 8, "kernel_size": 3, "dilations": [1, 2]})
+    waveform = np.random.default_rng(0).normal(0, 0.1, (2, 4000)).astype(np.float32)
+    out = model({"waveform": waveform, "length": np.array([4000, 2500], np.int32)})
+    assert out.shape == (2, 12, 29) and model.get_layer("tcn") is not None
+    np.testing.assert_allclose(np.exp(out).sum(-1), 1.0, atol=1e-5)
+    with pytest.raises(UserError, match="give the recognizer one encoder: model.rnn or model.tcn"):
+        seqzoo.build("ctc_recognizer", preset="tiny", tcn={"filters": 8, "kernel_size": 3, "dilations": [1]})
