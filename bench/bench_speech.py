@@ -26,18 +26,9 @@ from timing import timed  # noqa: E402  (bench/timing.py, beside this script)
 
 from seqzoo.data.speech import load_recordings, read_transcribed, spoken_corpus, wav_bytes  # noqa: E402
 from seqzoo.exporters import ExportedModel  # noqa: E402
+from seqzoo.tasks.speech import text_error_rates  # noqa: E402
 
 BATCH = 16
-
-
-def error_rates(hypotheses: list[str], references: list[str]) -> tuple[float, float]:
-    """(CER, WER): edit distance summed over the clips, over the references' characters (words)."""
-    rates = []
-    for split in (lambda t: tf.strings.unicode_split(t, "UTF-8"), tf.strings.split):
-        hyp, ref = split(tf.constant(hypotheses)), split(tf.constant(references))
-        distance = tf.edit_distance(hyp.to_sparse(), ref.to_sparse(), normalize=False)
-        rates.append(float(tf.reduce_sum(distance)) / int(tf.size(ref.flat_values)))
-    return rates[0], rates[1]
 
 
 def main() -> None:
@@ -78,7 +69,8 @@ def main() -> None:
         run()  # warm up: tracing, the interpreter's allocation
         texts = []
         wall = timed(lambda run=run, texts=texts: texts.extend(run()))
-        cer, wer = error_rates(texts, clips.texts)
+        rates = text_error_rates(texts, clips.texts)
+        cer, wer = rates["cer"], rates["wer"]
         print(f"{name:52} {wall:7.2f} {seconds / wall:11.1f}x {cer:6.3f} {wer:6.3f}")
 
 

@@ -295,14 +295,23 @@ def error_rates(model: keras.Model, batches: tf.data.Dataset, alphabet: str, bea
     truth = tf.concat(references, 0)
     figures = {}
     for search, texts in found.items():
-        hypotheses = tf.concat(texts, 0)
-        for unit, split in (("cer", functools.partial(tf.strings.unicode_split, input_encoding="UTF-8")),
-                            ("wer", tf.strings.split)):
-            reference = split(truth)
-            distance = tf.edit_distance(split(hypotheses).to_sparse(), reference.to_sparse(), normalize=False)
-            rate = float(tf.reduce_sum(distance)) / max(int(tf.size(reference.flat_values)), 1)
-            figures[unit if search == "greedy" else f"{unit}_beam"] = round(rate, 4)
+        suffix = "" if search == "greedy" else "_beam"
+        figures.update({f"{unit}{suffix}": round(rate, 4)
+                        for unit, rate in text_error_rates(tf.concat(texts, 0), truth).items()})
     return figures
+
+
+def text_error_rates(hypotheses, references) -> dict[str, float]:
+    """{cer, wer}: the edit distance of the hypotheses (texts) from the references, summed, over the
+    references' characters (or words)."""
+    rates = {}
+    for unit, split in (("cer", functools.partial(tf.strings.unicode_split, input_encoding="UTF-8")),
+                        ("wer", tf.strings.split)):
+        reference = split(tf.constant(references) if isinstance(references, list) else references)
+        hypothesis = split(tf.constant(hypotheses) if isinstance(hypotheses, list) else hypotheses)
+        distance = tf.edit_distance(hypothesis.to_sparse(), reference.to_sparse(), normalize=False)
+        rates[unit] = float(tf.reduce_sum(distance)) / max(int(tf.size(reference.flat_values)), 1)
+    return rates
 
 
 def transcribed_recordings(data, alphabet: str, rate: int, max_seconds: float) -> Recordings:
