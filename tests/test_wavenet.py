@@ -1,16 +1,14 @@
 """WaveNet: mu-law, the layer's receptive field and streaming, a tone learned and continued, WAV
 files good and bad, synthesizing through the CLI."""
 
-import os
 import re
 import struct
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from command import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -238,12 +236,6 @@ def test_rendered_chords_sound_at_their_notes():
     assert abs(peak_hz(waveform[:8000]) - 440) <= 2
     spectrum = np.abs(np.fft.rfft(waveform[8000:]))
     assert spectrum[round(659.26 * 8000 / RATE)] > 0.3 * spectrum.max()  # E5's partial sounds too
-
-
-def cli(*args, cwd):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "seqzoo.cli", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

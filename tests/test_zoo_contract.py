@@ -198,10 +198,15 @@ def test_the_page_tokenizes_and_answers_as_the_python_litert_interpreter_does(na
 
 
 @functools.cache
-def loaded_saved_model(name, base):
-    import tensorflow as tf
+def exported_model(name, base):
+    """The entry's export, its SavedModel loaded once for every test that runs it in this process."""
+    from seqzoo.exporters import ExportedModel
 
-    return tf.saved_model.load(str(exported(name, base))).signatures["serving_default"]
+    return ExportedModel(exported(name, base))
+
+
+def loaded_saved_model(name, base):
+    return exported_model(name, base).saved_model.signatures["serving_default"]
 
 
 @pytest.mark.parametrize("name", ENTRIES)
@@ -240,13 +245,10 @@ def test_serving_default_answers_an_empty_batch_with_empty_outputs(name, export_
 def test_every_export_carries_warmup_requests_that_replay_through_every_signature(name, export_base):
     """TF Serving replays `assets.extra/tf_serving_warmup_requests` when it loads a version: one
     PredictionLog per signature, addressed to this model, each run here as the server runs it."""
-    import tensorflow as tf
-
     from seqzoo.exporters.warmup import replay_warmup
 
-    version = exported(name, export_base)
-    loaded = tf.saved_model.load(str(version))
-    assert replay_warmup(version, loaded) == sorted(loaded.signatures)
+    loaded = exported_model(name, export_base).saved_model
+    assert replay_warmup(exported(name, export_base), loaded) == sorted(loaded.signatures)
 
 
 # One entry a task, the one with the most signatures: a request is rendered from a signature's specs.
@@ -260,14 +262,12 @@ def requested(export_base, tmp_path_factory):
     """Every signature of REQUEST_ENTRIES as `seqzoo request` renders it (the REST body in the row format
     where the inputs allow it, else columnar; columnar; the gRPC PredictRequest), then run in one clean
     process that converts them as TF Serving does. Returns (replies, the values sent to serving_default)."""
-    from seqzoo.exporters import ExportedModel
     from seqzoo.exporters.requests import predict_request, request_inputs, rest_body, row_format_problem
 
     folder = tmp_path_factory.mktemp("requests")
     files, sent = {}, {}
     for name in REQUEST_ENTRIES:
-        version = exported(name, export_base)
-        model = ExportedModel(version)
+        version, model = exported(name, export_base), exported_model(name, export_base)
         task = task_of(name)
         for signature in sorted(model.saved_model.signatures):
             specs = model.saved_model.signatures[signature].structured_input_signature[1]
