@@ -36,7 +36,7 @@ parser.add_argument("--seeds", type=int, default=3)
 parser.add_argument("--trainable", default="frozen", choices=["frozen", "full", "oov_only"],
                     help="sentiment: how the pretrained rows train (PTB runs all three)")
 parser.add_argument("--epochs", type=int, help="most epochs a run trains (sentiment 30, PTB 60)")
-parser.add_argument("--preset", default=None, help="size preset: tiny, small, base")
+parser.add_argument("--preset", help="size preset: tiny, small, base (sentiment: small)")
 parser.add_argument("--fractions", type=float, nargs="+", default=[1, 10, 100],
                     help="PTB: percentages of the training text, its first lines")
 parser.add_argument("--full-seeds", type=int, default=1, help="PTB: seeds on the whole text")
@@ -44,18 +44,17 @@ parser.add_argument("--full-epochs", type=int, default=2, help="PTB: most epochs
 parser.add_argument("--out", default="runs/pretrained_ptb", help="PTB: the vectors, the data and the runs")
 args = parser.parse_args()
 
-PTB_TEXT = {"text.tokenizer": "word", "text.lowercase": False, "text.strip_punctuation": False,
-            "text.max_tokens": 10_002}  # the words as the files have them: <unk>, N, punctuation
 PTB_MODEL = {"model.embedding.dim": 200, "model.rnn.units": 200, "model.rnn.layers": 2, "train.patience": 3}
 
 
-def trained(runs: Path, entry: str, seeds: int, overrides: dict, metric, data=None, epochs=None) -> list:
+def trained(runs: Path, entry: str, seeds: int, overrides: dict, metric, data=None, epochs=None,
+            preset=None) -> list:
     """`metric(run)` of `entry` trained once per seed into runs/<seed> (a finished run is read back)."""
     scores = []
     for seed in range(seeds):
         run = runs / str(seed)
         if not (run / "run.json").is_file():
-            run = seqzoo.train(entry, data, preset=args.preset, overrides={**overrides, "train.seed": seed},
+            run = seqzoo.train(entry, data, preset=preset, overrides={**overrides, "train.seed": seed},
                                epochs=epochs, out=run, verbose=0)
         scores.append(metric(run))
         print(f"  {runs.name} seed {seed}: {scores[-1]:.3f}", flush=True)
@@ -86,13 +85,14 @@ def sentiment() -> None:
             if path:
                 overrides["embeddings"] = {"path": path, "trainable": args.trainable}
             results[name] = trained(Path(tmp) / name, "sentiment", args.seeds, overrides, accuracy,
-                                    epochs=args.epochs or 30)
+                                    epochs=args.epochs or 30, preset=args.preset or "small")
     table(f"held-out accuracy, sentiment entry, {args.seeds} seeds, pretrained rows {args.trainable}:",
           results)
 
 
 def penn_treebank() -> None:
     from seqzoo.data.corpora import penn_treebank
+    from seqzoo.paper.runs import PTB_WORDS  # the words as the files have them: <unk>, N, punctuation
     from seqzoo.training.run import evaluate_run
 
     ptb, out = penn_treebank(), Path(args.out)
@@ -122,7 +122,8 @@ def penn_treebank() -> None:
         whole = percent >= 100
         seeds, epochs = (args.full_seeds, args.full_epochs) if whole else (args.seeds, args.epochs or 60)
         results = {name: trained(out / "runs" / f"{percent:g}pct-{name.replace(' ', '-')}", "word_lm", seeds,
-                                 {**PTB_TEXT, **PTB_MODEL, **overrides}, perplexity, data, epochs)
+                                 {**PTB_WORDS, **PTB_MODEL, **overrides}, perplexity, data, epochs,
+                                 args.preset)
                    for name, overrides in variants.items()}
         words = sum(len(line.split()) for line in first)
         table(f"test perplexity, word_lm on {percent:g}% of PTB's training text ({words:,} words), "
