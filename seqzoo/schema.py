@@ -183,6 +183,7 @@ RULES: dict[str, Rule] = {
     **{key: FLAG for key in (
         "bidirectional", "lowercase", "strip_punctuation", "norm_first", "residual", "tie_embeddings",
         "project", "trusted", "backbone_trainable", "gate", "jit_compile",
+        "carry_state",
     )},
 }
 

@@ -75,9 +75,10 @@ def build(
 
 
 def build_from_config(name: str, config: dict, pretrained: Pretrained | None = None,
-                      precision: str | None = None) -> keras.Model:
+                      precision: str | None = None, stateful_batch: int | None = None) -> keras.Model:
     """Builds and compiles a zoo entry from a merged config (as `get_config` gives), computing in
-    `precision` (default: the config's `train.precision`).
+    `precision` (default: the config's `train.precision`); with `stateful_batch`, its stateful twin
+    at that batch (`seqzoo.training.carried`: what `train.carry_state` trains).
 
     The model is first planned without allocating a weight, and one too large to train in
     this machine's memory is refused, naming its size (see `check_size`)."""
@@ -91,8 +92,36 @@ def build_from_config(name: str, config: dict, pretrained: Pretrained | None = N
     train = config.get("train", {})
     with dtype_policy(precision or train.get("precision", "float32")):
         model = factory(**arguments)
+        if stateful_batch is not None:
+            model = stateful_twin(model, stateful_batch)
         compile_model(model, **config["compile"], jit_compile=train.get("jit_compile", False))
     return model
+
+
+def recurrent_layers(model: keras.Model) -> list[keras.layers.RNN]:
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+
+
+def stateful_twin(model: keras.Model, batch: int) -> keras.Model:
+    """`model` (one input [batch, time, ...]) with every recurrent layer stateful, at a fixed
+    batch: each call starts from the states the last call ended with, as truncated backpropagation
+    through time with carried states trains (`train.carry_state`: Zaremba et al. 2014, Karpathy's
+    char-rnn). The same layers and weights (copied; the states are not weights, so the twin's
+    weights load into `model`)."""
+    if not recurrent_layers(model):
+        raise UserError(f"train.carry_state carries recurrent layers' states; {model.name} has none")
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config["stateful"] = True
+        return layer.__class__.from_config(config)
+
+    (spec,) = model.inputs
+    inputs = keras.Input(batch_shape=(batch, *spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+    twin = keras.models.clone_model(model, input_tensors=inputs, clone_function=clone)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 @contextlib.contextmanager

@@ -11,8 +11,10 @@ import tensorflow as tf
 import seqzoo
 from seqzoo.cli import main
 from seqzoo.data import window_dataset
+from seqzoo.data.language_modeling import carried_rows, windows
 from seqzoo.exporters import ExportedModel
 from seqzoo.tasks.language_model import BOS_ID, lm_meta, lm_vectorizer, token_stream
+from seqzoo.zoo import stateful_twin
 
 
 @pytest.fixture(scope="module", params=["char_lm", "transformer_lm", "tcn_lm"])
@@ -201,6 +203,76 @@ def test_train_evaluate_and_generate_from_the_command_line(tmp_path, capsys):
                  "--seed", "7"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("The minister") and len(out.rstrip("\n")) == len("The minister") + 20
+
+
+def test_carried_lanes_continue_each_other_across_batches():
+    stream = np.arange(1, 103, dtype=np.int32)
+    x, y = carried_rows(*windows(stream, 5), batch=3)  # 20 windows: 3 lanes of 6, 2 left out
+    assert x.shape == y.shape == (6, 3, 5)
+    np.testing.assert_array_equal(x[1:, :, 0], y[:-1, :, -1])  # each batch's row goes on in the next
+    np.testing.assert_array_equal(x[:, 1].ravel(), stream[30:60])  # lane 1: windows 6 to 11
+    np.testing.assert_array_equal(y, x + 1)
+    assert carried_rows(*windows(stream[:12], 5), batch=3)[0].shape == (1, 2, 5)  # fewer windows than lanes
+
+
+def pretrained_word_lm():
+    from gensim.test.utils import datapath
+
+    config = seqzoo.get_config("word_lm", preset="tiny")
+    vectorizer = lm_vectorizer(config["text"], ["the people said on tuesday", "of the people"])
+    return seqzoo.build("word_lm", preset="tiny", vectorizer=vectorizer, dim=50,
+                        embeddings={"path": datapath("test_glove.txt"), "trainable": "oov_only"})
+
+
+@pytest.mark.parametrize("model", [
+    lambda: seqzoo.build("char_lm", preset="tiny", layers=2),
+    lambda: seqzoo.build("char_lm", preset="tiny", cell="gru", units=8, dim=8, tie_embeddings=True),
+    pretrained_word_lm,
+], ids=["lstm", "gru_tied", "word_lm_oov_only"])
+def test_a_stateful_twin_reads_a_text_in_pieces_as_the_model_reads_it_whole(model):
+    model = model()
+    twin = stateful_twin(model, 2)
+    assert twin.input_shape == (2, None) and len(twin.weights) == len(model.weights)
+    ids = tf.constant(np.random.default_rng(0).integers(3, model.output_shape[-1], (2, 12)), tf.int32)
+    pieces = np.concatenate([twin(ids[:, :5]), twin(ids[:, 5:9]), twin(ids[:, 9:])], axis=1)
+    np.testing.assert_allclose(pieces, model(ids), atol=1e-6)
+
+
+def test_carry_state_trains_on_lanes_resumes_exactly_and_finishes_a_plain_model(tmp_path):
+    from seqzoo.training.callbacks import WallClockBudget
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"the minister said on day {i}\nthe government would act {i}\n"
+                              for i in range(40)))
+    options = dict(preset="tiny", overrides={"carry_state": True, "batch_size": 4, "patience": 5},
+                   epochs=3, verbose=0)
+    whole = seqzoo.train("char_lm", corpus, out=tmp_path / "whole", **options)
+    stopped = seqzoo.train("char_lm", corpus, out=tmp_path / "resumed", callbacks=[WallClockBudget(1e-9)],
+                           **options)
+    assert not (stopped / "run.json").exists()
+    resumed = seqzoo.train("char_lm", corpus, out=stopped, **options)
+    history = [np.loadtxt(run / "history.csv", delimiter=",", skiprows=1, usecols=(2, 4), ndmin=2)
+               for run in (whole, resumed)]
+    np.testing.assert_allclose(history[1], history[0], rtol=1e-5)  # loss, val_loss by epoch
+    run = seqzoo.load_run(whole)
+    # Validation in training carries the states along the held-out lanes: the best epoch's figure.
+    assert run.metrics["val_loss_carried"] == pytest.approx(history[0][:, 1].min(), rel=1e-5)
+    assert run.metrics["val_bits_per_character_carried"] == pytest.approx(
+        run.metrics["val_loss_carried"] / math.log(2))
+    assert run.model.input_shape == (None, None)  # the finished model reads any batch, from zero states
+    assert not any(layer.stateful for layer in run.model.layers if isinstance(layer, keras.layers.RNN))
+
+
+def test_carry_state_needs_a_lane_for_every_row_of_the_batch(tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"line {i} of the text\n" for i in range(30)))
+    out = str(tmp_path / "run")
+    assert main(["train", "char_lm", "--data", str(corpus), "--preset", "tiny", "--out", out,
+                 "--set", "train.carry_state=true", "--set", "train.batch_size=64"]) == 2
+    assert capsys.readouterr().err == (
+        "seqzoo: error: train.carry_state: the training text makes fewer windows of 16 tokens than "
+        "train.batch_size (64) lanes; lower train.batch_size or train.seq_len\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]  # nothing written
 
 
 def test_table_options_for_a_language_model_are_named(tmp_path, capsys):

@@ -60,6 +60,26 @@ def windows(stream: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
             stream[1 : count * seq_len + 1].reshape(count, seq_len))
 
 
+def carried_rows(inputs: np.ndarray, targets: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows in stream order ([count, seq_len] each) -> batches [steps, rows, seq_len] in which row
+    r of batch k + 1 continues row r of batch k: the stream cut into `rows` contiguous lanes (rows =
+    `batch`, or every window when there are fewer), as truncated backpropagation through time
+    reads it with the states carried from one batch to the next (Zaremba et al. 2014; Karpathy's
+    char-rnn). The last count % rows windows are left out."""
+    rows = min(batch, len(inputs))
+    steps = len(inputs) // rows
+
+    def lanes(a):
+        return a[: steps * rows].reshape(rows, steps, a.shape[1]).transpose(1, 0, 2)
+    return lanes(inputs), lanes(targets)
+
+
+def window_arrays(windows_: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """`stream_windows`' (inputs, targets), read into memory as int32 [count, seq_len] arrays."""
+    read = list(windows_.batch(4096).as_numpy_iterator())
+    return tuple(np.concatenate([part[i] for part in read]).astype(np.int32) for i in (0, 1))
+
+
 def stream_windows(documents: tf.data.Dataset, lookup, bos_id: int, seq_len: int,
                    total: int) -> tf.data.Dataset:
     """`windows` of a streamed split: documents (strings) -> [BOS] + ids, concatenated, cut into

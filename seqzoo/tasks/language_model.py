@@ -24,13 +24,21 @@ import tensorflow as tf
 from seqzoo.data import news_corpus, read_text
 from seqzoo.data.batching import batches
 from seqzoo.data.corpora import NamedCorpus, named_corpus
-from seqzoo.data.language_modeling import read_documents, stream_length, stream_windows, window_dataset
+from seqzoo.data.language_modeling import (
+    carried_rows,
+    read_documents,
+    stream_length,
+    stream_windows,
+    window_arrays,
+    windows,
+)
 from seqzoo.data.streaming import LineSplit, RecordSplit, Scan, line_files
 from seqzoo.decoding import generator_for
 from seqzoo.errors import UserError
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
 from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 from seqzoo.text import Vectorizer
+from seqzoo.zoo import recurrent_layers, stateful_twin
 
 BOS = "[BOS]"
 BOS_ID = 2
@@ -74,15 +82,26 @@ class LanguageModelTask(SteppedTask):
         seq_len, batch = settings["seq_len"], settings["batch_size"]
         train_total = stream_length(train_docs, vectorizer.lookup)
         train_windows = stream_windows(train_docs, vectorizer.lookup, BOS_ID, seq_len, train_total)
-        heldout = stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
-                                 stream_length(heldout_docs, vectorizer.lookup))
-        count = int(train_windows.cardinality())
+        heldout = lanes(stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
+                                       stream_length(heldout_docs, vectorizer.lookup)), batch)
+        if settings.get("carry_state"):  # truncated backpropagation: the lanes in order, every epoch
+            train = lanes(train_windows, batch)
+            for split, data_ in (("training", train), ("held-out", heldout)):
+                if data_.element_spec[0].shape[0] < batch:
+                    raise UserError(f"train.carry_state: the {split} text makes fewer windows of "
+                                    f"{seq_len} tokens than train.batch_size ({batch}) lanes; lower "
+                                    "train.batch_size or train.seq_len")
+            count = int(train.cardinality()) * batch
+            train_batches = lambda epochs: train.repeat(len(epochs) if epochs else 1)  # noqa: E731
+        else:
+            count = int(train_windows.cardinality())
+            train_batches = functools.partial(batches, train_windows, lambda d: d.batch(batch),
+                                              settings["seed"], buffer=min(settings["shuffle_buffer"], count))
         return Prepared(
             vectorizer=vectorizer,
-            train_batches=functools.partial(batches, train_windows, lambda d: d.batch(batch),
-                                            settings["seed"], buffer=min(settings["shuffle_buffer"], count)),
+            train_batches=train_batches,
             examples=count,
-            validation=batches(heldout, lambda d: d.batch(batch)),
+            validation=heldout,
             meta=lm_meta(config, vectorizer),
             heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in scan.heldout],
             train_texts=train_docs,
@@ -90,16 +109,24 @@ class LanguageModelTask(SteppedTask):
 
     def evaluation_dataset(self, config: dict, vectorizer: Vectorizer, meta: dict,
                            data: Path) -> tf.data.Dataset:
-        stream = token_stream(vectorizer, read_documents(data))
-        return window_dataset(stream, config["train"]["seq_len"], config["train"]["batch_size"])
+        inputs, targets = windows(token_stream(vectorizer, read_documents(data)), config["train"]["seq_len"])
+        return lane_dataset(inputs, targets, config["train"]["batch_size"])
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
-        """Loss and accuracy, plus bits per character (char) or perplexity (words)."""
+        """Loss and accuracy, plus bits per character (char) or perplexity (words): each window read
+        from zero states; for a recurrent LM also `_carried`: the states carried from window to
+        window along the dataset's lanes, as generation carries them."""
         metrics = super().metrics(model, dataset, meta)
-        if meta["unit"] == "character":
-            metrics["val_bits_per_character"] = metrics["val_loss"] / math.log(2)
-        else:
-            metrics["val_perplexity"] = math.exp(metrics["val_loss"])
+        if recurrent_layers(model):
+            twin = stateful_twin(model, dataset.element_spec[0].shape[0])
+            twin.compile(loss=model.loss)
+            metrics["val_loss_carried"] = float(twin.evaluate(dataset, verbose=0, return_dict=True)["loss"])
+        for suffix in ("", "_carried")[: 1 + ("val_loss_carried" in metrics)]:
+            loss = metrics["val_loss" + suffix]
+            if meta["unit"] == "character":
+                metrics["val_bits_per_character" + suffix] = loss / math.log(2)
+            else:
+                metrics["val_perplexity" + suffix] = math.exp(loss)
         return metrics
 
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
@@ -230,6 +257,16 @@ def _document(line: str, path, number: int) -> str | None:
 
 def _strip(lines: tf.Tensor) -> tf.Tensor:
     return tf.strings.strip(lines)
+
+
+def lanes(windows_: tf.data.Dataset, batch: int) -> tf.data.Dataset:
+    """A split's windows (`stream_windows`, in order) as `carried_rows` batches: the stream in
+    `batch` contiguous lanes, read into memory."""
+    return lane_dataset(*window_arrays(windows_), batch)
+
+
+def lane_dataset(inputs: np.ndarray, targets: np.ndarray, batch: int) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(carried_rows(inputs, targets, batch)).prefetch(tf.data.AUTOTUNE)
 
 
 def lm_vectorizer(text_config: dict, documents: list[str] | tf.data.Dataset) -> Vectorizer:

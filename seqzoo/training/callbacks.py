@@ -14,6 +14,7 @@ import numpy as np
 
 from seqzoo.errors import UserError
 from seqzoo.files import write_json
+from seqzoo.zoo import recurrent_layers
 
 # What each stateful Keras callback must get back for a resumed run to decide as an
 # uninterrupted one would (EarlyStopping's best weights are kept apart, as arrays).
@@ -83,6 +84,21 @@ class WallClockBudget(keras.callbacks.Callback):
         left = epoch + 1 < self.params.get("epochs", 0)
         if left and not self.model.stop_training and now - self.started + self.longest > self.seconds:
             self.model.stop_training = self.spent = True
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zeroes the stateful layers' states (`seqzoo.zoo.stateful_twin`) where a pass over a stream
+    begins: each training epoch and each validation pass (its lanes are another stream)."""
+
+    def _reset(self):
+        for layer in recurrent_layers(self.model):
+            layer.reset_state()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
 
 
 class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):

@@ -20,7 +20,7 @@ from seqzoo.files import data_fingerprint, write_json
 from seqzoo.registry import get_entry
 from seqzoo.tasks import get_task
 from seqzoo.tasks.base import Prepared, ReadOptions
-from seqzoo.training.callbacks import BestModelCheckpoint, RunBackup, StopOnNonFiniteLoss
+from seqzoo.training.callbacks import BestModelCheckpoint, ResetStates, RunBackup, StopOnNonFiniteLoss
 from seqzoo.training.distribute import describe, fit_loop, is_chief, make_strategy
 from seqzoo.training.run_folder import (
     check_resumable,
@@ -75,6 +75,9 @@ def train(
     config = get_config(name, preset, **overrides)
     # First: a cluster starts before any op.
     distribution = make_strategy(config["train"]["strategy"], config["train"]["join_timeout"])
+    if config["train"].get("carry_state") and distribution.num_replicas_in_sync > 1:
+        raise UserError(f"train.carry_state trains one stream's lanes on one device; this strategy has "
+                        f"{distribution.num_replicas_in_sync} replicas (use train.strategy=one_device)")
     corpus = task.named_corpus(config, data)  # `python_stdlib`, `ptb_char`, ...: a folder in the cache
     if corpus is not None:
         config["train"]["documents"] = corpus.documents
@@ -137,8 +140,10 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         raise UserError(f"cannot create run directory '{writes}': {err.strerror}") from None
     keras.utils.set_random_seed(config["train"]["seed"])
     pretrained = _pretrained(config, prepared, verbose)
+    carried = config["train"].get("carry_state", False)
     with distribution.scope():
-        model = build_from_config(name, config, pretrained)
+        model = build_from_config(name, config, pretrained,
+                                  stateful_batch=config["train"]["batch_size"] if carried else None)
     first, last = backup.completed_epochs, config["train"]["epochs"]
     trim_history(writes / "history.csv", first)
     replicas = distribution.num_replicas_in_sync
@@ -152,7 +157,8 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         try:
             fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
                 initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
-                    *_schedule(config), StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint,
+                    *_schedule(config), *([ResetStates()] if carried else []),
+                    StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint,
                     early_stopping,
                     keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
                     keras.callbacks.TensorBoard(str(writes / "logs")), backup, *(callbacks or [])])
@@ -221,13 +227,15 @@ def _fit(model, distribution, dataset, steps, validation, **fit_args) -> None:
 
 
 def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
-    """The best checkpoint, as a float32 model: a mixed-precision run's is loaded under its policy
-    (its layers' inner layers take the global one, as when it was built), rebuilt in float32 with
-    its weights (float32 already) and saved over the checkpoint. Exports are float32 graphs."""
+    """The best checkpoint, as a float32 model of any batch: a mixed-precision run's is loaded under
+    its policy (its layers' inner layers take the global one, as when it was built), and it and a
+    stateful twin's (`train.carry_state`) are rebuilt plain with their weights (float32 already) and
+    saved over the checkpoint. Exports are float32 graphs."""
     precision = config["train"]["precision"]
-    with dtype_policy(precision):  # a mixed one is rebuilt and compiled below
-        model = keras.saving.load_model(path, safe_mode=True, compile=precision == "float32")
-    if precision == "float32":
+    plain = precision == "float32" and not config["train"].get("carry_state")
+    with dtype_policy(precision):  # the others are rebuilt and compiled below
+        model = keras.saving.load_model(path, safe_mode=True, compile=plain)
+    if plain:
         return model
     plain = build_from_config(name, config, pretrained, precision="float32")
     plain.set_weights(model.get_weights())
