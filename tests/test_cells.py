@@ -126,20 +126,25 @@ def test_recorded_cells_are_the_models_own_states_across_chunks(code_run, code_f
         np.testing.assert_allclose(recorded[:, recorder.slices()["h2"]], expected, atol=1e-5)
 
 
-def test_a_tcns_blocks_are_recorded_step_by_step_as_the_whole_sequence_gives_them():
+@pytest.mark.parametrize("name, overrides", [("tcn_lm", {}),
+                                             ("transformer_lm", {"layers": 2, "max_length": 64})])
+def test_blocks_are_recorded_step_by_step_as_the_whole_sequence_gives_them(name, overrides, monkeypatch):
+    from seqzoo.interpret import record
     from seqzoo.tasks.language_model import lm_meta, lm_vectorizer
     from seqzoo.training.run_folder import Run
 
-    config = seqzoo.get_config("tcn_lm", preset="tiny")
+    monkeypatch.setattr(record, "CHUNK", 16)  # several chunks: the caches carry over
+    config = seqzoo.get_config(name, preset="tiny", **overrides)
     vectorizer = lm_vectorizer(config["text"], [SNIPPET])
-    model = seqzoo.build("tcn_lm", preset="tiny", vectorizer=vectorizer)
-    run = Run("untrained", "tcn_lm", config, lm_meta(config, vectorizer), {}, [], model, vectorizer)
+    model = seqzoo.build(name, preset="tiny", vectorizer=vectorizer, **overrides)
+    run = Run("untrained", name, config, lm_meta(config, vectorizer), {}, [], model, vectorizer)
     recorder = CellRecorder(run)
-    assert [name for name, _ in recorder.groups] == [f"b{i}" for i in range(1, 1 + len(config["model"]["tcn"]
-                                                                                       ["dilations"]))]
-    text = SNIPPET * 10  # longer than a chunk: the caches carry over
+    blocks = [layer for layer in model.layers if layer.name == "tcn" or "block" in layer.name]
+    assert [group for group, _ in recorder.groups] == [
+        f"b{i}" for i in range(1, 1 + (len(config["model"]["tcn"]["dilations"]) if name == "tcn_lm" else 2))]
+    text = (SNIPPET * 10)[:60]  # within the transformer's window of 64 ([BOS] included)
     recorded = np.concatenate([rows for _, _, rows in recorder.record([text])])
-    last = keras.Model(model.input, model.get_layer("tcn").output)(recorder.ids(text)[None])[0, 1:]
+    last = keras.Model(model.input, blocks[-1].output)(recorder.ids(text)[None])[0, 1:]
     np.testing.assert_allclose(recorded[:, recorder.slices()[recorder.groups[-1][0]]], last, atol=1e-5)
 
 

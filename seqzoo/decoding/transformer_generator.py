@@ -59,6 +59,19 @@ class TransformerGenerator(Generator):
         return [("context", [self.window], tf.int32), ("length", [], tf.int32), *caches]
 
     def step(self, token_ids, states):
+        probabilities, states, _ = self._step(token_ids, states)
+        return probabilities, states
+
+    def recorded_groups(self) -> list[tuple[str, int]]:
+        """b<block>: each block's output channels (the residual stream after it)."""
+        return [(f"b{i}", block.query_key_value.kernel.shape[0]) for i, block in enumerate(self.blocks, 1)]
+
+    def recorded_step(self, inputs, states):
+        _, states, blocks = self._step(inputs, states)
+        return blocks, states
+
+    def _step(self, token_ids, states):
+        """(probabilities, new states, each block's output [batch, channels]) of one token."""
         context, length, *caches = states
         full = length >= self.window
         context, length, caches = tf.cond(tf.reduce_any(full),
@@ -66,16 +79,17 @@ class TransformerGenerator(Generator):
                                           lambda: (context, length, caches))
         slot = tf.one_hot(length, self.window, on_value=1, off_value=0, dtype=tf.int32)
         context = context * (1 - slot) + slot * tf.cast(token_ids, tf.int32)[:, None]
-        x, new_caches = tf.cast(token_ids, tf.int32)[:, None], []
+        x, new_caches, blocks = tf.cast(token_ids, tf.int32)[:, None], [], []
         for layer in self.layers:
             if isinstance(layer, TransformerEncoderBlock):
                 x, keys, values = layer.cached_call(x, *caches[len(new_caches) : len(new_caches) + 2], length)
                 new_caches += [keys, values]
+                blocks.append(x[:, 0])
             elif isinstance(layer, PositionEncoding):
                 x = x + layer.vectors(length[:, None], x)
             else:
                 x = layer(x, training=False)
-        return x[:, 0], [context, length + 1, *new_caches]
+        return x[:, 0], [context, length + 1, *new_caches], blocks
 
     def prefill(self, prompt_ids):
         """The left-padded prompts right-aligned into the window (their last `window` ids), and

@@ -1,4 +1,4 @@
-"""Every cell's activation at every character: a recurrent LM's layers stepped over a text, their
+"""Every cell's activation at every character: an LM's layers stepped over a text, their
 states carried from one chunk to the next (the export's `step`, run as a loop in the graph)."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ class CellRecorder:
     """Records a character LM's cells, one value a character: for an LSTM the cell state c (as
     tanh(c), the value its output reads, in -1..1) and the output h of every layer (`c<layer>`,
     `h<layer>`, layers from 1), for a GRU or simple RNN h, for a TCN each residual block's output
-    channels (`b<block>`). A cell is `GROUP:INDEX`, e.g. `c2:117`.
+    channels and for a transformer each block's output (`b<block>`). A cell is `GROUP:INDEX`, e.g.
+    `c2:117`.
     """
 
     def __init__(self, run):
@@ -34,8 +35,7 @@ class CellRecorder:
         generator = generator_for(run.model, run.meta["context"])
         groups = generator.recorded_groups()
         if groups is None:
-            raise UserError(f"cells reads recurrent and convolutional language models (char_lm, tcn_lm); "
-                            f"'{run.path}' is a {run.name} run, whose cells are not recorded yet")
+            raise UserError(f"'{run.path}' is a {run.name} run, whose cells are not recorded yet")
         self.generator, self.vectorizer, self.groups = generator, run.vectorizer, groups
         self.width = sum(size for _, size in self.groups)
         self.oov = 0
