@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import seqzoo
 from seqzoo.cli import main
-from seqzoo.data.handwriting import Style, read_iam_line, write_synthetic
+from seqzoo.data.handwriting import Style, legibility, read_iam_line, synthetic_lines, write_synthetic
 from seqzoo.decoding.handwriting_writer import HandwritingWriter
 from seqzoo.errors import UserError
 from seqzoo.layers.mixture_density import mixture_nll, sample_mixture
@@ -69,6 +69,16 @@ def test_the_synthetic_writer_joins_glyphs_and_labels_each_point_with_its_charac
     assert set(line.chars.tolist()) == {0, 1, 3, 4}  # the space draws nothing
     assert line.points[-1, 2] == 1 and 1 <= line.points[:, 2].sum() < 10  # joined: few pen lifts
     np.testing.assert_array_equal(line.points[0, :2], [0.0, 0.0])
+
+
+def test_legibility_reads_back_every_letter_the_writers_draw_and_no_other():
+    lines = synthetic_lines(6, 6, seed=5)
+    for line in lines:
+        assert legibility(line.points, line.chars, line.text) == (len(line.text.replace(" ", "")),) * 2
+        shifted = "".join(c if c == " " else chr((ord(c) - ord("a") + 1) % 26 + ord("a")) for c in line.text)
+        assert legibility(line.points, line.chars, shifted)[0] == 0  # the points of an a are no b
+    scribble = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    assert legibility(scribble, np.repeat(np.arange(3), 20), "abc") == (0, 3)
 
 
 IAM = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -146,8 +156,9 @@ def exported(tmp_path_factory):
 def test_a_trained_run_reports_nats_per_point_and_the_windows_alignment(exported):
     card = seqzoo.exporters.ExportedModel(exported).card
     metrics = card["metrics"]
-    assert {"val_nats_per_point", "test_nats_per_point", "val_alignment"} <= set(metrics)
+    assert {"val_nats_per_point", "test_nats_per_point", "val_alignment", "val_legibility"} <= set(metrics)
     assert 0.0 <= metrics["val_alignment"] <= 1.0 and math.isfinite(metrics["val_nats_per_point"])
+    assert 0.0 <= metrics["val_legibility"] <= 1.0
     assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5
 
 

@@ -130,6 +130,57 @@ def _resampled(vertices: np.ndarray, step: float) -> list[tuple[float, float]]:
     return list(zip(np.interp(at, along, vertices[:, 0]), np.interp(at, along, vertices[:, 1]), strict=True))
 
 
+GLYPHS = "".join(chr(c) for c in range(33, 127))  # the fonts' printable glyphs (96 with space, DEL)
+TEMPLATE_SLANTS = (0.0, 0.2, 0.4)  # the synthetic writers lean -0.1 to 0.45
+
+
+def legibility(points: np.ndarray, chars: np.ndarray, text: str) -> tuple[int, int]:
+    """(characters read back, characters written) of a written line: each non-space character's
+    points (`chars`: the index in `text` each point draws, from the data or the synthesis window's
+    peak) set against every glyph of both fonts, at three slants, by a shape distance (the
+    symmetric chamfer distance between the points and the glyph's pen path, both centred and
+    scaled to unit size); a character is read back when its nearest glyph is the intended one."""
+    xy = np.cumsum(points[:, :2].astype(np.float64), axis=0)
+    labels, shapes, starts = _templates()
+    sizes = np.diff([*starts, len(shapes)])
+    read = written = 0
+    for index, character in enumerate(text):
+        drawn = xy[chars == index]
+        if character == " ":
+            continue
+        written += 1
+        if len(drawn) < 2:
+            continue
+        distances = np.linalg.norm(_unit_size(drawn)[:, None] - shapes[None], axis=-1)  # [drawn, all glyphs']
+        to_glyph = np.minimum.reduceat(distances, starts, axis=1).mean(axis=0)
+        from_glyph = np.add.reduceat(distances.min(axis=0), starts) / sizes
+        read += labels[int(np.argmin(to_glyph + from_glyph))] == character
+    return read, written
+
+
+@functools.cache
+def _templates() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(each template's character, every template's points one after another, where each starts)."""
+    labels, shapes = [], []
+    for name in FONTS:
+        for character in GLYPHS:
+            glyph = next(iter(_font(name).glyphs_for_text(character)), None)
+            if glyph is None or not list(glyph.strokes):
+                continue
+            xy = np.concatenate([np.array(_resampled(np.array(stroke, np.float64), 1.0))
+                                 for stroke in glyph.strokes])
+            xy[:, 1] = -xy[:, 1]  # Hershey's y grows downwards
+            for slant in TEMPLATE_SLANTS:
+                labels.append(character)
+                shapes.append(_unit_size(np.column_stack([xy[:, 0] + slant * xy[:, 1], xy[:, 1]])))
+    return labels, np.concatenate(shapes), np.cumsum([0] + [len(shape) for shape in shapes[:-1]])
+
+
+def _unit_size(xy: np.ndarray) -> np.ndarray:
+    xy = xy - xy.mean(axis=0)
+    return xy / max(float(np.sqrt((xy**2).sum(axis=1).mean())), 1e-9)
+
+
 def _smooth_noise(rng: np.random.Generator, n: int, width: int = 7) -> np.ndarray:
     """[n, 2] noise of about unit size, smooth over `width` points (a moving average of Gaussians)."""
     raw = rng.normal(size=(n + width - 1, 2))

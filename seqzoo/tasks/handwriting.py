@@ -35,6 +35,7 @@ from seqzoo.data.handwriting import (
     START,
     Alphabet,
     Line,
+    legibility,
     line_examples,
     offset_scale,
     read_iam_line,
@@ -49,6 +50,7 @@ from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving, Task
 
 PARITY_LINES = 4  # held-out lines (prediction: their first PARITY_POINTS points) the export compares on
 PARITY_POINTS = 48
+LEGIBILITY_TEXTS, LEGIBILITY_BIAS = 20, 1.0  # validation texts written for `val_legibility`, at this bias
 MIXTURE_LAYOUT = (
     "end-of-stroke probability, M weights, M means x, M means y, M deviations x, M deviations y, "
     "M correlations"
@@ -142,7 +144,8 @@ class HandwritingTask(Task):
 
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Nats per point on each held-out part; for synthesis, the window's alignment on the
-        validation lines whose points know their characters."""
+        validation lines whose points know their characters, and the legibility of the first
+        validation texts written at bias 1 (`legibility_of_writing`)."""
         parts = (
             {k: v for k, v in dataset.items() if k != "lines"}
             if isinstance(dataset, dict)
@@ -156,6 +159,11 @@ class HandwritingTask(Task):
             share = alignment(model, dataset["lines"], Alphabet(meta["alphabet"]), meta["offset_scale"])
             if share is not None:
                 figures["val_alignment"] = share
+            texts = [line.text for line in dataset["lines"][:LEGIBILITY_TEXTS]]
+            share = legibility_of_writing(model, texts, Alphabet(meta["alphabet"]), LEGIBILITY_BIAS,
+                                          meta["max_points"])
+            if share is not None:
+                figures["val_legibility"] = share
         return figures
 
     # Serving: signatures, the card, parity.
@@ -319,6 +327,29 @@ def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: 
             hits += int((peak[known] == line.chars[known]).sum())
             count += int(known.sum())
     return hits / count if count else None
+
+
+def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphabet, bias: float,
+                          max_points: int, seed: int = 0) -> float | None:
+    """The share of the texts' characters (spaces aside) read back from the synthesis network's
+    writing of them at `bias`: each point's character is where the window peaks, and each
+    character's points must be nearest to its own glyph among the fonts' 96
+    (`seqzoo.data.handwriting.legibility`; every character of the training data itself reads back)."""
+    texts = [text for text in texts if text.strip() and not alphabet.unknown(text)]
+    if not texts:
+        return None
+    chars = np.zeros((len(texts), max(map(len, texts))), np.int32)
+    for i, text in enumerate(texts):
+        chars[i, : len(text)] = alphabet.ids(text)
+    write = tf.function(HandwritingWriter(model).write)
+    points, lengths, window = (x.numpy() for x in write(tf.constant(chars), tf.constant(bias), seed,
+                                                       max_points))
+    read = written = 0
+    for i, text in enumerate(texts):
+        n = lengths[i]
+        counts = legibility(points[i, :n], np.argmax(window[i, :n, : len(text)], axis=-1), text)
+        read, written = read + counts[0], written + counts[1]
+    return read / written
 
 
 class HandwritingSynthesisTask(HandwritingTask):
