@@ -37,6 +37,8 @@ class Prepared:
     # For the pretrained embeddings' token counts: a list, or a dataset of strings when streamed.
     train_texts: list[str] | tf.data.Dataset = field(default_factory=list)
     heldout: object | None = None  # what `Task.metrics` reads when batches are not enough (captioning)
+    # `train.carry_state`: the lanes the stream is cut into, the batch of the stateful twin that trains
+    lanes: int | None = None
 
     @property
     def train(self) -> tf.data.Dataset:

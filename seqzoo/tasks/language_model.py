@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from pathlib import Path
 
 import keras
@@ -34,7 +35,7 @@ from seqzoo.data.language_modeling import (
 )
 from seqzoo.data.streaming import LineSplit, RecordSplit, Scan, line_files
 from seqzoo.decoding import generator_for
-from seqzoo.errors import UserError
+from seqzoo.errors import SeqzooNote, UserError
 from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving
 from seqzoo.tasks.stepped import SteppedTask, step_card, step_endpoint
 from seqzoo.text import Vectorizer
@@ -82,26 +83,32 @@ class LanguageModelTask(SteppedTask):
         seq_len, batch = settings["seq_len"], settings["batch_size"]
         train_total = stream_length(train_docs, vectorizer.lookup)
         train_windows = stream_windows(train_docs, vectorizer.lookup, BOS_ID, seq_len, train_total)
-        heldout = lanes(stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
-                                       stream_length(heldout_docs, vectorizer.lookup)), batch)
+        heldout_windows = stream_windows(heldout_docs, vectorizer.lookup, BOS_ID, seq_len,
+                                         stream_length(heldout_docs, vectorizer.lookup))
+        carried = None
         if settings.get("carry_state"):  # truncated backpropagation: the lanes in order, every epoch
-            train = lanes(train_windows, batch)
-            for split, data_ in (("training", train), ("held-out", heldout)):
-                if data_.element_spec[0].shape[0] < batch:
-                    raise UserError(f"train.carry_state: the {split} text makes fewer windows of "
-                                    f"{seq_len} tokens than train.batch_size ({batch}) lanes; lower "
-                                    "train.batch_size or train.seq_len")
-            count = int(train.cardinality()) * batch
+            counts = {"training": int(train_windows.cardinality()),
+                      "held-out": int(heldout_windows.cardinality())}
+            carried = min(batch, *counts.values())
+            if carried < batch:
+                split = min(counts, key=counts.get)
+                warnings.warn(f"train.carry_state: the {split} text makes {counts[split]} windows of "
+                              f"{seq_len} tokens, fewer than train.batch_size ({batch}): {carried} lanes "
+                              "carry the states", SeqzooNote, stacklevel=2)
+            train = lanes(train_windows, carried)
+            count = int(train.cardinality()) * carried
             train_batches = lambda epochs: train.repeat(len(epochs) if epochs else 1)  # noqa: E731
         else:
             count = int(train_windows.cardinality())
             train_batches = functools.partial(batches, train_windows, lambda d: d.batch(batch),
                                               settings["seed"], buffer=min(settings["shuffle_buffer"], count))
+        heldout = lanes(heldout_windows, carried or batch)
         return Prepared(
             vectorizer=vectorizer,
             train_batches=train_batches,
             examples=count,
             validation=heldout,
+            lanes=carried,
             meta=lm_meta(config, vectorizer),
             heldout_texts=[d[:PARITY_PROMPT_CHARS] for d in scan.heldout],
             train_texts=train_docs,

@@ -140,10 +140,8 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         raise UserError(f"cannot create run directory '{writes}': {err.strerror}") from None
     keras.utils.set_random_seed(config["train"]["seed"])
     pretrained = _pretrained(config, prepared, verbose)
-    carried = config["train"].get("carry_state", False)
     with distribution.scope():
-        model = build_from_config(name, config, pretrained,
-                                  stateful_batch=config["train"]["batch_size"] if carried else None)
+        model = build_from_config(name, config, pretrained, stateful_batch=prepared.lanes)
     first, last = backup.completed_epochs, config["train"]["epochs"]
     trim_history(writes / "history.csv", first)
     replicas = distribution.num_replicas_in_sync
@@ -157,7 +155,7 @@ def _fit_run(name: str, config: dict, prepared: Prepared, distribution, run_dir:
         try:
             fit(model, distribution, dataset, _steps(prepared, global_batch, replicas), prepared.validation,
                 initial_epoch=first, epochs=last, verbose=verbose, callbacks=[
-                    *_schedule(config), *([ResetStates()] if carried else []),
+                    *_schedule(config), *([ResetStates()] if prepared.lanes else []),
                     StopOnNonFiniteLoss(_divergence_hint(config)), checkpoint,
                     early_stopping,
                     keras.callbacks.CSVLogger(str(writes / "history.csv"), append=True),
