@@ -9,12 +9,13 @@ Both writers run the same `handwriting_synthesis` model (untrained: speed does n
 weights) on the same 40-character text, batch 1, for exactly `--points` points:
 
 - seqzoo: `HandwritingWriter.write` under one tf.function (the SavedModel's `write`): the
-  sampling, the feedback and the window's stop test inside the graph;
+  sampling, the feedback and the window's stop test inside the graph; and the same compiled by
+  XLA (`jit_compile=True`, with `trim=False`: fixed shapes);
 - the reference: a tf.function of one step (the `step` signature), called from a Python loop,
   each point sampled in NumPy from the returned mixture with the same bias and fed back.
 
-Target: seqzoo / reference >= 10x points/s. Training: `train_on_batch` over batches of synthetic
-lines, points (not padding) per second.
+Target: seqzoo / reference >= 10x points/s (each of seqzoo's two ratios is printed). Training:
+`train_on_batch` over batches of synthetic lines, points (not padding) per second.
 """
 
 from __future__ import annotations
@@ -68,10 +69,16 @@ def main() -> None:
 
     points = tf.constant(args.points)
     write = tf.function(lambda: writer.write(chars, tf.constant(1.0), tf.constant(3), points))
+    compiled = tf.function(lambda: writer.write(chars, tf.constant(1.0), tf.constant(3), points, trim=False),
+                           jit_compile=True)
     step = tf.function(lambda point, states: writer.step(point, states, chars)[:2])
 
     def in_graph():
         _, lengths, _ = write()
+        return int(lengths[0])
+
+    def in_graph_xla():
+        _, lengths, _ = compiled()
         return int(lengths[0])
 
     def python_loop():
@@ -83,14 +90,16 @@ def main() -> None:
         return args.points
 
     rates = {}
-    runs = (("seqzoo, in-graph write", in_graph), ("reference, Python loop over step", python_loop))
+    runs = (("seqzoo, in-graph write", in_graph), ("seqzoo, in-graph write, XLA", in_graph_xla),
+            ("reference, Python loop over step", python_loop))
     for name, run in runs:
         written = run()  # traced
         times = [timed(run) for _ in range(args.rounds)]
         rates[name] = written / statistics.median(times)
         print(f"   {name:34s} {rates[name]:10,.0f} points/s ({written} points, median of {args.rounds})")
-    ratio = rates["seqzoo, in-graph write"] / rates["reference, Python loop over step"]
-    print(f"   in-graph / Python loop = {ratio:.1f}x (target >= 10x)")
+    for name in ("seqzoo, in-graph write", "seqzoo, in-graph write, XLA"):
+        ratio = rates[name] / rates["reference, Python loop over step"]
+        print(f"   {name.removeprefix('seqzoo, ')} / Python loop = {ratio:.1f}x (target >= 10x)")
 
     examples = line_examples(lines, alphabet, [2.5, 2.5], synthesis=True).padded_batch(32)
     batches = list(examples)

@@ -40,9 +40,12 @@ class HandwritingWriter:
         features, states, phi = self.rnn.step(point, list(states), text)
         return self.head(features), states, phi
 
-    def write(self, chars, bias, seed, max_points, greedy: bool = False, batch=None):
+    def write(self, chars, bias, seed, max_points, greedy: bool = False, batch=None, trim: bool = True):
         """Points [batch, n, 3] (n <= max_points), how many each row wrote [batch], and the window's
         weights on the characters at each point [batch, n, chars] (synthesis; else [batch, n, 0]).
+        n is the most any row wrote; with `trim=False` it is max_points (zeros after each row's end):
+        fixed shapes, which XLA compiles (`tf.function(..., jit_compile=True)`: several times faster
+        on a CPU; its random numbers differ, so the same seed writes otherwise than the plain graph).
 
         Synthesis: character ids [batch, chars] (0 = padding at the end); a row stops after the point
         at which the window's weight one past its last character exceeds its weight on every
@@ -89,12 +92,12 @@ class HandwritingWriter:
                 states,
                 done,
                 tf.zeros([batch], tf.int32),
-                tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, POINT_SIZE]),
-                tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[None, None]),
+                tf.TensorArray(tf.float32, size=max_points, element_shape=[None, POINT_SIZE]),
+                tf.TensorArray(tf.float32, size=max_points, element_shape=[None, None]),
             ),
         )
+        points, windows = (tf.transpose(array.stack(), [1, 0, 2]) for array in (points, windows))
+        if not trim:
+            return points, written, windows
         steps = tf.reduce_max(tf.concat([written, [0]], axis=0))
-        stacked = lambda array, size: tf.cond(  # noqa: E731  (an empty TensorArray cannot stack)
-            steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]), lambda: tf.zeros([batch, 0, size])
-        )
-        return stacked(points, POINT_SIZE), written, stacked(windows, width)
+        return points[:, :steps], written, windows[:, :steps]
