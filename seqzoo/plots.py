@@ -183,6 +183,57 @@ def plot_strokes(strokes, path: str | Path, title: str = "", colour_by_stroke: b
     return _labelled(figure, axes, "", "", title, path)
 
 
+def plot_mixture_density(strokes, mixtures, path: str | Path, title: str = "", pixels: int = 1200) -> Path:
+    """Graves' (2013) heat map: each point's predicted distribution (`mixtures` [points, 1 + 6M], in
+    the strokes' units: row t, given the points before t, for point t's offset) drawn where it
+    predicts, over the line the strokes [points, 3] draw. Each row's density is scaled to its own
+    peak (a confident step is no brighter than an unsure one) and the rows are overlaid by maximum."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    strokes = np.asarray(strokes, np.float64).reshape(-1, 3)
+    mixtures = np.asarray(mixtures, np.float64).reshape(len(strokes), -1)
+    m = (mixtures.shape[1] - 1) // 6
+    weights, mu_x, mu_y, s_x, s_y, rho = (mixtures[:, 1 + k * m : 1 + (k + 1) * m] for k in range(6))
+    xy = np.cumsum(strokes[:, :2], axis=0)
+    origins = np.concatenate([[[0.0, 0.0]], xy[:-1]])  # row t predicts from the point before t
+    low, high = xy.min(axis=0) - 4 * s_x.mean(), xy.max(axis=0) + 4 * s_y.mean()
+    unit = max(high[0] - low[0], high[1] - low[1], 1e-9) / pixels  # data units per pixel
+    shape = (int((high[1] - low[1]) / unit) + 1, int((high[0] - low[0]) / unit) + 1)
+    heat = np.zeros(shape)
+    for t in range(len(strokes)):
+        cx, cy = origins[t, 0] + mu_x[t], origins[t, 1] + mu_y[t]
+        reach = 3 * max(s_x[t].max(), s_y[t].max())
+        cols = np.arange(max(int((cx.min() - reach - low[0]) / unit), 0),
+                         min(int((cx.max() + reach - low[0]) / unit) + 1, shape[1]))
+        rows = np.arange(max(int((cy.min() - reach - low[1]) / unit), 0),
+                         min(int((cy.max() + reach - low[1]) / unit) + 1, shape[0]))
+        if not len(cols) or not len(rows):
+            continue
+        gx = (low[0] + cols * unit)[None, :, None]
+        gy = (low[1] + rows * unit)[:, None, None]
+        zx, zy = (gx - cx) / s_x[t], (gy - cy) / s_y[t]
+        one_minus = 1 - rho[t] ** 2
+        density = (weights[t] / (2 * np.pi * s_x[t] * s_y[t] * np.sqrt(one_minus))
+                   * np.exp(-(zx**2 + zy**2 - 2 * rho[t] * zx * zy) / (2 * one_minus))).sum(axis=-1)
+        patch = heat[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        np.maximum(patch, density / max(density.max(), 1e-300), out=patch)
+    figure, axes = plt.subplots(figsize=(min(max(2 + shape[1] / max(shape[0], 1) * 1.5, 3), 14), 2.5),
+                                layout="constrained")
+    axes.imshow(heat, origin="lower", cmap="hot", interpolation="bilinear",
+                extent=(low[0], low[0] + shape[1] * unit, low[1], low[1] + shape[0] * unit))
+    ends = np.flatnonzero(strokes[:, 2] > 0.5) + 1
+    for piece in np.split(xy, ends):
+        if len(piece):
+            axes.plot(piece[:, 0], piece[:, 1], color="#4a90d9", linewidth=0.6)
+    axes.set_aspect("equal")
+    axes.axis("off")
+    return _labelled(figure, axes, "", "", title, path)
+
+
 def plot_window(window, text: str, path: str | Path, title: str = "") -> Path:
     """A synthesis network's window [points, characters]: its weight on each character of `text`
     (up) at each point (across), Graves' (2013) alignment figure."""

@@ -174,6 +174,25 @@ def test_write_draws_the_text_and_its_window(exported, tmp_path, capsys):
     )
 
 
+def test_a_prediction_model_draws_each_points_predicted_distribution_over_its_writing(tmp_path, capsys):
+    from seqzoo.tasks.handwriting import in_data_units
+
+    run = seqzoo.train("handwriting_prediction", preset="tiny", epochs=1, out=tmp_path / "run", verbose=0)
+    folder = seqzoo.export_run(run, base=tmp_path / "saved_models")
+    out = tmp_path / "free.png"
+    assert main(["write", str(folder), "--max-points", "40", "--seed", "3", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {out} and {tmp_path / 'free.density.png'} (40 points")
+    assert (tmp_path / "free.density.png").stat().st_size > 1000
+    exported, model = seqzoo.exporters.ExportedModel(folder), seqzoo.load_run(run).model
+    strokes = exported.write(None, 1.0, 3, 40)["strokes"]
+    scale = np.array([*exported.setting("offset_scale"), 1.0], np.float32)
+    points = np.concatenate([[[0.0, 0.0, 1.0]], strokes[:-1] / scale])[None].astype(np.float32)
+    teacher_forced = in_data_units(model(points)[0], tf.constant(scale)).numpy()
+    np.testing.assert_allclose(exported.mixtures(strokes), teacher_forced, atol=1e-4)
+    with pytest.raises(UserError, match="the strokes are not finite"):
+        exported.mixtures(np.full((3, 3), np.nan))
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [

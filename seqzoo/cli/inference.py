@@ -119,8 +119,9 @@ def add_commands(commands) -> None:
     command.add_argument("--max-points", type=int, help="points to write (prediction), or the most to "
                          "write (synthesis, which stops at the text's end; default: the card's)")
     command.add_argument("--colour-strokes", action="store_true", help="draw each stroke in its own colour")
-    command.add_argument("--out", required=True, help="an .svg or .png file of the writing; for synthesis "
-                         "the window's alignment is written beside it (NAME.window.png)")
+    command.add_argument("--out", required=True, help="an .svg or .png file of the writing; beside it, "
+                         "for synthesis the window's alignment (NAME.window.png), for prediction each "
+                         "point's predicted distribution over the line (NAME.density.png, Graves' heat map)")
     command.set_defaults(run=_write)
 
 
@@ -356,7 +357,7 @@ def _write(args) -> None:
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
     from seqzoo.files import check_beside, check_target
-    from seqzoo.plots import figure_format, plot_strokes, plot_window
+    from seqzoo.plots import figure_format, plot_mixture_density, plot_strokes, plot_window
 
     out = Path(args.out)
     if out.suffix.lower() not in (".svg", ".png", ".pdf"):
@@ -374,5 +375,9 @@ def _write(args) -> None:
     if window.shape[1]:
         beside = check_beside(out, out.with_name(out.stem + ".window.png"), "window picture")
         pictures.append(plot_window(window, args.text, beside, title="the window's weight on each character"))
+    elif exported.card["task"] == "handwriting_prediction" and len(strokes):
+        beside = check_beside(out, out.with_name(out.stem + ".density.png"), "density picture")
+        pictures.append(plot_mixture_density(strokes, exported.mixtures(strokes), beside,
+                                             title="each point's predicted distribution"))
     strokes_count = int((strokes[:, 2] > 0.5).sum()) if len(strokes) else 0
     print(f"wrote {' and '.join(map(str, pictures))} ({len(strokes)} points, {strokes_count} strokes)")

@@ -27,6 +27,7 @@ META_RULES = {
     "bias": Rule(float, minimum=0.0, maximum=100.0), "max_points": Rule(int, minimum=1),
     "max_points_limit": Rule(int, minimum=1, maximum=INT32_MAX), "alphabet": Rule(str, non_empty=True),
     "max_chars": Rule(int, minimum=1, maximum=INT32_MAX),
+    "offset_scale": Rule(list, item=Rule(float, above=0.0, maximum=FLOAT32_MAX), non_empty=True),
     "max_samples": Rule(int, minimum=1, maximum=INT32_MAX), "speakers": Rule(list, item=Rule(str)),
 }
 # What `generate` takes, checked before the graph sees it (a NaN temperature would mean greedy).
@@ -327,6 +328,29 @@ class ExportedModel:
         from seqzoo.tasks.encoder_decoder import checked_beam_width
 
         return checked_beam_width(self.setting("beam_width") if beam_width is None else beam_width)
+
+    def mixtures(self, strokes) -> np.ndarray:
+        """A prediction model's distribution for each point of `strokes` [points, 3] (dx, dy, end of
+        stroke, in the data's units) given the points before it: mixtures [points, 1 + 6M] in the
+        data's units (the card's layout), from the SavedModel's `step` fed the strokes one by one
+        (what `seqzoo write` draws as Graves' heat map)."""
+        from seqzoo.data.handwriting import START
+        from seqzoo.tasks.handwriting import in_data_units
+
+        self.require_task("handwriting_prediction", "the mixture of each point")
+        strokes = np.asarray(strokes, np.float32).reshape(-1, 3)
+        if not np.isfinite(strokes).all():
+            raise UserError("the strokes are not finite")
+        step = self.saved_model.signatures["step"]
+        scale = np.array([*self.setting("offset_scale"), 1.0], np.float32)
+        states = {name: tf.zeros([1, *spec.shape[1:]], spec.dtype)
+                  for name, spec in step.structured_input_signature[1].items() if name != "point"}
+        rows = [np.zeros((0, step.structured_outputs["mixture"].shape[-1]), np.float32)]
+        for point in np.concatenate([START[None], strokes[:-1] / scale])[: len(strokes)]:
+            out = step(point=tf.constant(point[None]), **states)
+            states = {name: out[name] for name in states}
+            rows.append(in_data_units(out["mixture"], tf.constant(scale)).numpy())
+        return np.concatenate(rows)
 
     def _tflite_translations(self, texts: list[str], beam_width: int | None) -> list[dict]:
         from seqzoo.tasks import get_task
