@@ -28,6 +28,21 @@ def load_yaml(name: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def entry_names() -> list[str]:
+    """The entries that have a zoo_configs file, sorted: the registry's names (a test keeps them so),
+    known without importing the models, so without TensorFlow."""
+    return sorted(path.name.removesuffix(".yaml") for path in resources.files("seqzoo.zoo_configs").iterdir()
+                  if path.name.endswith(".yaml") and path.name != f"{SHARED}.yaml")
+
+
+def entry_config(name: str, preset: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
+    """`resolve` for an entry named by its zoo_configs file (`seqzoo config`: no TensorFlow to wait for)."""
+    names = entry_names()
+    if name not in names:
+        raise UserError(f"unknown model {name!r}{did_you_mean(name, names)}")
+    return resolve(name, preset, overrides)
+
+
 def resolve(name: str, preset: str | None = None, overrides: dict[str, Any] | None = None) -> dict:
     """The merged config for `name`: defaults, then the preset, then the overrides, every value
     checked against its declared kind and range (`seqzoo.schema`)."""

@@ -93,8 +93,16 @@ def test_export_to_an_unwritable_base_exits_2(capsys, sentiment_run, tmp_path):
 def test_the_installed_command_exits_2_on_a_mistake():
     result = subprocess.run(["seqzoo", "config", "sentimnt"], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "seqzoo: error: unknown model 'sentimnt'; did you mean 'sentiment'?")
+    assert result.stderr == "seqzoo: error: unknown model 'sentimnt'; did you mean 'sentiment'?\n"
+    assert "tensorflow" not in subprocess.run(  # a config is YAML: no TensorFlow to wait for
+        [sys.executable, "-X", "importtime", "-m", "seqzoo.cli", "config", "sentiment"], capture_output=True,
+        text=True).stderr
+
+
+def test_every_registered_entry_has_its_config_and_no_config_lacks_an_entry():
+    from seqzoo.config import entry_names
+
+    assert entry_names() == seqzoo.list_models()
 
 
 def test_ctrl_c_while_tensorflow_starts_is_one_line_and_exit_130(tmp_path):

@@ -36,7 +36,8 @@ def _run(argv: list[str] | None) -> int:
         getattr(args, args.intermixed).extend(extra)  # INPUTs after an option: nargs="*" took none before it
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    _import_tensorflow_quietly()
+    if getattr(args, "tensorflow", True):  # `seqzoo config` reads YAML alone
+        _import_tensorflow_quietly()
     from seqzoo.errors import UserError
 
     _show_notes_as_one_line()

@@ -17,7 +17,7 @@ def add_commands(commands) -> None:
     command = commands.add_parser("config", help="print an entry's merged config as YAML")
     command.add_argument("name")
     add_config_options(command)
-    command.set_defaults(run=_config)
+    command.set_defaults(run=_config, tensorflow=False)
 
     command = commands.add_parser("demo", help="train an entry briefly, export it and show it answering "
                                   "(default: the date translator)")
@@ -38,10 +38,9 @@ def _list(args) -> None:
 def _config(args) -> None:
     import yaml
 
-    import seqzoo
-    from seqzoo.config import parse_assignments
+    from seqzoo.config import entry_config, parse_assignments
 
-    config = seqzoo.get_config(args.name, args.preset, **parse_assignments(args.assignments))
+    config = entry_config(args.name, args.preset, parse_assignments(args.assignments))
     print(yaml.safe_dump(config, sort_keys=False), end="")
 
 
