@@ -98,8 +98,10 @@ def train_command(args) -> Path:
 def _evaluate(args) -> None:
     import seqzoo
 
-    for name, value in seqzoo.evaluate_run(args.run_dir, args.data).items():
-        print(f"{name:22s} {value:.4f}")
+    metrics = seqzoo.evaluate_run(args.run_dir, args.data)
+    width = max(map(len, metrics), default=0)
+    for name, value in metrics.items():
+        print(f"{name:{width}s} {value:.4f}")
 
 
 def _compare(args) -> None:
