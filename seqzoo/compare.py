@@ -87,6 +87,8 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
     rows = []
     for name in names:
         config = get_config(name, preset)
+        if "carry_state" in config["train"]:  # one protocol for all: windows from zero states, as a TCN reads
+            config["train"]["carry_state"] = False
         prepared = task.prepare(config, data, ReadOptions())
         if parameters is None:
             parameters = build_from_config(name, config).count_params()
@@ -103,7 +105,8 @@ def compare(names: list[str], data: str | Path | None = None, preset: str = "sma
         model.predict(prepared.validation, verbose=0)
         inference_rate = _tokens(prepared.validation) / (time.perf_counter() - start)
         metrics = task.metrics(model, prepared.validation, prepared.meta)
-        metric = METRICS[task.name] or next(k for k in metrics if k not in ("val_loss", "val_accuracy"))
+        metric = METRICS[task.name] or next(k for k in metrics
+                                            if k in ("val_bits_per_character", "val_perplexity"))
         rows.append(Row(name, model.count_params(), train_rate, inference_rate, metric,
                         metrics[metric]))
     return rows

@@ -270,8 +270,8 @@ def test_carry_state_carries_as_many_lanes_as_the_smaller_split_has_windows(tmp_
     assert main(["train", "char_lm", "--data", str(corpus), "--preset", "tiny", "--out", str(out),
                  "--set", "train.carry_state=true", "--set", "train.batch_size=64"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if "carry_state" in line]
-    assert notes == ["seqzoo: note: train.carry_state: the held-out text makes 2 windows of 16 tokens, fewer "
-                     "than train.batch_size (64): 2 lanes carry the states"]
+    assert notes == ["seqzoo: note: train.carry_state: the held-out text makes 2 window(s) of 16 tokens, "
+                     "fewer than train.batch_size (64): 2 lane(s) carry the states"]
     assert seqzoo.load_run(out).metrics["val_loss_carried"] > 0
 
 

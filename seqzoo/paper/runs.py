@@ -320,9 +320,10 @@ ZOO_ROWS = {
                   {"music.transpose": "c"}, {"epochs": JSB_QUICK_EPOCHS}),
     # Character-level Penn Treebank (Mikolov's split): TCN, LSTM, GRU and RNN at the TCN's 3M
     # weights, the test file's bits per character. --quick: about 200k weights, one epoch.
-    "ptb_char": ZooRow({"tcn": ("tcn_lm", {}), "lstm": ("char_lm", {"model.rnn.cell": "lstm"}),
-                        "gru": ("char_lm", {"model.rnn.cell": "gru"}),
-                        "rnn": ("char_lm", {"model.rnn.cell": "simple_rnn"})},
+    # The recurrent rows read windows from zero states, as the TCN does (char_lm's default carries them).
+    "ptb_char": ZooRow({"tcn": ("tcn_lm", {}),
+                        **{kind: ("char_lm", {"model.rnn.cell": cell, "train.carry_state": False})
+                           for kind, cell in (("lstm", "lstm"), ("gru", "gru"), ("rnn", "simple_rnn"))}},
                        "model.rnn.units", "bpc", "ptb_char", {},
                        {"epochs": 1, "model.tcn.filters": 64}, {"model.tcn.filters": 290}),
     # Word-level Penn Treebank: the words as the files have them (<unk>, N, punctuation), 9,999 of them

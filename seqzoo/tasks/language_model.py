@@ -92,8 +92,8 @@ class LanguageModelTask(SteppedTask):
             carried = min(batch, *counts.values())
             if carried < batch:
                 split = min(counts, key=counts.get)
-                warnings.warn(f"train.carry_state: the {split} text makes {counts[split]} windows of "
-                              f"{seq_len} tokens, fewer than train.batch_size ({batch}): {carried} lanes "
+                warnings.warn(f"train.carry_state: the {split} text makes {counts[split]} window(s) of "
+                              f"{seq_len} tokens, fewer than train.batch_size ({batch}): {carried} lane(s) "
                               "carry the states", SeqzooNote, stacklevel=2)
             train = lanes(train_windows, carried)
             count = int(train.cardinality()) * carried
