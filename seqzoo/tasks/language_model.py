@@ -128,7 +128,7 @@ class LanguageModelTask(SteppedTask):
             twin = stateful_twin(model, dataset.element_spec[0].shape[0])
             twin.compile(loss=model.loss)
             metrics["val_loss_carried"] = float(twin.evaluate(dataset, verbose=0, return_dict=True)["loss"])
-        for suffix in ("", "_carried")[: 1 + ("val_loss_carried" in metrics)]:
+        for suffix in ["", "_carried"] if "val_loss_carried" in metrics else [""]:
             loss = metrics["val_loss" + suffix]
             if meta["unit"] == "character":
                 metrics["val_bits_per_character" + suffix] = loss / math.log(2)
