@@ -96,8 +96,11 @@ class HandwritingWriter:
                 tf.TensorArray(tf.float32, size=max_points, element_shape=[None, None]),
             ),
         )
-        points, windows = (tf.transpose(array.stack(), [1, 0, 2]) for array in (points, windows))
+        steps = tf.reduce_max(tf.concat([written, [0]], axis=0))
+        stacked = lambda array, size: tf.cond(  # noqa: E731  (a TensorArray never written cannot stack)
+            steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]),
+            lambda: tf.zeros([batch, max_points, size]))
+        points, windows = stacked(points, POINT_SIZE), stacked(windows, width)
         if not trim:
             return points, written, windows
-        steps = tf.reduce_max(tf.concat([written, [0]], axis=0))
         return points[:, :steps], written, windows[:, :steps]
