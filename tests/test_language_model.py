@@ -245,7 +245,7 @@ def test_carry_state_trains_on_lanes_resumes_exactly_and_finishes_a_plain_model(
     corpus.write_text("".join(f"the minister said on day {i}\nthe government would act {i}\n"
                               for i in range(40)))
     options = dict(preset="tiny", overrides={"carry_state": True, "batch_size": 4, "patience": 5},
-                   epochs=3, verbose=0)
+                   epochs=2, verbose=0)
     whole = seqzoo.train("char_lm", corpus, out=tmp_path / "whole", **options)
     stopped = seqzoo.train("char_lm", corpus, out=tmp_path / "resumed", callbacks=[WallClockBudget(1e-9)],
                            **options)
