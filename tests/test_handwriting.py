@@ -158,7 +158,7 @@ def test_a_trained_run_reports_nats_per_point_and_the_windows_alignment(exported
     metrics = card["metrics"]
     assert {"val_nats_per_point", "test_nats_per_point", "val_alignment", "val_legibility"} <= set(metrics)
     assert 0.0 <= metrics["val_alignment"] <= 1.0 and math.isfinite(metrics["val_nats_per_point"])
-    assert 0.0 <= metrics["val_legibility"] <= 1.0
+    assert 0.0 <= metrics["val_legibility"] <= 1.0 and 0.0 <= metrics["val_legibility_of_the_data"] <= 1.0
     assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5
 
 

@@ -156,9 +156,10 @@ class HandwritingTask(Task):
             for name, batches in parts.items()
         }
         if self.synthesis and isinstance(dataset, dict):
-            share = alignment(model, dataset["lines"], Alphabet(meta["alphabet"]), meta["offset_scale"])
+            share, data_legibility = alignment(model, dataset["lines"], Alphabet(meta["alphabet"]),
+                                               meta["offset_scale"])
             if share is not None:
-                figures["val_alignment"] = share
+                figures["val_alignment"], figures["val_legibility_of_the_data"] = share, data_legibility
             texts = [line.text for line in dataset["lines"][:LEGIBILITY_TEXTS]]
             share = legibility_of_writing(model, texts, Alphabet(meta["alphabet"]), LEGIBILITY_BIAS,
                                           meta["max_points"])
@@ -303,14 +304,17 @@ def usable_lines(lines: list[Line], settings: dict, synthesis: bool) -> list[Lin
 
 
 def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: list[float],
-              batch_size: int = 32) -> float | None:
+              batch_size: int = 32) -> tuple[float | None, float | None]:
     """The share of the lines' points (those whose character is known) at which the window's weight
-    peaks on the character being drawn; None when no point knows its character."""
+    peaks on the character being drawn, and the legibility of the first LEGIBILITY_TEXTS lines
+    themselves with their points given to characters by that peak, as `legibility_of_writing` gives
+    them (the reader's ceiling: the window's boundaries are not the glyphs'); None when no point
+    knows its character."""
     rnn = model.get_layer("rnn")
     window = tf.function(lambda points, chars: rnn([points, chars], return_window=True)[1],
                          reduce_retracing=True)
     lines = [line for line in lines if (line.chars >= 0).any() and not alphabet.unknown(line.text)]
-    hits, count = 0, 0
+    hits, count, read, written = 0, 0, 0, 0
     for first in range(0, len(lines), batch_size):
         group = lines[first : first + batch_size]
         points = np.zeros((len(group), max(len(line.points) for line in group), 3), np.float32)
@@ -326,7 +330,10 @@ def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: 
             peak = np.argmax(phi[i, : len(line.points), : len(line.text)], axis=-1)
             hits += int((peak[known] == line.chars[known]).sum())
             count += int(known.sum())
-    return hits / count if count else None
+            if first + i < LEGIBILITY_TEXTS:
+                counts = legibility(line.points, peak, line.text)
+                read, written = read + counts[0], written + counts[1]
+    return (hits / count, read / max(written, 1)) if count else (None, None)
 
 
 def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphabet, bias: float,
@@ -334,7 +341,9 @@ def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphab
     """The share of the texts' characters (spaces aside) read back from the synthesis network's
     writing of them at `bias`: each point's character is where the window peaks, and each
     character's points must be nearest to its own glyph among the fonts' 96
-    (`seqzoo.data.handwriting.legibility`; every character of the training data itself reads back)."""
+    (`seqzoo.data.handwriting.legibility`). Every character of the data reads back when its points
+    are given to characters by the data's own labels; given by the window's peak, as here, the
+    validation lines themselves read back far less (`alignment`'s second figure): compare with that."""
     texts = [text for text in texts if text.strip() and not alphabet.unknown(text)]
     if not texts:
         return None
