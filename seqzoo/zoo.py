@@ -78,7 +78,7 @@ def build_from_config(name: str, config: dict, pretrained: Pretrained | None = N
                       precision: str | None = None, stateful_batch: int | None = None) -> keras.Model:
     """Builds and compiles a zoo entry from a merged config (as `get_config` gives), computing in
     `precision` (default: the config's `train.precision`); with `stateful_batch`, its stateful twin
-    at that batch (`seqzoo.training.carried`: what `train.carry_state` trains).
+    at that batch (`stateful_twin`: what `train.carry_state` trains).
 
     The model is first planned without allocating a weight, and one too large to train in
     this machine's memory is refused, naming its size (see `check_size`)."""

@@ -340,7 +340,7 @@ def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphab
                           max_points: int, seed: int = 0) -> float | None:
     """The share of the texts' characters (spaces aside) read back from the synthesis network's
     writing of them at `bias`: each point's character is where the window peaks, and each
-    character's points must be nearest to its own glyph among the fonts' 96
+    character's points must be nearest to its own glyph among the fonts' printable glyphs
     (`seqzoo.data.handwriting.legibility`). Every character of the data reads back when its points
     are given to characters by the data's own labels; given by the window's peak, as here, the
     validation lines themselves read back far less (`alignment`'s second figure): compare with that."""

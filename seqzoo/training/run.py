@@ -230,10 +230,10 @@ def _best_model(path: Path, name: str, config: dict, pretrained) -> keras.Model:
     stateful twin's (`train.carry_state`) are rebuilt plain with their weights (float32 already) and
     saved over the checkpoint. Exports are float32 graphs."""
     precision = config["train"]["precision"]
-    plain = precision == "float32" and not config["train"].get("carry_state")
+    as_built = precision == "float32" and not config["train"].get("carry_state")
     with dtype_policy(precision):  # the others are rebuilt and compiled below
-        model = keras.saving.load_model(path, safe_mode=True, compile=plain)
-    if plain:
+        model = keras.saving.load_model(path, safe_mode=True, compile=as_built)
+    if as_built:
         return model
     plain = build_from_config(name, config, pretrained, precision="float32")
     plain.set_weights(model.get_weights())
