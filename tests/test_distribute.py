@@ -163,6 +163,25 @@ def test_mirrored_replicas_on_two_logical_cpus_train_as_one_device(sentiment_fil
     assert_same_curve(history(tmp_path / "mirrored"), history(single), tolerance=1e-4)
 
 
+def test_carried_states_are_refused_across_replicas_in_one_line(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from seqzoo.cli import main
+        sys.exit(main(["train", "char_lm", "--preset", "tiny", "--strategy", "mirrored",
+                       "--out", {str(tmp_path / "run")!r}]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "seqzoo: error: train.carry_state trains one stream's lanes on one device; this strategy has 2 "
+        "replicas (use train.strategy=one_device)")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("entry, data_fixture, precision, jit", [
     ("sentiment", "sentiment_file", "mixed_float16", True),
     pytest.param("seq2seq_attn", "dates_file", "mixed_bfloat16", False, marks=pytest.mark.large)])
