@@ -51,7 +51,7 @@ def train_tiny(name: str, steps: int = 15) -> Trained:
 
 
 def reference(trained: Trained) -> dict[str, np.ndarray]:
-    """What Keras gives for the outputs serving_default returns."""
+    """What Keras gives for the outputs serving_default returns (and any only the `.tflite` file gives)."""
     data = trained.data
     return task_of(trained.name).reference_outputs(trained.model, data.vectorizer, data.served, data.meta)
 

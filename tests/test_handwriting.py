@@ -9,7 +9,14 @@ import tensorflow as tf
 
 import seqzoo
 from seqzoo.cli import main
-from seqzoo.data.handwriting import Style, legibility, read_iam_line, synthetic_lines, write_synthetic
+from seqzoo.data.handwriting import (
+    Style,
+    cut_into_characters,
+    legibility,
+    read_iam_line,
+    synthetic_lines,
+    write_synthetic,
+)
 from seqzoo.decoding.handwriting_writer import HandwritingWriter
 from seqzoo.errors import UserError
 from seqzoo.layers.mixture_density import mixture_nll, sample_mixture
@@ -74,11 +81,29 @@ def test_the_synthetic_writer_joins_glyphs_and_labels_each_point_with_its_charac
 def test_legibility_reads_back_every_letter_the_writers_draw_and_no_other():
     lines = synthetic_lines(6, 6, seed=5)
     for line in lines:
-        assert legibility(line.points, line.chars, line.text) == (len(line.text.replace(" ", "")),) * 2
+        assert legibility(line.points, line.text, line.chars) == (len(line.text.replace(" ", "")),) * 2
         shifted = "".join(c if c == " " else chr((ord(c) - ord("a") + 1) % 26 + ord("a")) for c in line.text)
-        assert legibility(line.points, line.chars, shifted)[0] == 0  # the points of an a are no b
+        assert legibility(line.points, shifted, line.chars)[0] == 0  # the points of an a are no b
     scribble = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
-    assert legibility(scribble, np.repeat(np.arange(3), 20), "abc") == (0, 3)
+    assert legibility(scribble, "abc", np.repeat(np.arange(3), 20)) == (0, 3)
+
+
+def test_the_reader_cuts_a_writing_into_its_characters_without_labels():
+    lines = synthetic_lines(8, 8, seed=8)
+    cuts = [cut_into_characters(line.points, line.text) for line in lines]
+    agreement = np.mean([np.mean(cut == line.chars) for cut, line in zip(cuts, lines, strict=True)])
+    assert agreement > 0.93, agreement  # the points given to the character that drew them
+    read = np.sum([legibility(line.points, line.text) for line in lines], axis=0)
+    assert read[0] / read[1] > 0.9, read
+    # Read against another line's text, the cut bends towards the wrong glyphs, and few read back.
+    pairs = zip(lines[:4], lines[1:5], strict=True)
+    wrong = np.sum([legibility(line.points, other.text) for line, other in pairs], axis=0)
+    assert wrong[0] / wrong[1] < 0.25, wrong
+    line = lines[0]
+    assert set(cuts[0][line.points[:, 2] >= 0].tolist()) == {i for i, c in enumerate(line.text) if c != " "}
+    too_few = line.points[:3]  # 3 points cannot hold every letter: nothing is cut, nothing reads back
+    assert (cut_into_characters(too_few, line.text) == -1).all()
+    assert legibility(too_few, line.text) == (0, len(line.text.replace(" ", "")))
 
 
 IAM = """<?xml version="1.0" encoding="ISO-8859-1"?>
@@ -160,6 +185,32 @@ def test_a_trained_run_reports_nats_per_point_and_the_windows_alignment(exported
     assert 0.0 <= metrics["val_alignment"] <= 1.0 and math.isfinite(metrics["val_nats_per_point"])
     assert 0.0 <= metrics["val_legibility"] <= 1.0 and 0.0 <= metrics["val_legibility_of_the_data"] <= 1.0
     assert card["parity"]["saved_model_max_abs_diff"] <= 1e-5
+
+
+def test_the_tflite_file_writes_the_whole_text_from_the_apps_random_numbers(exported):
+    model = seqzoo.exporters.ExportedModel(exported)
+    write = model._interpreter().get_signature_runner("write")
+    points, width = model.setting("max_points"), model.setting("max_chars")
+    assert model.card["tflite"]["signatures"] == "write, step"
+    alphabet = model.setting("alphabet")
+    chars = np.zeros((1, width), np.int32)
+    chars[0, :3] = [alphabet.index(c) + 1 for c in "bad"]
+    uniform = np.random.default_rng(5).random((points, 4), dtype=np.float32)
+    out = write(chars=chars, bias=np.float32(1.0), uniform=uniform)
+    n = int(out["lengths"][0])
+    assert 1 <= n <= points and out["strokes"].shape == (1, points, 3) and not out["strokes"][0, n:].any()
+    assert out["strokes"][0, n - 1, 2] == 1.0  # the pen lifted at the text's end
+    run = seqzoo.load_run(exported.parent.parent.parent / "run")
+    expected, lengths, _ = HandwritingWriter(run.model).write(tf.constant(chars), 1.0, None, points,
+                                                               uniform=tf.constant(uniform[:, None]))
+    scale = np.array([*model.setting("offset_scale"), 1.0], np.float32)
+    assert int(lengths[0]) == n
+    np.testing.assert_allclose(out["strokes"][0, :n], expected.numpy()[0] * scale, atol=1e-3)
+    other = write(chars=chars, bias=np.float32(1.0), uniform=uniform[::-1].copy())
+    assert not np.array_equal(other["strokes"], out["strokes"])  # other numbers, another writing
+    for bias in (np.nan, -1.0):  # LiteRT cannot raise: a bad bias writes nothing
+        assert write(chars=chars, bias=np.float32(bias), uniform=uniform)["lengths"][0] == 0
+    assert model.card["parity"]["tflite_max_abs_diff"] <= 1e-3  # greedy steps and sampled writing
 
 
 def test_write_draws_the_text_and_its_window(exported, tmp_path, capsys):

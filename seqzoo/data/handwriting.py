@@ -134,12 +134,15 @@ GLYPHS = "".join(chr(c) for c in range(33, 127))  # the fonts' printable glyphs 
 TEMPLATE_SLANTS = (0.0, 0.2, 0.4)  # the synthetic writers lean -0.1 to 0.45
 
 
-def legibility(points: np.ndarray, chars: np.ndarray, text: str) -> tuple[int, int]:
+def legibility(points: np.ndarray, text: str, chars: np.ndarray | None = None) -> tuple[int, int]:
     """(characters read back, characters written) of a written line: each non-space character's
-    points (`chars`: the index in `text` each point draws, from the data or the synthesis window's
-    peak) set against every glyph of both fonts, at three slants, by a shape distance (the
-    symmetric chamfer distance between the points and the glyph's pen path, both centred and
-    scaled to unit size); a character is read back when its nearest glyph is the intended one."""
+    points (`chars`: the index in `text` each point draws, from the data; by default found by
+    `cut_into_characters`) set against every glyph of both fonts, at three slants, by a shape
+    distance (the symmetric chamfer distance between the points and the glyph's pen path, both
+    centred and scaled to unit size); a character is read back when its nearest glyph is the
+    intended one."""
+    if chars is None:
+        chars = cut_into_characters(points, text)
     xy = np.cumsum(points[:, :2].astype(np.float64), axis=0)
     labels, shapes, starts = _templates()
     sizes = np.diff([*starts, len(shapes)])
@@ -158,27 +161,135 @@ def legibility(points: np.ndarray, chars: np.ndarray, text: str) -> tuple[int, i
     return read, written
 
 
+CUT_STRIDE = 2  # the cut points: every second point
+CUT_SHAPE_POINTS = 12  # a piece, and a glyph (CUT_SHAPE_POINTS + 4), resampled along the pen's path
+CUT_LENGTHS = (0.35, 3.0)  # a piece's path length against its glyph's, the line's scale fitted: the range
+CUT_LENGTH_WEIGHT = 0.5  # the cost of a piece's path length (its squared log ratio to its glyph's)
+
+
+def cut_into_characters(points: np.ndarray, text: str) -> np.ndarray:
+    """Each point's character (an index in `text`; -1 where none), from the writing and its text
+    alone (a forced alignment): the points are cut, at every CUT_STRIDE-th point, into as many
+    consecutive pieces as the text has characters other than spaces, so that the pieces' shape
+    distances to their characters' glyphs, plus the squared log ratio of each piece's pen-path
+    length to its glyph's (the line's scale fitted), sum to the least (dynamic programming). The
+    cut knows which characters were meant; `legibility` then reads each piece among all glyphs
+    without knowing. All -1 when the writing has too few points for its text."""
+    xy = np.cumsum(points[:, :2].astype(np.float64), axis=0)
+    chars = [(index, character) for index, character in enumerate(text) if character != " "]
+    labels = np.full(len(xy), -1, np.int32)
+    glyphs = _cut_templates()
+    if not chars or any(character not in glyphs for _, character in chars):
+        return labels
+    along = _path_length(xy, points[:, 2] > 0.5)
+    cuts = np.unique(np.append(np.arange(0, len(xy), CUT_STRIDE), len(xy)))  # pieces [cuts[i], cuts[j])
+    glyph_lengths = np.array([glyphs[character][1] for _, character in chars])
+    scale = along[-1] / glyph_lengths.sum()
+    first, last = np.triu_indices(len(cuts), k=1)
+    piece = along[cuts[last] - 1] - along[cuts[first]]  # a piece runs from its first point to its last
+    costs = {}  # each character's cost of every piece [first, last], inf outside CUT_LENGTHS
+    for character in {character for _, character in chars}:
+        shapes, length = glyphs[character]
+        ratio = piece / (scale * length)
+        usable = np.flatnonzero((ratio >= CUT_LENGTHS[0]) & (ratio <= CUT_LENGTHS[1]))
+        cost = np.full((len(cuts), len(cuts)), np.inf)
+        for chunk in np.array_split(usable, max(1, len(usable) // 2048)) if len(usable) else ():
+            at = along[cuts[first[chunk]], None] + np.linspace(0, 1, CUT_SHAPE_POINTS) * piece[chunk, None]
+            drawn = _unit_size_each(_at_length(xy, along, at)).astype(np.float32)
+            cost[first[chunk], last[chunk]] = (_chamfer(drawn, shapes).min(axis=1)
+                                               + CUT_LENGTH_WEIGHT * np.log(ratio[chunk]) ** 2)
+        costs[character] = cost
+    best = np.full(len(cuts), np.inf)
+    best[0] = 0.0
+    came_from = np.zeros((len(chars), len(cuts)), np.int64)
+    for k, (_, character) in enumerate(chars):
+        total = best[:, None] + costs[character]  # [first, last]
+        came_from[k] = np.argmin(total, axis=0)
+        best = total[came_from[k], np.arange(len(cuts))]
+    if not np.isfinite(best[-1]):
+        return labels
+    end = len(cuts) - 1
+    for k in range(len(chars) - 1, -1, -1):
+        start = came_from[k, end]
+        labels[cuts[start] : cuts[end]] = chars[k][0]
+        end = start
+    return labels
+
+
+def _chamfer(drawn: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """The symmetric chamfer distance [pieces, shapes] between pieces [pieces, P, 2] and shapes
+    [shapes, Q, 2]: each point's distance to the nearest of the other's, averaged, both ways."""
+    drawn, shapes = drawn[:, None, :, None], shapes[None, :, None]  # [piece, 1, P, 1, 2], [1, shape, 1, Q, 2]
+    squared = sum((drawn[..., i] - shapes[..., i]) ** 2 for i in range(2))
+    return np.sqrt(squared.min(axis=3)).mean(axis=2) + np.sqrt(squared.min(axis=2)).mean(axis=2)
+
+
+def _at_length(xy: np.ndarray, along: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The points [..., 2] at path lengths `at` [...] along `xy` [n, 2] (`along`: its lengths)."""
+    return np.stack([np.interp(at, along, xy[:, 0]), np.interp(at, along, xy[:, 1])], axis=-1)
+
+
 @functools.cache
-def _templates() -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(each template's character, every template's points one after another, where each starts)."""
-    labels, shapes = [], []
+def _cut_templates() -> dict[str, tuple[np.ndarray, float]]:
+    """Each glyph's shapes for the cut (both fonts, every slant; [shapes, CUT_SHAPE_POINTS + 4, 2],
+    evenly along the pen's path, unit size) and its mean path length in font units."""
+    found: dict[str, list] = {}
+    for strokes, character in _glyph_paths():
+        xy = np.concatenate(strokes)
+        along = _path_length(xy, np.cumsum([len(stroke) for stroke in strokes]) - 1)
+        shape = _unit_size(_at_length(xy, along, np.linspace(0.0, along[-1], CUT_SHAPE_POINTS + 4)))
+        found.setdefault(character, []).append((shape, along[-1]))
+    return {character: (np.stack([shape for shape, _ in shapes]).astype(np.float32),
+                        float(np.mean([length for _, length in shapes])))
+            for character, shapes in found.items()}
+
+
+def _path_length(xy: np.ndarray, lifts: np.ndarray) -> np.ndarray:
+    """The pen's path length to each point of `xy` [n, 2], the pen-up moves after the points `lifts`
+    (a mask or indices) counted as 1e-6: strictly increasing, so a piece's ends interpolate to its
+    own first and last points."""
+    steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    lifted = np.zeros(len(xy), bool)
+    lifted[lifts] = True
+    steps[lifted[:-1]] = 1e-6
+    return np.concatenate([[0.0], np.cumsum(np.maximum(steps, 1e-6))])
+
+
+@functools.cache
+def _glyph_paths() -> list[tuple[list[np.ndarray], str]]:
+    """(strokes, character) of every printable glyph of both fonts at each of TEMPLATE_SLANTS: each
+    stroke's vertices slanted, y growing upwards (Hershey's grows downwards)."""
+    paths = []
     for name in FONTS:
         for character in GLYPHS:
             glyph = next(iter(_font(name).glyphs_for_text(character)), None)
             if glyph is None or not list(glyph.strokes):
                 continue
-            xy = np.concatenate([np.array(_resampled(np.array(stroke, np.float64), 1.0))
-                                 for stroke in glyph.strokes])
-            xy[:, 1] = -xy[:, 1]  # Hershey's y grows downwards
+            strokes = [np.array(stroke, np.float64) * [1.0, -1.0] for stroke in glyph.strokes]
             for slant in TEMPLATE_SLANTS:
-                labels.append(character)
-                shapes.append(_unit_size(np.column_stack([xy[:, 0] + slant * xy[:, 1], xy[:, 1]])))
+                slanted = [np.column_stack([s[:, 0] + slant * s[:, 1], s[:, 1]]) for s in strokes]
+                paths.append((slanted, character))
+    return paths
+
+
+@functools.cache
+def _templates() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(each template's character, every template's points one after another, where each starts)."""
+    labels, shapes = [], []
+    for strokes, character in _glyph_paths():
+        labels.append(character)
+        shapes.append(_unit_size(np.concatenate([np.array(_resampled(stroke, 1.0)) for stroke in strokes])))
     return labels, np.concatenate(shapes), np.cumsum([0] + [len(shape) for shape in shapes[:-1]])
 
 
 def _unit_size(xy: np.ndarray) -> np.ndarray:
-    xy = xy - xy.mean(axis=0)
-    return xy / max(float(np.sqrt((xy**2).sum(axis=1).mean())), 1e-9)
+    return _unit_size_each(xy[None])[0]
+
+
+def _unit_size_each(xy: np.ndarray) -> np.ndarray:
+    """Shapes [..., points, 2] centred, each scaled to a root mean square radius of 1."""
+    xy = xy - xy.mean(axis=-2, keepdims=True)
+    return xy / np.maximum(np.sqrt((xy**2).sum(axis=-1).mean(axis=-1)), 1e-9)[..., None, None]
 
 
 def _smooth_noise(rng: np.random.Generator, n: int, width: int = 7) -> np.ndarray:

@@ -40,7 +40,8 @@ class HandwritingWriter:
         features, states, phi = self.rnn.step(point, list(states), text)
         return self.head(features), states, phi
 
-    def write(self, chars, bias, seed, max_points, greedy: bool = False, batch=None, trim: bool = True):
+    def write(self, chars, bias, seed, max_points, greedy: bool = False, batch=None, trim: bool = True,
+              uniform=None):
         """Points [batch, n, 3] (n <= max_points), how many each row wrote [batch], and the window's
         weights on the characters at each point [batch, n, chars] (synthesis; else [batch, n, 0]).
         n is the most any row wrote; with `trim=False` it is max_points (zeros after each row's end):
@@ -50,7 +51,12 @@ class HandwritingWriter:
         Synthesis: character ids [batch, chars] (0 = padding at the end); a row stops after the point
         at which the window's weight one past its last character exceeds its weight on every
         character (Graves' criterion), its last point's pen lifted; an empty text writes nothing.
-        Prediction: `chars` None, `batch` rows, each writes max_points points."""
+        Prediction: `chars` None, `batch` rows, each writes max_points points.
+
+        The randomness: drawn from `seed`, or given as `uniform` [max_points, batch, 4] (numbers in
+        [0, 1), `sample_mixture`'s), as the `.tflite` `write` takes it."""
+        # The buffers' rows are as static as the inputs' (a fixed batch and width convert to LiteRT).
+        rows, columns = (chars.shape[0], chars.shape[1]) if self.synthesis else (batch, 0)
         if self.synthesis:
             batch, width = tf.shape(chars)[0], tf.shape(chars)[1]
             lengths = tf.reduce_sum(tf.cast(chars > 0, tf.int32), axis=1)
@@ -59,13 +65,14 @@ class HandwritingWriter:
         else:
             width, lengths, one_hot = 0, None, None
             done = tf.zeros([batch], tf.bool)
-        seed = tf.cast(seed, tf.int32)
+        seed = tf.cast(0 if seed is None else seed, tf.int32)
         point = tf.tile(tf.constant(START[None]), [batch, 1])
         states = self.rnn.initial_states(batch)
 
         def body(i, point, states, done, written, points, windows):
             features, states, phi = self.rnn.step(point, states, one_hot)
-            point = sample_mixture(self.head(features), bias, tf.stack([seed, i]), greedy)
+            point = sample_mixture(self.head(features), bias, tf.stack([seed, i]), greedy,
+                                   None if uniform is None else uniform[i])
             if self.synthesis:
                 columns = tf.range(width + 1)[None]
                 on_text = tf.where(columns < lengths[:, None], phi, -1.0)
@@ -92,14 +99,18 @@ class HandwritingWriter:
                 states,
                 done,
                 tf.zeros([batch], tf.int32),
-                tf.TensorArray(tf.float32, size=max_points, element_shape=[None, POINT_SIZE]),
-                tf.TensorArray(tf.float32, size=max_points, element_shape=[None, None]),
+                tf.TensorArray(tf.float32, size=max_points, element_shape=[rows, POINT_SIZE]),
+                tf.TensorArray(tf.float32, size=max_points, element_shape=[rows, columns]),
             ),
         )
         steps = tf.reduce_max(tf.concat([written, [0]], axis=0))
-        stacked = lambda array, size: tf.cond(  # noqa: E731  (a TensorArray never written cannot stack)
-            steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]),
-            lambda: tf.zeros([batch, max_points, size]))
+
+        def stacked(array, size):
+            if array.element_shape.is_fully_defined():  # unwritten rows stack as zeros
+                return tf.transpose(array.stack(), [1, 0, 2])
+            return tf.cond(steps > 0, lambda: tf.transpose(array.stack(), [1, 0, 2]),  # else they cannot
+                           lambda: tf.zeros([batch, max_points, size]))
+
         points, windows = stacked(points, POINT_SIZE), stacked(windows, width)
         if not trim:
             return points, written, windows

@@ -98,25 +98,34 @@ def mixture_nll(y_true, y_pred):
     return -(log_mixture + log_end)
 
 
-def sample_mixture(params, bias, seed, greedy=False):
+def sample_mixture(params, bias, seed=None, greedy=False, uniform=None):
     """One point [batch, 3] from mixture parameters [batch, 1 + 6M], in the graph.
 
     Graves' (2013, eqs. 61-62) bias b >= 0 sharpens the weights (softmax(log w (1 + b))) and shrinks
     the deviations (sigma exp(-b)); b = 0 samples the model as trained. `greedy`: the most probable
-    component's mean, and the pen lifted where p(end) > 0.5 (deterministic). `seed`: int32 [2]."""
+    component's mean, and the pen lifted where p(end) > 0.5 (deterministic).
+
+    The randomness is four uniform numbers in [0, 1) a row, `uniform` [batch, 4], drawn from `seed`
+    (int32 [2]) unless given (the `.tflite` `write` takes them from the app, as LiteRT has no seeded
+    random op): the component by the inverse of the weights' cumulative sum, the offset's two
+    standard normals by Box-Muller, the pen lifted where the last one falls below p(end). Builtin
+    LiteRT ops only."""
     end, weights, mu_x, mu_y, sigma_x, sigma_y, rho = split_mixture(params)
     if greedy:
         chosen = tf.argmax(weights, axis=-1, output_type=tf.int32)
         pick = lambda values: tf.gather(values, chosen, batch_dims=1)  # noqa: E731
         return tf.stack([pick(mu_x), pick(mu_y), tf.cast(end > 0.5, tf.float32)], axis=-1)
-    seeds = tf.random.experimental.stateless_split(seed, 3)
-    logits = tf.math.log(tf.maximum(weights, 1e-30)) * (1.0 + bias)
-    chosen = tf.random.stateless_categorical(logits, 1, seeds[0], dtype=tf.int32)[:, 0]
+    if uniform is None:
+        uniform = tf.random.stateless_uniform(tf.stack([tf.shape(params)[0], 4]), seed)
+    cumulative = tf.cumsum(tf.nn.softmax(tf.math.log(tf.maximum(weights, 1e-30)) * (1.0 + bias)), axis=-1)
+    below = tf.cast(cumulative < uniform[:, :1] * cumulative[:, -1:], tf.int32)
+    chosen = tf.minimum(tf.reduce_sum(below, axis=-1), tf.shape(weights)[-1] - 1)
     pick = lambda values: tf.gather(values, chosen, batch_dims=1)  # noqa: E731
-    scale = tf.exp(-bias)
-    z = tf.random.stateless_normal(tf.stack([tf.shape(params)[0], 2]), seeds[1])
-    r = pick(rho)
-    x = pick(mu_x) + pick(sigma_x) * scale * z[:, 0]
-    y = pick(mu_y) + pick(sigma_y) * scale * (r * z[:, 0] + tf.sqrt(1.0 - r * r) * z[:, 1])
-    lifted = tf.random.stateless_uniform(tf.shape(end), seeds[2]) < end
+    radius = tf.sqrt(-2.0 * tf.math.log(tf.maximum(1.0 - uniform[:, 1], 1e-12)))
+    angle = 2.0 * math.pi * uniform[:, 2]
+    z0, z1 = radius * tf.cos(angle), radius * tf.sin(angle)
+    scale, r = tf.exp(-bias), pick(rho)
+    x = pick(mu_x) + pick(sigma_x) * scale * z0
+    y = pick(mu_y) + pick(sigma_y) * scale * (r * z0 + tf.sqrt(1.0 - r * r) * z1)
+    lifted = uniform[:, 3] < end
     return tf.stack([x, y, tf.cast(lifted, tf.float32)], axis=-1)

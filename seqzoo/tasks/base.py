@@ -182,7 +182,8 @@ class ParityRole:
 
     def reference_outputs(self, model: keras.Model, vectorizer: Vectorizer, texts: list[str],
                           meta: dict) -> dict[str, np.ndarray]:
-        """What Keras gives for what serving_default returns, per compared output."""
+        """What Keras gives for what serving_default returns, per compared output, and for what only
+        the `.tflite` file's signatures give (handwriting's `write`, from the app's random numbers)."""
         raise NotImplementedError
 
     def tflite_outputs(self, interpreter, vectorizer: Vectorizer, texts: list[str],

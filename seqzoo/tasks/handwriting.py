@@ -50,6 +50,7 @@ from seqzoo.tasks.base import Endpoint, Prepared, ReadOptions, Serving, Task
 
 PARITY_LINES = 4  # held-out lines (prediction: their first PARITY_POINTS points) the export compares on
 PARITY_POINTS = 48
+PARITY_BIAS = 1.0  # the export's parity check also writes at this bias, the random numbers given
 LEGIBILITY_TEXTS, LEGIBILITY_BIAS = 20, 1.0  # validation texts written for `val_legibility`, at this bias
 MIXTURE_LAYOUT = (
     "end-of-stroke probability, M weights, M means x, M means y, M deviations x, M deviations y, "
@@ -145,7 +146,8 @@ class HandwritingTask(Task):
     def metrics(self, model, dataset, meta) -> dict[str, float]:
         """Nats per point on each held-out part; for synthesis, the window's alignment on the
         validation lines whose points know their characters, and the legibility of the first
-        validation texts written at bias 1 (`legibility_of_writing`)."""
+        LEGIBILITY_TEXTS validation texts written at bias 1 (`legibility_of_writing`) and of those
+        lines themselves (the reader's ceiling)."""
         parts = (
             {k: v for k, v in dataset.items() if k != "lines"}
             if isinstance(dataset, dict)
@@ -156,15 +158,15 @@ class HandwritingTask(Task):
             for name, batches in parts.items()
         }
         if self.synthesis and isinstance(dataset, dict):
-            share, data_legibility = alignment(model, dataset["lines"], Alphabet(meta["alphabet"]),
-                                               meta["offset_scale"])
-            if share is not None:
-                figures["val_alignment"], figures["val_legibility_of_the_data"] = share, data_legibility
-            texts = [line.text for line in dataset["lines"][:LEGIBILITY_TEXTS]]
-            share = legibility_of_writing(model, texts, Alphabet(meta["alphabet"]), LEGIBILITY_BIAS,
-                                          meta["max_points"])
-            if share is not None:
-                figures["val_legibility"] = share
+            lines, alphabet = dataset["lines"], Alphabet(meta["alphabet"])
+            written = [line for line in lines if not alphabet.unknown(line.text)][:LEGIBILITY_TEXTS]
+            found = {
+                "val_alignment": alignment(model, lines, alphabet, meta["offset_scale"]),
+                "val_legibility_of_the_data": share_read_back([(line.points, line.text) for line in written]),
+                "val_legibility": legibility_of_writing(model, [line.text for line in written], alphabet,
+                                                        LEGIBILITY_BIAS, meta["max_points"]),
+            }
+            figures.update({name: share for name, share in found.items() if share is not None})
         return figures
 
     # Serving: signatures, the card, parity.
@@ -304,17 +306,14 @@ def usable_lines(lines: list[Line], settings: dict, synthesis: bool) -> list[Lin
 
 
 def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: list[float],
-              batch_size: int = 32) -> tuple[float | None, float | None]:
+              batch_size: int = 32) -> float | None:
     """The share of the lines' points (those whose character is known) at which the window's weight
-    peaks on the character being drawn, and the legibility of the first LEGIBILITY_TEXTS lines
-    themselves with their points given to characters by that peak, as `legibility_of_writing` gives
-    them (the reader's ceiling: the window's boundaries are not the glyphs'); None when no point
-    knows its character."""
+    peaks on the character being drawn; None when no point knows its character."""
     rnn = model.get_layer("rnn")
     window = tf.function(lambda points, chars: rnn([points, chars], return_window=True)[1],
                          reduce_retracing=True)
     lines = [line for line in lines if (line.chars >= 0).any() and not alphabet.unknown(line.text)]
-    hits, count, read, written = 0, 0, 0, 0
+    hits, count = 0, 0
     for first in range(0, len(lines), batch_size):
         group = lines[first : first + batch_size]
         points = np.zeros((len(group), max(len(line.points) for line in group), 3), np.float32)
@@ -330,20 +329,25 @@ def alignment(model: keras.Model, lines: list[Line], alphabet: Alphabet, scale: 
             peak = np.argmax(phi[i, : len(line.points), : len(line.text)], axis=-1)
             hits += int((peak[known] == line.chars[known]).sum())
             count += int(known.sum())
-            if first + i < LEGIBILITY_TEXTS:
-                counts = legibility(line.points, peak, line.text)
-                read, written = read + counts[0], written + counts[1]
-    return (hits / count, read / max(written, 1)) if count else (None, None)
+    return hits / count if count else None
+
+
+def share_read_back(writings: list[tuple[np.ndarray, str]]) -> float | None:
+    """The share of the characters (spaces aside) of these (points, text) writings that read back
+    (`seqzoo.data.handwriting.legibility`: each writing cut into its characters, each piece read
+    among all the fonts' printable glyphs); None when there is none."""
+    read = written = 0
+    for points, text in writings:
+        counts = legibility(points, text)
+        read, written = read + counts[0], written + counts[1]
+    return read / written if written else None
 
 
 def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphabet, bias: float,
                           max_points: int, seed: int = 0) -> float | None:
     """The share of the texts' characters (spaces aside) read back from the synthesis network's
-    writing of them at `bias`: each point's character is where the window peaks, and each
-    character's points must be nearest to its own glyph among the fonts' printable glyphs
-    (`seqzoo.data.handwriting.legibility`). Every character of the data reads back when its points
-    are given to characters by the data's own labels; given by the window's peak, as here, the
-    validation lines themselves read back far less (`alignment`'s second figure): compare with that."""
+    writing of them at `bias` (`share_read_back`); compare with the data's own figure, the reader's
+    ceiling (`val_legibility_of_the_data`)."""
     texts = [text for text in texts if text.strip() and not alphabet.unknown(text)]
     if not texts:
         return None
@@ -351,14 +355,9 @@ def legibility_of_writing(model: keras.Model, texts: list[str], alphabet: Alphab
     for i, text in enumerate(texts):
         chars[i, : len(text)] = alphabet.ids(text)
     write = tf.function(HandwritingWriter(model).write)
-    points, lengths, window = (x.numpy() for x in write(tf.constant(chars), tf.constant(bias), seed,
-                                                       max_points))
-    read = written = 0
-    for i, text in enumerate(texts):
-        n = lengths[i]
-        counts = legibility(points[i, :n], np.argmax(window[i, :n, : len(text)], axis=-1), text)
-        read, written = read + counts[0], written + counts[1]
-    return read / written
+    points, lengths, _ = (x.numpy() for x in write(tf.constant(chars), tf.constant(bias), seed,
+                                                   max_points))
+    return share_read_back([(points[i, : lengths[i]], text) for i, text in enumerate(texts)])
 
 
 class HandwritingSynthesisTask(HandwritingTask):
@@ -409,27 +408,58 @@ class HandwritingSynthesisTask(HandwritingTask):
             "step": step_endpoint(writer, None, meta),
         }
 
+    def tflite_endpoints(self, model, meta) -> dict[str, Endpoint]:
+        """`step`, and the whole writing loop as `write` (batch 1, `max_points` fixed): LiteRT has no
+        seeded random op, so the app gives the random numbers (`uniform`); a bias below 0 or not a
+        number writes nothing, as LiteRT cannot raise."""
+        writer, scale, points = HandwritingWriter(model), _scale(meta), meta["max_points"]
+
+        def write(chars, bias, uniform):
+            chars = tf.where(bias >= 0.0, chars, 0)  # False for NaN too: an empty text writes nothing
+            strokes, lengths, _ = writer.write(chars, tf.maximum(bias, 0.0), None, points, trim=False,
+                                               uniform=uniform[:, None])
+            return {"strokes": strokes * scale, "lengths": lengths}
+
+        return {
+            "write": (write, [tf.TensorSpec([1, meta["max_chars"]], tf.int32, name="chars"),
+                              tf.TensorSpec([], tf.float32, name="bias"),
+                              tf.TensorSpec([points, 4], tf.float32, name="uniform")]),
+            "step": step_endpoint(writer, 1, meta),
+        }
+
     def parity_inputs(self, heldout: list) -> list:
         """Held-out texts, and an empty text, unknown characters, one longer than max_chars, bad UTF-8."""
         return list(heldout) + ["", "\u00a7\u00a7 \u2603", "a" * 60, b"\xff\xfe bad \xc3".decode("latin-1")]
 
     def reference_outputs(self, model, vectorizer, texts, meta) -> dict[str, np.ndarray]:
+        """Each text written greedily, and sampled at PARITY_BIAS from `_parity_uniform`'s numbers."""
         chars, _, _ = char_ids_function(meta)(tf.constant(list(texts), tf.string))
-        strokes, lengths, _ = HandwritingWriter(model).write(chars, 0.0, 0, meta["max_points"], greedy=True)
-        return {"strokes": (strokes * _scale(meta)).numpy(), "lengths": lengths.numpy()}
+        writer, points = HandwritingWriter(model), meta["max_points"]
+        strokes, lengths, _ = writer.write(chars, 0.0, 0, points, greedy=True)
+        uniform = np.stack([_parity_uniform(i, points) for i in range(len(texts))], axis=1)
+        sampled, sampled_lengths, _ = writer.write(chars, PARITY_BIAS, None, points,
+                                                   uniform=tf.constant(uniform))
+        return {"strokes": (strokes * _scale(meta)).numpy(), "lengths": lengths.numpy(),
+                "sampled_strokes": (sampled * _scale(meta)).numpy(),
+                "sampled_lengths": sampled_lengths.numpy()}
 
     def tflite_outputs(self, interpreter, vectorizer, texts, meta) -> dict[str, np.ndarray]:
         """`step` driven greedily, as an app writes: each point the most probable component's mean,
-        the pen lifted where p(end) > 0.5, until the window passes the text's end or max_points."""
+        the pen lifted where p(end) > 0.5, until the window passes the text's end or max_points; and
+        `write` at PARITY_BIAS with `_parity_uniform`'s numbers."""
         step = interpreter.get_signature_runner("step")
+        write = interpreter.get_signature_runner("write")
         scale = np.array([*meta["offset_scale"], 1.0], np.float32)
         alphabet = Alphabet(meta["alphabet"])
-        rows = []
-        for text in texts:
+        rows, sampled = [], []
+        for i, text in enumerate(texts):
             text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
             ids = alphabet.ids(text)[: meta["max_chars"]]
             chars = np.zeros((1, meta["max_chars"]), np.int32)
             chars[0, : len(ids)] = ids
+            uniform = _parity_uniform(i, meta["max_points"])
+            out = write(chars=chars, bias=np.float32(PARITY_BIAS), uniform=uniform)
+            sampled.append(out["strokes"][0, : out["lengths"][0]])
             states, point, points = _zero_states(step), START, []
             for _ in range(meta["max_points"] if len(ids) else 0):
                 out = step(point=point[None], chars=chars, **states)
@@ -443,11 +473,9 @@ class HandwritingSynthesisTask(HandwritingTask):
                 if past:
                     break
             rows.append(np.array(points, np.float32).reshape(-1, 3) * scale)
-        width = max([len(row) for row in rows] + [0])
-        strokes = np.zeros((len(rows), width, 3), np.float32)
-        for i, row in enumerate(rows):
-            strokes[i, : len(row)] = row
-        return {"strokes": strokes, "lengths": np.array([len(row) for row in rows], np.int32)}
+        return {"strokes": _stacked(rows), "lengths": np.array([len(row) for row in rows], np.int32),
+                "sampled_strokes": _stacked(sampled),
+                "sampled_lengths": np.array([len(row) for row in sampled], np.int32)}
 
     def tflite_agreement(self, reference, outputs, meta) -> dict[str, float]:
         same = [int(a) == int(b) for a, b in zip(reference["lengths"], outputs["lengths"], strict=True)]
@@ -487,7 +515,24 @@ class HandwritingSynthesisTask(HandwritingTask):
                 },
                 "step": _step_card(True, "batch", meta),
             },
-            "tflite": {"signature": "step", **_step_card(True, "1", meta), "usage": STEP_USAGE},
+            "tflite": {
+                "signatures": "write, step",
+                "write": {
+                    "inputs": {
+                        "chars": f"int32 [1, {width}]: the text's character ids (the alphabet's index + 1, "
+                        "0 after its end)",
+                        "bias": "float32 >= 0: Graves' bias; below 0 or not a number writes nothing",
+                        "uniform": f"float32 [{meta['max_points']}, 4]: random numbers in [0, 1) from the "
+                        "app's generator, a row a point (LiteRT has no seeded random op)",
+                    },
+                    "outputs": {
+                        "strokes": f"float32 [1, {meta['max_points']}, 3]: (dx, dy, end of stroke) offsets "
+                        "in the data's units, zeros after `lengths`",
+                        "lengths": "int32 [1]: the points written (writing stops at the text's end)",
+                    },
+                },
+                "step": {**_step_card(True, "1", meta), "usage": STEP_USAGE},
+            },
         }
 
 
@@ -520,6 +565,19 @@ def char_ids_function(meta: dict):
         )
 
     return ids
+
+
+def _parity_uniform(index: int, points: int) -> np.ndarray:
+    """The random numbers [points, 4] the parity check writes its `index`-th text with."""
+    return np.random.default_rng(index).random((points, 4), dtype=np.float32)
+
+
+def _stacked(rows: list[np.ndarray]) -> np.ndarray:
+    """Strokes [points_i, 3] -> [rows, most points, 3], zeros after each row's end."""
+    strokes = np.zeros((len(rows), max([len(row) for row in rows] + [0]), 3), np.float32)
+    for i, row in enumerate(rows):
+        strokes[i, : len(row)] = row
+    return strokes
 
 
 def greedy_point(mixture: np.ndarray) -> np.ndarray:
