@@ -11,6 +11,7 @@ weights) on the same 40-character text, batch 1, for exactly `--points` points:
 - seqzoo: `HandwritingWriter.write` under one tf.function (the SavedModel's `write`): the
   sampling, the feedback and the window's stop test inside the graph; and the same compiled by
   XLA (`jit_compile=True`, with `trim=False`: fixed shapes);
+- the `.tflite` file's `write` (the whole loop, the random numbers given) in the LiteRT interpreter;
 - the reference: a tf.function of one step (the `step` signature), called from a Python loop,
   each point sampled in NumPy from the returned mixture with the same bias and fed back.
 
@@ -81,6 +82,19 @@ def main() -> None:
         _, lengths, _ = compiled()
         return int(lengths[0])
 
+    from ai_edge_litert.interpreter import Interpreter
+
+    from seqzoo.exporters.tflite import to_tflite
+    from seqzoo.tasks import get_task
+
+    meta = {"max_points": args.points, "max_chars": len(TEXT), "offset_scale": [1.0, 1.0]}
+    endpoints = get_task("handwriting_synthesis").tflite_endpoints(model, meta)
+    lite = Interpreter(model_content=to_tflite(model, endpoints)).get_signature_runner("write")
+    uniform = np.random.default_rng(3).random((args.points, 4), dtype=np.float32)
+
+    def litert():
+        return int(lite(chars=chars.numpy(), bias=np.float32(1.0), uniform=uniform)["lengths"][0])
+
     def python_loop():
         rng, point = np.random.default_rng(3), np.array([START], np.float32)
         states = model.get_layer("rnn").initial_states(1)
@@ -91,13 +105,13 @@ def main() -> None:
 
     rates = {}
     runs = (("seqzoo, in-graph write", in_graph), ("seqzoo, in-graph write, XLA", in_graph_xla),
-            ("reference, Python loop over step", python_loop))
+            (".tflite write, LiteRT", litert), ("reference, Python loop over step", python_loop))
     for name, run in runs:
         written = run()  # traced
         times = [timed(run) for _ in range(args.rounds)]
         rates[name] = written / statistics.median(times)
         print(f"   {name:34s} {rates[name]:10,.0f} points/s ({written} points, median of {args.rounds})")
-    for name in ("seqzoo, in-graph write", "seqzoo, in-graph write, XLA"):
+    for name in ("seqzoo, in-graph write", "seqzoo, in-graph write, XLA", ".tflite write, LiteRT"):
         ratio = rates[name] / rates["reference, Python loop over step"]
         print(f"   {name.removeprefix('seqzoo, ')} / Python loop = {ratio:.1f}x (target >= 10x)")
 
