@@ -1,7 +1,7 @@
 """Do pretrained word vectors help? Two measurements, each with and without them.
 
     python examples/pretrained_embeddings.py [--seeds 3] [--trainable frozen|full|oov_only] [--epochs 30]
-    python examples/pretrained_embeddings.py --data ptb_word [--fractions 1 10 100] [--out DIR]
+    python examples/pretrained_embeddings.py --data ptb_word [--fractions 1 10 100] [--tagger] [--out DIR]
 
 Sentiment (the default): the `sentiment` entry on gensim's 200 Pang & Lee sentences, held-out
 accuracy (mean over seeds; each seed is its own train/validation split):
@@ -17,8 +17,11 @@ figures; then `word_lm` (2 x 200 LSTM, 200-dimensional embeddings) trained on th
 and all of the training text, with random rows, then with the word2vec rows fully trainable,
 frozen and `oov_only`. Each run stops early on valid.txt; the table is test.txt's perplexity, the
 mean and the spread over seeds. The whole text takes about 5 minutes an epoch on 2 cores, so it
-gets `--full-seeds` seeds of at most `--full-epochs` epochs. Runs are kept in `--out`: the same
-command skips the finished ones and resumes the rest.
+gets `--full-seeds` seeds of at most `--full-epochs` epochs. `--tagger` first measures the same
+word2vec rows in `bilstm_tagger` (`small`, 200-dimensional embeddings) on its own task, punctuation
+and case restoration of gensim's news articles: held-out token accuracy and micro F1, with random
+rows and with the rows fully trainable and frozen (`--fractions` with no value skips the language
+model). Runs are kept in `--out`: the same command skips the finished ones and resumes the rest.
 """
 
 import argparse
@@ -37,10 +40,11 @@ parser.add_argument("--trainable", default="frozen", choices=["frozen", "full", 
                     help="sentiment: how the pretrained rows train (PTB runs all three)")
 parser.add_argument("--epochs", type=int, help="most epochs a run trains (sentiment 30, PTB 60)")
 parser.add_argument("--preset", help="size preset: tiny, small, base (sentiment: small)")
-parser.add_argument("--fractions", type=float, nargs="+", default=[1, 10, 100],
+parser.add_argument("--fractions", type=float, nargs="*", default=[1, 10, 100],
                     help="PTB: percentages of the training text, its first lines")
 parser.add_argument("--full-seeds", type=int, default=1, help="PTB: seeds on the whole text")
 parser.add_argument("--full-epochs", type=int, default=2, help="PTB: most epochs on the whole text")
+parser.add_argument("--tagger", action="store_true", help="PTB: the same vectors in bilstm_tagger first")
 parser.add_argument("--out", default="runs/pretrained_ptb", help="PTB: the vectors, the data and the runs")
 args = parser.parse_args()
 
@@ -108,6 +112,8 @@ def penn_treebank() -> None:
               f"{scores['wordsim353']['spearman']:.3f}, SimLex-999 {scores['simlex999']['spearman']:.3f}, "
               f"analogies {analogies['accuracy'] or 0:.3f} ({analogies['questions_answered']} answered)")
 
+    if args.tagger:
+        tagger(out, vectors["word2vec"])
     lines = (ptb / "train.txt").read_text(encoding="utf-8").splitlines(keepends=True)
     perplexity = lambda run: evaluate_run(run, ptb / "test.txt")["perplexity"]  # noqa: E731
     variants = {"random": {}, **{f"word2vec {trainable}": {"embeddings.path": str(vectors["word2vec"]),
@@ -128,6 +134,22 @@ def penn_treebank() -> None:
         words = sum(len(line.split()) for line in first)
         table(f"test perplexity, word_lm on {percent:g}% of PTB's training text ({words:,} words), "
               f"{seeds} seed(s), at most {epochs} epochs:", results)
+
+
+def tagger(out: Path, vectors: Path) -> None:
+    """`bilstm_tagger` on its restoration task with random rows, then with the PTB word2vec rows."""
+    metrics = lambda run: json.loads((run / "run.json").read_text())["metrics"]  # noqa: E731
+    variants = {"random": {}, **{f"word2vec {trainable}": {"embeddings.path": str(vectors),
+                                                           "embeddings.trainable": trainable}
+                                 for trainable in ("full", "frozen")}}
+    runs = {name: out / "runs" / f"tagger-{name.replace(' ', '-')}" for name in variants}
+    for name, overrides in variants.items():
+        trained(runs[name], "bilstm_tagger", args.seeds, {"model.embedding.dim": 200, **overrides},
+                lambda run: metrics(run)["val_f1"], epochs=args.epochs, preset=args.preset or "small")
+    for figure, key in (("token accuracy", "val_accuracy"), ("micro F1, tags other than O", "val_f1")):
+        scores = {name: [metrics(run / str(seed))[key] for seed in range(args.seeds)]
+                  for name, run in runs.items()}
+        table(f"held-out {figure}, bilstm_tagger (small), restoration task, {args.seeds} seeds:", scores)
 
 
 penn_treebank() if args.data == "ptb_word" else sentiment()

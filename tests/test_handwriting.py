@@ -20,6 +20,7 @@ from seqzoo.data.handwriting import (
 from seqzoo.decoding.handwriting_writer import HandwritingWriter
 from seqzoo.errors import UserError
 from seqzoo.layers.mixture_density import mixture_nll, sample_mixture
+from seqzoo.tasks.handwriting import greedy_point
 
 
 def mixture(end, weights, mu_x, mu_y, sigma_x, sigma_y, rho):
@@ -266,6 +267,64 @@ def test_write_refuses_bad_input_in_one_line_with_exit_2(
     assert err.count("\n") == 0 and err.startswith("seqzoo: error:")
     assert __import__("re").search(message, err), err
     assert not list(tmp_path.iterdir())
+
+
+def _iam_file(line, path):
+    """A line written as an IAM-OnDB stroke file (y grows downwards there)."""
+    xy = np.cumsum(line.points[:, :2], axis=0) * [1.0, -1.0]
+    strokes = np.split(xy, np.flatnonzero(line.points[:, 2] > 0.5)[:-1] + 1)
+    body = "".join("<Stroke>" + "".join(f'<Point x="{x:.4f}" y="{y:.4f}" time="0"/>' for x, y in stroke)
+                   + "</Stroke>" for stroke in strokes)
+    path.write_text('<?xml version="1.0"?><WhiteboardCaptureSession><Transcription>'
+                    f'<TextLine text="{line.text}"/></Transcription><StrokeSet>{body}</StrokeSet>'
+                    "</WhiteboardCaptureSession>")
+    return path
+
+
+def test_priming_reads_the_writers_points_before_writing_on():
+    model = seqzoo.build("handwriting_synthesis", preset="tiny")
+    prime = np.random.default_rng(1).normal(size=(1, 7, 3)).astype(np.float32)
+    chars = np.array([[3, 1, 4, 1, 5, 2]], np.int32)
+    points, lengths, _ = HandwritingWriter(model).write(tf.constant(chars), 0.0, 0, 1, greedy=True,
+                                                        prime=tf.constant(prime))
+    read = keras.ops.convert_to_numpy(model([np.concatenate([[[[0.0, 0.0, 1.0]]], prime], axis=1), chars]))
+    assert int(lengths[0]) == 1  # only the new point is returned
+    np.testing.assert_allclose(points.numpy()[0, 0], greedy_point(read[0, -1]), atol=1e-5)
+
+
+def test_write_in_the_style_of_a_writers_line(exported, tmp_path, capsys):
+    slanted = Style("scripts", 0.45, 1.0, 0.5, 0.5, 0.1, 2.5)
+    style = _iam_file(write_synthetic("dab", slanted, np.random.default_rng(0)), tmp_path / "writer.xml")
+    out = tmp_path / "styled.svg"
+    arguments = ["bad", "--style-of", str(style), "--seed", "3", "--out", str(out)]
+    assert main(["write", str(exported), *arguments]) == 0
+    assert out.read_text().startswith("<?xml") and "points" in capsys.readouterr().out
+    model, line = seqzoo.exporters.ExportedModel(exported), read_iam_line(style)
+    styled = model.write("bad", 1.0, 3, style=line)
+    assert styled["window"].shape[1] == len("dab bad")  # the window runs over the style's text too
+    assert not np.array_equal(styled["strokes"][:5], model.write("bad", 1.0, 3)["strokes"][:5])
+    run = seqzoo.load_run(exported.parent.parent.parent / "run")
+    scale = np.array([*model.setting("offset_scale"), 1.0], np.float32)
+    alphabet = model.setting("alphabet")
+    chars = tf.constant([[alphabet.index(c) + 1 for c in "dab bad"]])
+    prime = tf.constant((line.points / scale)[None])
+    expected, lengths, _ = tf.function(HandwritingWriter(run.model).write)(
+        chars, tf.constant(1.0), 3, model.setting("max_points"), prime=prime)
+    np.testing.assert_allclose(styled["strokes"], expected.numpy()[0, : int(lengths[0])] * scale, atol=1e-4)
+
+
+def test_a_bad_style_is_refused_in_one_line(exported, tmp_path, capsys):
+    unknown = write_synthetic("dab", Style("scripts", 0.2, 1.0, 0.5, 0.5, 0.1, 2.5), np.random.default_rng(0))
+    unknown.text = "d\u00e9b"
+    cases = [(tmp_path / "broken.xml", "is not well-formed XML"),
+             (_iam_file(unknown, tmp_path / "accent.xml"), "the style's text holds '\u00e9'")]
+    cases[0][0].write_text("<WhiteboardCaptureSession><StrokeSet>")
+    for path, message in cases:
+        out = str(tmp_path / "x.svg")
+        assert main(["write", str(exported), "bad", "--style-of", str(path), "--out", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and message in err, err
+    assert not (tmp_path / "x.svg").exists()
 
 
 @pytest.mark.parametrize("content, message", [

@@ -118,6 +118,8 @@ def add_commands(commands) -> None:
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--max-points", type=int, help="points to write (prediction), or the most to "
                          "write (synthesis, which stops at the text's end; default: the card's)")
+    command.add_argument("--style-of", help="an IAM-OnDB stroke file (.xml) of one line with its text: "
+                         "write in that writer's hand (Graves' priming; handwriting_synthesis)")
     command.add_argument("--colour-strokes", action="store_true", help="draw each stroke in its own colour")
     command.add_argument("--out", required=True, help="an .svg or .png file of the writing; beside it, "
                          "for synthesis the window's alignment (NAME.window.png), for prediction each "
@@ -354,6 +356,7 @@ def _synthesize(args) -> None:
 
 
 def _write(args) -> None:
+    from seqzoo.data.handwriting import read_iam_line
     from seqzoo.errors import UserError
     from seqzoo.exporters import ExportedModel
     from seqzoo.files import check_beside, check_target
@@ -365,7 +368,12 @@ def _write(args) -> None:
     figure_format(out)
     check_target(out)
     exported = ExportedModel(args.model)
-    written = exported.write(args.text, args.bias, args.seed, args.max_points)
+    style = None
+    if args.style_of:
+        if exported.card.get("task") != "handwriting_synthesis":
+            raise UserError("--style-of primes a handwriting_synthesis model with a writer's line")
+        style = read_iam_line(Path(args.style_of))
+    written = exported.write(args.text, args.bias, args.seed, args.max_points, style=style)
     strokes, window = written["strokes"], written["window"]
     bias = exported.setting("bias") if args.bias is None else args.bias
     what = repr(args.text) if args.text else "free writing"

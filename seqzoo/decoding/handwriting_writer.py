@@ -30,6 +30,16 @@ class HandwritingWriter:
         self.head = model.get_layer("mixture")
         self.synthesis = self.rnn.window is not None
 
+    def _primed(self, start, states, prime, one_hot):
+        """(prime's last point, the states after reading `start` and the points before it)."""
+        inputs = tf.concat([start[:, None], tf.cast(prime[:, :-1], tf.float32)], axis=1)
+
+        def read(i, states):
+            return i + 1, self.rnn.step(inputs[:, i], states, one_hot)[1]
+
+        _, states = tf.while_loop(lambda i, _: i < tf.shape(inputs)[1], read, (tf.constant(0), states))
+        return tf.cast(prime[:, -1], tf.float32), states
+
     def state_specs(self) -> list[tuple[str, list[int], tf.DType]]:
         return [(name, [size], tf.float32) for name, size in self.rnn.state_specs()]
 
@@ -41,7 +51,7 @@ class HandwritingWriter:
         return self.head(features), states, phi
 
     def write(self, chars, bias, seed, max_points, greedy: bool = False, batch=None, trim: bool = True,
-              uniform=None):
+              uniform=None, prime=None):
         """Points [batch, n, 3] (n <= max_points), how many each row wrote [batch], and the window's
         weights on the characters at each point [batch, n, chars] (synthesis; else [batch, n, 0]).
         n is the most any row wrote; with `trim=False` it is max_points (zeros after each row's end):
@@ -54,7 +64,12 @@ class HandwritingWriter:
         Prediction: `chars` None, `batch` rows, each writes max_points points.
 
         The randomness: drawn from `seed`, or given as `uniform` [max_points, batch, 4] (numbers in
-        [0, 1), `sample_mixture`'s), as the `.tflite` `write` takes it."""
+        [0, 1), `sample_mixture`'s), as the `.tflite` `write` takes it.
+
+        Priming (Graves section 5.5, synthesis): `prime` [batch, p >= 1, 3], a writer's points (the
+        network's units) of a text that `chars` begins with (then a space and the text to write). The
+        network reads them first, and writes on from the state and window they leave, in that hand;
+        only the new points are returned."""
         # The buffers' rows are as static as the inputs' (a fixed batch and width convert to LiteRT).
         rows, columns = (chars.shape[0], chars.shape[1]) if self.synthesis else (batch, 0)
         if self.synthesis:
@@ -68,6 +83,8 @@ class HandwritingWriter:
         seed = tf.cast(0 if seed is None else seed, tf.int32)
         point = tf.tile(tf.constant(START[None]), [batch, 1])
         states = self.rnn.initial_states(batch)
+        if prime is not None:
+            point, states = self._primed(point, states, prime, one_hot)
 
         def body(i, point, states, done, written, points, windows):
             features, states, phi = self.rnn.step(point, states, one_hot)

@@ -132,11 +132,13 @@ class ExportedModel:
         return out["piano_roll"].numpy()
 
     def write(self, text: str | None = None, bias: float | None = None, seed: int = 0,
-              max_points: int | None = None) -> dict:
+              max_points: int | None = None, style=None) -> dict:
         """Handwriting from the SavedModel's `write`: {'strokes' [points, 3] (dx, dy, end of stroke, in
         the data's units), 'window' [points, characters] (synthesis)}. A synthesis model writes
         `text` and stops at its end (or at `max_points`); a prediction model writes `max_points`
-        points freely. `bias` (default: the card's) >= 0 makes it tidier (Graves 2013)."""
+        points freely. `bias` (default: the card's) >= 0 makes it tidier (Graves 2013). `style`: a
+        writer's line (a `seqzoo.data.handwriting.Line`, as `read_iam_line` reads one) whose hand the
+        synthesis model writes in (`write_in_style`, Graves' priming)."""
         from seqzoo.data.handwriting import Alphabet
 
         task = self.card.get("task")
@@ -168,10 +170,30 @@ class ExportedModel:
                             f"{alphabet.characters!r}")
         if len(text) > width:
             raise UserError(f"the text has {len(text)} characters; this model writes at most {width}")
-        out = signature(text=tf.constant([text]), bias=tf.constant(bias, tf.float32), seed=seed,
-                        max_points=tf.constant(points))
+        inputs = {"text": tf.constant([text]), "bias": tf.constant(bias, tf.float32), "seed": seed,
+                  "max_points": tf.constant(points)}
+        if style is not None:
+            signature = self._style_signature(style, alphabet, width, limit)
+            inputs.update(style_text=tf.constant([style.text]), style_strokes=tf.constant(style.points[None]))
+        out = signature(**inputs)
         length = int(out["lengths"][0])
         return {"strokes": out["strokes"][0, :length].numpy(), "window": out["window"][0, :length].numpy()}
+
+    def _style_signature(self, style, alphabet, width: int, limit: int):
+        """`write_in_style`, once the style's line is checked against this model."""
+        if "write_in_style" not in self.saved_model.signatures:
+            raise UserError(f"'{self.path}' was exported before writing in a style: export its run again")
+        unknown = alphabet.unknown(style.text)
+        if unknown:
+            raise UserError(f"the style's text holds {', '.join(map(repr, unknown))}, which the model was "
+                            f"not trained on; it writes {alphabet.characters!r}")
+        if not style.text.strip() or len(style.text) > width:
+            raise UserError(f"the style's text has {len(style.text)} characters; this model takes 1 to "
+                            f"{width}")
+        if len(style.points) > limit:
+            raise UserError(f"the style's line has {len(style.points)} points; this model takes at most "
+                            f"{limit}")
+        return self.saved_model.signatures["write_in_style"]
 
     def synthesize(self, seconds: float | None = None, temperature: float = 1.0, seed: int = 0,
                    prime: np.ndarray | None = None, xla: bool = True,

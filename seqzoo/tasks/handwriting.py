@@ -377,10 +377,16 @@ class HandwritingSynthesisTask(HandwritingTask):
     def endpoints(self, model, vectorizer, meta) -> dict[str, Endpoint]:
         writer, scale, limit = HandwritingWriter(model), _scale(meta), meta["max_points_limit"]
         ids = char_ids_function(meta)
+        styled_ids = char_ids_function(meta, width=2 * meta["max_chars"] + 1)  # style's text, " ", text
 
-        def written(text, bias, seed, max_points, greedy):
-            chars, unknown, truncated = ids(text)
-            strokes, lengths, window = writer.write(chars, bias, seed, max_points, greedy=greedy)
+        def written(text, bias, seed, max_points, greedy, style=None):
+            if style is None:
+                (chars, unknown, truncated), prime = ids(text), None
+            else:
+                style_text, style_strokes = style
+                chars, unknown, truncated = styled_ids(tf.strings.join([style_text, text], separator=" "))
+                prime = style_strokes / scale
+            strokes, lengths, window = writer.write(chars, bias, seed, max_points, greedy=greedy, prime=prime)
             return {
                 "strokes": strokes * scale,
                 "lengths": lengths,
@@ -397,14 +403,24 @@ class HandwritingSynthesisTask(HandwritingTask):
             with tf.control_dependencies(_write_checks(max_points, bias, limit, "max_points")):
                 return written(text, tf.identity(bias), seed, max_points, greedy=False)
 
+        def write_in_style(text, style_text, style_strokes, bias, seed, max_points):
+            checks = _write_checks(max_points, bias, limit, "max_points") + [
+                tf.debugging.assert_all_finite(style_strokes, message="style_strokes are not finite"),
+                tf.debugging.assert_positive(tf.shape(style_strokes)[1], message="style_strokes: no points"),
+            ]
+            with tf.control_dependencies(checks):
+                return written(text, tf.identity(bias), seed, max_points, greedy=False,
+                               style=(style_text, tf.identity(style_strokes)))
+
         scalar = lambda dtype, name: tf.TensorSpec([], dtype, name=name)  # noqa: E731
         text = tf.TensorSpec([None], tf.string, name="text")
+        sampling = [scalar(tf.float32, "bias"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_points")]
         return {
             "serving_default": (serve, [text]),
-            "write": (
-                write,
-                [text, scalar(tf.float32, "bias"), scalar(tf.int32, "seed"), scalar(tf.int32, "max_points")],
-            ),
+            "write": (write, [text, *sampling]),
+            "write_in_style": (write_in_style, [
+                text, tf.TensorSpec([None], tf.string, name="style_text"),
+                tf.TensorSpec([None, None, 3], tf.float32, name="style_strokes"), *sampling]),
             "step": step_endpoint(writer, None, meta),
         }
 
@@ -513,6 +529,23 @@ class HandwritingSynthesisTask(HandwritingTask):
                         **common,
                     },
                 },
+                "write_in_style": {
+                    "inputs": {
+                        "text": text,
+                        "style_text": f"string [batch]: what `style_strokes` write, at most {width} "
+                        "characters",
+                        "style_strokes": "float32 [batch, points >= 1, 3]: a writer's (dx, dy, end of "
+                        "stroke) offsets in the data's units, the same length in every row",
+                        "bias": "float32 >= 0", "seed": "int32", "max_points": f"int32, 1 to {limit}",
+                    },
+                    "outputs": {
+                        "strokes": strokes + ", the text written in the style's hand (Graves' priming: "
+                        "the network reads the style's strokes first)",
+                        "window": "float32 [batch, points, chars]: the window's weight on each character "
+                        "of the style's text, a space and the text",
+                        **common,
+                    },
+                },
                 "step": _step_card(True, "batch", meta),
             },
             "tflite": {
@@ -536,10 +569,11 @@ class HandwritingSynthesisTask(HandwritingTask):
         }
 
 
-def char_ids_function(meta: dict):
-    """texts [batch] -> (character ids [batch, <= max_chars] (0 after the end), unknown characters
-    [batch], truncated [batch]), in the graph: characters outside the alphabet are skipped."""
-    width = meta["max_chars"]
+def char_ids_function(meta: dict, width: int | None = None):
+    """texts [batch] -> (character ids [batch, <= width] (0 after the end), unknown characters
+    [batch], truncated [batch]), in the graph: characters outside the alphabet are skipped. `width`:
+    the card's max_chars unless given."""
+    width = width or meta["max_chars"]
     codes = tf.constant(
         [ord(c) for c in meta["alphabet"]], tf.int32
     )  # no table: nothing to track in an export
